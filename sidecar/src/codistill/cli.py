@@ -1,0 +1,107 @@
+"""Command line: ``python -m codistill <command>``.
+
+Every command lives in its own ``add_<command>_command`` function that adds a subparser and sets
+``run`` to a function taking the parsed arguments and returning the exit code; new commands
+(train, execute, ...) are added to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from . import __version__
+
+LOG_LEVELS = ("error", "warning", "info", "debug")
+LOG_LEVEL_ENV = "CODISTILL_LOG_LEVEL"
+DEFAULT_LOG_LEVEL = "info"
+
+
+def add_log_level_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=None,
+        help=f"stderr log level (default: ${LOG_LEVEL_ENV} or {DEFAULT_LOG_LEVEL})",
+    )
+
+
+def resolve_log_level(flag: str | None, parser: argparse.ArgumentParser) -> str:
+    if flag is not None:
+        return flag
+    from_env = os.environ.get(LOG_LEVEL_ENV, "").strip().lower()
+    if not from_env:
+        return DEFAULT_LOG_LEVEL
+    if from_env not in LOG_LEVELS:
+        parser.error(
+            f"{LOG_LEVEL_ENV}: expected one of {', '.join(LOG_LEVELS)}, "
+            f"got {os.environ[LOG_LEVEL_ENV]!r}"
+        )
+    return from_env
+
+
+def configure_logging(level: str) -> None:
+    # Logs go to stderr: stdout belongs to the protocol (the extension shows stderr in its
+    # output channel).
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        stream=sys.stderr,
+        format="%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        force=True,
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .stdio import take_over_stdio
+
+    # Before importing the server and the methods it registers, so nothing printed while
+    # importing them can reach the protocol stream.
+    take_over_stdio()
+    from .server import serve
+
+    return serve()
+
+
+def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="speak JSON-RPC 2.0 on stdin/stdout (how the VS Code extension runs the sidecar)",
+        description="Serve the Codistill sidecar protocol: JSON-RPC 2.0, one JSON object per line "
+        "on stdin/stdout. Logs go to stderr.",
+    )
+    add_log_level_option(parser)
+    parser.set_defaults(run=run_serve)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_command]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m codistill",
+        description="Codistill sidecar: reasoning distillation for code models.",
+    )
+    parser.add_argument("--version", action="version", version=f"codistill {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add_command in COMMANDS:
+        add_command(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # A bare invocation is someone exploring: show the commands rather than a terse error.
+        parser.print_help(sys.stderr)
+        return 2
+    configure_logging(resolve_log_level(getattr(args, "log_level", None), parser))
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,340 @@
+"""Wire protocol between the extension and the sidecar: constants and message validators.
+
+This module mirrors ``src/sidecar/protocol.ts``; both are checked against the golden messages in
+``test/fixtures/protocol/``. Keep the two in step when a method or a field changes.
+
+Every validator returns a list of problems, each naming the field path it is about
+(``result.devices.gpus[0].totalMemory: expected a non-negative integer``); an empty list means
+the value is valid. A field that is missing reads ``<path>: expected <what>``; a field that is
+present but wrong adds what was found: ``<path>: expected <what>, got <found>``.
+
+Objects may carry fields this version does not know: a newer peer may add fields, and ignoring
+them is what keeps old and new versions talking.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PROTOCOL_VERSION = "1"
+JSONRPC_VERSION = "2.0"
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+UNSUPPORTED_PROTOCOL_VERSION = -32001
+REQUEST_CANCELLED = -32800
+
+CANCEL_REQUEST_METHOD = "$/cancelRequest"
+
+# ---------------------------------------------------------------------------------------------
+# Schema building blocks
+
+
+Problems = list[str]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A check for one JSON value. ``description`` completes the sentence "expected ..."."""
+
+    description: str
+    validate: Callable[[Any, str], Problems]
+    # Set for single-value checks only, so ``nullable`` can widen them without losing the
+    # field's own wording in the error.
+    accepts: Callable[[Any], bool] | None = None
+
+
+def describe_found(value: Any) -> str:
+    """How a wrong value is shown after "got": numbers and literals by value, the rest by type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def wrong_value(path: str, description: str, value: Any) -> str:
+    return f"{path}: expected {description}, got {describe_found(value)}"
+
+
+def missing_value(path: str, description: str) -> str:
+    return f"{path}: expected {description}"
+
+
+def child_path(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def value_check(description: str, accepts: Callable[[Any], bool]) -> Schema:
+    def validate(value: Any, path: str) -> Problems:
+        return [] if accepts(value) else [wrong_value(path, description, value)]
+
+    return Schema(description, validate, accepts)
+
+
+def nullable(schema: Schema) -> Schema:
+    if schema.accepts is None:
+        raise TypeError("nullable() takes a single-value check")
+    inner = schema.accepts
+    return value_check(f"{schema.description} or null", lambda v: v is None or inner(v))
+
+
+def is_integer(value: Any) -> bool:
+    # bool is a subclass of int in Python but a distinct type in JSON.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value)
+
+
+def is_request_id(value: Any) -> bool:
+    return isinstance(value, str) or is_integer(value)
+
+
+STRING = value_check("a string", lambda v: isinstance(v, str))
+NON_EMPTY_STRING = value_check("a non-empty string", lambda v: isinstance(v, str) and v != "")
+BOOLEAN = value_check("a boolean", lambda v: isinstance(v, bool))
+TRUE = value_check("true", lambda v: v is True)
+INTEGER = value_check("an integer", is_integer)
+NON_NEGATIVE_INTEGER = value_check("a non-negative integer", lambda v: is_integer(v) and v >= 0)
+NON_NEGATIVE_NUMBER = value_check("a non-negative number", lambda v: is_number(v) and v >= 0)
+REQUEST_ID = value_check("a string or an integer", is_request_id)
+RESPONSE_ID = value_check("a string, an integer or null", lambda v: v is None or is_request_id(v))
+NULL = value_check("null", lambda v: v is None)
+ANY = Schema("any value", lambda value, path: [])
+
+
+def array_of(item: Schema) -> Schema:
+    description = "an array"
+
+    def validate(value: Any, path: str) -> Problems:
+        if not isinstance(value, list):
+            return [wrong_value(path, description, value)]
+        problems: Problems = []
+        for index, element in enumerate(value):
+            problems += item.validate(element, f"{path}[{index}]")
+        return problems
+
+    return Schema(description, validate)
+
+
+def object_of(
+    required: Mapping[str, Schema] | None = None,
+    optional: Mapping[str, Schema] | None = None,
+) -> Schema:
+    required = dict(required or {})
+    optional = dict(optional or {})
+    description = "an object"
+
+    def validate(value: Any, path: str) -> Problems:
+        if not isinstance(value, dict):
+            return [wrong_value(path, description, value)]
+        problems: Problems = []
+        for key, schema in required.items():
+            if key in value:
+                problems += schema.validate(value[key], child_path(path, key))
+            else:
+                problems.append(missing_value(child_path(path, key), schema.description))
+        for key, schema in optional.items():
+            if key in value:
+                problems += schema.validate(value[key], child_path(path, key))
+        return problems
+
+    return Schema(description, validate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests and notifications sent to the server
+
+
+def validate_envelope_to_server(message: Any) -> Problems:
+    """JSON-RPC 2.0 request or notification shape; the method's params are checked separately."""
+    if not isinstance(message, dict):
+        return [wrong_value("message", "a JSON-RPC request object", message)]
+    problems: Problems = []
+    if message.get("jsonrpc") != JSONRPC_VERSION:
+        problems += _problem_for("jsonrpc", '"2.0"', message)
+    if "id" in message:
+        problems += REQUEST_ID.validate(message["id"], "id")
+    if "method" in message:
+        problems += NON_EMPTY_STRING.validate(message["method"], "method")
+    else:
+        problems.append(missing_value("method", NON_EMPTY_STRING.description))
+    if "params" in message and not isinstance(message["params"], (dict, list)):
+        problems.append(wrong_value("params", "an object or an array", message["params"]))
+    return problems
+
+
+def _problem_for(key: str, description: str, message: dict) -> Problems:
+    if key in message:
+        return [wrong_value(key, description, message[key])]
+    return [missing_value(key, description)]
+
+
+def is_notification(message: Mapping[str, Any]) -> bool:
+    return "id" not in message
+
+
+ParamsValidator = Callable[[Any], Problems]
+
+
+def object_params(
+    required: Mapping[str, Schema] | None = None,
+    optional: Mapping[str, Schema] | None = None,
+) -> ParamsValidator:
+    """Params validator for a method taking named params; absent params count as ``{}``."""
+    schema = object_of(required, optional)
+
+    def validate(params: Any) -> Problems:
+        return schema.validate({} if params is None else params, "params")
+
+    return validate
+
+
+def no_params(params: Any) -> Problems:
+    if params is None or params == {}:
+        return []
+    return [wrong_value("params", "no params or an empty object", params)]
+
+
+PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
+    "initialize": object_params(
+        required={"protocolVersion": STRING},
+        optional={"clientName": STRING, "clientVersion": STRING},
+    ),
+    "health/ping": object_params(optional={"delayMs": NON_NEGATIVE_NUMBER}),
+    "shutdown": no_params,
+    CANCEL_REQUEST_METHOD: object_params(required={"id": REQUEST_ID}),
+}
+
+
+def validate_params(method: str, params: Any = None) -> Problems:
+    """Check a method's params; ``params=None`` means the message had no ``params`` member."""
+    validator = PARAMS_VALIDATORS.get(method)
+    if validator is None:
+        return [f"method: no params schema for {method!r}"]
+    return validator(params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses sent to the client
+
+GPU = object_of(
+    required={
+        "index": NON_NEGATIVE_INTEGER,
+        "name": STRING,
+        "totalMemory": NON_NEGATIVE_INTEGER,
+        "freeMemory": NON_NEGATIVE_INTEGER,
+    }
+)
+
+INITIALIZE_RESULT = object_of(
+    required={
+        "protocolVersion": STRING,
+        "serverVersion": STRING,
+        "pid": INTEGER,
+        "python": object_of(required={"version": STRING, "executable": STRING}),
+        "packages": object_of(
+            required={
+                "torch": nullable(STRING),
+                "transformers": nullable(STRING),
+                "peft": nullable(STRING),
+            }
+        ),
+        "missing": array_of(STRING),
+        "devices": object_of(
+            required={
+                "cuda": BOOLEAN,
+                "cudaVersion": nullable(STRING),
+                "gpus": array_of(GPU),
+                "error": nullable(STRING),
+            }
+        ),
+    }
+)
+
+PING_RESULT = object_of(required={"pong": TRUE, "pid": INTEGER})
+
+RESULT_SCHEMAS: dict[str, Schema] = {
+    "initialize": INITIALIZE_RESULT,
+    "health/ping": PING_RESULT,
+    "shutdown": NULL,
+}
+
+ERROR_OBJECT = object_of(required={"code": INTEGER, "message": STRING}, optional={"data": ANY})
+
+
+def validate_result(method: str, result: Any, path: str = "result") -> Problems:
+    schema = RESULT_SCHEMAS.get(method)
+    if schema is None:
+        return [f"method: no result schema for {method!r}"]
+    return schema.validate(result, path)
+
+
+def validate_response(message: Any, method: str | None = None) -> Problems:
+    """JSON-RPC 2.0 response shape; with ``method``, also that method's result."""
+    if not isinstance(message, dict):
+        return [wrong_value("message", "a JSON-RPC response object", message)]
+    problems: Problems = []
+    if message.get("jsonrpc") != JSONRPC_VERSION:
+        problems += _problem_for("jsonrpc", '"2.0"', message)
+    if "id" in message:
+        problems += RESPONSE_ID.validate(message["id"], "id")
+    else:
+        problems.append(missing_value("id", RESPONSE_ID.description))
+    has_result, has_error = "result" in message, "error" in message
+    if has_result == has_error:
+        problems.append("message: expected exactly one of result and error")
+    elif has_error:
+        problems += ERROR_OBJECT.validate(message["error"], "error")
+    elif method is not None:
+        problems += validate_result(method, message["result"])
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Message constructors used by the server
+
+
+def success_response(request_id: Any, result: Any) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC_VERSION, "id": request_id, "result": result}
+
+
+def error_response(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": JSONRPC_VERSION, "id": request_id, "error": error}
+
+
+def notification(method: str, params: Any = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"jsonrpc": JSONRPC_VERSION, "method": method}
+    if params is not None:
+        message["params"] = params
+    return message
+
+
+def protocol_major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+def is_supported_protocol_version(client_version: str) -> bool:
+    # Minor versions only add optional fields and methods, so only the major part must agree.
+    return protocol_major(client_version) == protocol_major(PROTOCOL_VERSION)

@@ -1,0 +1,123 @@
+import * as vscode from "vscode";
+import { registerCommands, setupVenvDir } from "./commands";
+import { affectsSidecar, readSettings } from "./config";
+import type { CodistillContext } from "./context";
+import { SidecarStatusPanel } from "./panels/sidecarStatus/Panel";
+import { PANEL_ID } from "./panels/sidecarStatus/protocol";
+import {
+  describeSource,
+  resolveInterpreter,
+  sidecarLaunchArgs,
+  venvPython,
+  type InterpreterCandidate,
+} from "./sidecar/interpreter";
+import { SidecarSupervisor, type LaunchProblem, type LaunchSpec } from "./sidecar/supervisor";
+import { ExplorerTree } from "./views/explorerTree";
+import { createSidecarStatusItem } from "./views/statusBar";
+
+let supervisor: SidecarSupervisor | undefined;
+
+export function activate(extension: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel("Codistill", { log: true });
+  const version = String(extension.extension.packageJSON.version ?? "0.0.0");
+  let interpreter: string | undefined;
+
+  const ctx: CodistillContext = {
+    extension,
+    extensionUri: extension.extensionUri,
+    log,
+    supervisor: new SidecarSupervisor({
+      launch: async () => {
+        const spec = await sidecarLaunch(ctx);
+        if ("command" in spec) interpreter = spec.label;
+        return spec;
+      },
+      log,
+      sidecarLog: (line) => log.info(`[sidecar] ${line}`),
+      clientName: "codistill-vscode",
+      clientVersion: version,
+      requestTimeoutMs: readSettings().requestTimeoutMs,
+    }),
+    interpreterLabel: () => interpreter,
+    refreshExplorer: () => tree.refresh(),
+  };
+  supervisor = ctx.supervisor;
+  const tree = new ExplorerTree();
+
+  extension.subscriptions.push(
+    log,
+    createSidecarStatusItem(ctx.supervisor),
+    vscode.window.createTreeView("codistill.explorer", { treeDataProvider: tree, showCollapseAll: true }),
+    vscode.window.registerWebviewPanelSerializer(PANEL_ID, {
+      deserializeWebviewPanel: async (panel) => SidecarStatusPanel.revive(panel, ctx),
+    }),
+    ...registerCommands(ctx),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      if (ctx.supervisor.snapshot().launchProblem) void ctx.supervisor.start();
+    }),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (affectsSidecar(event) && ctx.supervisor.state !== "stopped") void ctx.supervisor.restart();
+    }),
+    watchArtifacts(tree),
+  );
+  // The sidecar also exits when its stdin closes; this covers an extension host that exits
+  // without running deactivate().
+  const killOnExit = () => ctx.supervisor.killNow();
+  process.once("exit", killOnExit);
+  extension.subscriptions.push({ dispose: () => process.off("exit", killOnExit) });
+  log.info(`Codistill ${version} activated (workspace ${vscode.workspace.isTrusted ? "trusted" : "not trusted"})`);
+}
+
+export async function deactivate(): Promise<void> {
+  await supervisor?.stop();
+  supervisor = undefined;
+}
+
+async function sidecarLaunch(ctx: CodistillContext): Promise<(LaunchSpec & { label: string }) | LaunchProblem> {
+  if (!vscode.workspace.isTrusted) {
+    return {
+      problem: "This workspace is not trusted, so Codistill does not start its Python sidecar, which runs code.",
+      fix: 'Trust the workspace ("Workspaces: Manage Workspace Trust") to start it.',
+    };
+  }
+  const settings = readSettings();
+  const candidates: InterpreterCandidate[] = [
+    { source: "setting", path: settings.pythonPath },
+    { source: "setupVenv", path: venvPython(setupVenvDir(ctx)) },
+    { source: "pythonExtension", path: (await pythonExtensionInterpreter(ctx)) ?? "" },
+    { source: "path", path: "python3" },
+  ];
+  const resolved = await resolveInterpreter(candidates);
+  if (!resolved.ok) return resolved;
+  ctx.log.info(`sidecar interpreter: ${resolved.executable} (Python ${resolved.version}, from ${describeSource(resolved.source)})`);
+  return {
+    command: resolved.executable,
+    args: sidecarLaunchArgs(settings.sidecarLogLevel),
+    env: { CODISTILL_LOG_LEVEL: settings.sidecarLogLevel },
+    cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    label: `${resolved.executable} (Python ${resolved.version}, ${describeSource(resolved.source)})`,
+  };
+}
+
+interface PythonExtensionApi {
+  environments?: { getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined };
+}
+
+/** The Python extension's active interpreter, when that extension is installed. */
+async function pythonExtensionInterpreter(ctx: CodistillContext): Promise<string | undefined> {
+  const python = vscode.extensions.getExtension<PythonExtensionApi>("ms-python.python");
+  if (!python) return undefined;
+  try {
+    const api = python.isActive ? python.exports : await python.activate();
+    return api.environments?.getActiveEnvironmentPath(vscode.workspace.workspaceFolders?.[0]?.uri)?.path;
+  } catch (err) {
+    ctx.log.warn(`could not ask the Python extension for its interpreter: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function watchArtifacts(tree: ExplorerTree): vscode.Disposable {
+  const watcher = vscode.workspace.createFileSystemWatcher("**/.codistill/{cots,runs}/**");
+  const refresh = () => tree.refresh();
+  return vscode.Disposable.from(watcher, watcher.onDidCreate(refresh), watcher.onDidDelete(refresh));
+}

@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import * as vscode from "vscode";
+import type { Logger } from "../../sidecar/logger";
+import { isPanelRequest, parsePanelMessage, type PanelResponse, type ParamsValidators } from "./messages";
+
+/** Webviews may load only our bundles and stylesheets, nothing remote. */
+export function panelWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return {
+    enableScripts: true,
+    retainContextWhenHidden: false,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview"), vscode.Uri.joinPath(extensionUri, "media")],
+  };
+}
+
+/** The HTML shell of a panel: a strict CSP with a per-load nonce, the shared CSS, and the panel's bundle. */
+export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, panel: string, title: string): string {
+  const nonce = randomBytes(16).toString("base64");
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview", `${panel}.js`));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "media", "webview.css"));
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data:`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join("; ");
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link rel="stylesheet" href="${style}">
+  <title>${escapeHtml(title)}</title>
+</head>
+<body>
+  <main id="app" data-panel="${escapeHtml(panel)}"></main>
+  <script type="module" nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}
+
+type Handler = (params: unknown) => unknown | Promise<unknown>;
+
+/**
+ * The host end of a panel's message protocol: validates every incoming message, routes
+ * requests and notifications to handlers, and answers requests with `{ id, result | error }`.
+ */
+export class PanelChannel implements vscode.Disposable {
+  private readonly subscription: vscode.Disposable;
+
+  constructor(
+    private readonly webview: vscode.Webview,
+    validators: ParamsValidators,
+    handlers: Record<string, Handler>,
+    private readonly log: Logger,
+  ) {
+    this.subscription = webview.onDidReceiveMessage(async (raw: unknown) => {
+      const parsed = parsePanelMessage(raw, validators);
+      if (!parsed.ok) {
+        this.log.warn(`ignored an invalid webview message: ${parsed.error}`);
+        return;
+      }
+      const message = parsed.value;
+      const handler = handlers[message.method];
+      try {
+        const result = await handler?.(message.params);
+        if (isPanelRequest(message)) this.respond({ id: message.id, result: result ?? null });
+      } catch (err) {
+        const error = (err as Error).message;
+        this.log.error(`${message.method}: ${error}`);
+        if (isPanelRequest(message)) this.respond({ id: message.id, error });
+      }
+    });
+  }
+
+  notify(method: string, params: unknown): Thenable<boolean> {
+    return this.webview.postMessage({ method, params });
+  }
+
+  private respond(response: PanelResponse): void {
+    void this.webview.postMessage(response);
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}

@@ -1,0 +1,29 @@
+// Messages between the "Sidecar Status" webview and the extension host.
+import type { SidecarSnapshot } from "../../sidecar/supervisor";
+import { noParams, type ParamsValidators } from "../shared/messages";
+
+export const PANEL_ID = "codistill.sidecarStatus";
+export const PANEL_TITLE = "Codistill Sidecar";
+
+/** What the webview shows: the supervisor's snapshot, made JSON-safe. */
+export type SidecarStatusView = SidecarSnapshot & { interpreter: string | undefined };
+
+/** Webview -> host. */
+export interface SidecarStatusToHost {
+  "sidecarStatus/ready": undefined;
+  "sidecarStatus/restart": undefined;
+  "sidecarStatus/showLog": undefined;
+  "sidecarStatus/setUpPython": undefined;
+}
+
+/** Host -> webview notifications. */
+export interface SidecarStatusToWebview {
+  "sidecarStatus/state": SidecarStatusView;
+}
+
+export const sidecarStatusValidators: ParamsValidators = {
+  "sidecarStatus/ready": noParams,
+  "sidecarStatus/restart": noParams,
+  "sidecarStatus/showLog": noParams,
+  "sidecarStatus/setUpPython": noParams,
+};

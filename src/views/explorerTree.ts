@@ -1,0 +1,106 @@
+import * as vscode from "vscode";
+import { listCotSets } from "../core/cot/cotSets";
+import { listRunFolders } from "../core/runs/runFolders";
+
+type GroupId = "datasets" | "cots" | "runs";
+
+interface GroupNode {
+  kind: "group";
+  id: GroupId;
+}
+
+interface LeafNode {
+  kind: "leaf";
+  label: string;
+  description?: string;
+  tooltip?: string;
+  resource?: vscode.Uri;
+  icon: string;
+  empty?: boolean;
+}
+
+type Node = GroupNode | LeafNode;
+
+const GROUPS: Record<GroupId, { label: string; icon: string; empty: string }> = {
+  datasets: {
+    label: "Datasets",
+    icon: "database",
+    empty: "No datasets yet: declare them under `datasets:` in codistill.yaml.",
+  },
+  cots: {
+    label: "CoT sets",
+    icon: "comment-discussion",
+    empty: "No reasoning yet: teacher CoTs are written to .codistill/cots/.",
+  },
+  runs: {
+    label: "Runs",
+    icon: "rocket",
+    empty: "No training runs yet: runs are written to .codistill/runs/.",
+  },
+};
+
+/** The Codistill explorer: Datasets, CoT sets and Runs of the first workspace folder. */
+export class ExplorerTree implements vscode.TreeDataProvider<Node> {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    if (node.kind === "group") {
+      const group = GROUPS[node.id];
+      const item = new vscode.TreeItem(group.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `codistill.${node.id}`;
+      item.iconPath = new vscode.ThemeIcon(group.icon);
+      item.contextValue = `codistill.group.${node.id}`;
+      return item;
+    }
+    const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+    item.description = node.description;
+    item.tooltip = node.tooltip ?? node.label;
+    item.iconPath = new vscode.ThemeIcon(node.icon);
+    if (node.resource) {
+      item.resourceUri = node.resource;
+      item.command = { command: "vscode.open", title: "Open", arguments: [node.resource] };
+    }
+    item.contextValue = node.empty ? "codistill.empty" : "codistill.item";
+    return item;
+  }
+
+  async getChildren(node?: Node): Promise<Node[]> {
+    if (!node) return (Object.keys(GROUPS) as GroupId[]).map((id) => ({ kind: "group", id }));
+    if (node.kind === "leaf") return [];
+    const leaves = await this.leavesOf(node.id);
+    return leaves.length > 0 ? leaves : [emptyLeaf(node.id)];
+  }
+
+  private async leavesOf(group: GroupId): Promise<LeafNode[]> {
+    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (!root) return [];
+    if (group === "cots") {
+      return (await listCotSets(root)).map((set) => ({
+        kind: "leaf",
+        label: set.name,
+        icon: "comment",
+        resource: vscode.Uri.file(set.path),
+      }));
+    }
+    if (group === "runs") {
+      return (await listRunFolders(root)).map((run) => ({
+        kind: "leaf",
+        label: run.id,
+        description: new Date(run.modifiedMs).toLocaleString(),
+        icon: "rocket",
+        tooltip: run.path,
+      }));
+    }
+    return [];
+  }
+}
+
+function emptyLeaf(group: GroupId): LeafNode {
+  const text = GROUPS[group].empty;
+  return { kind: "leaf", label: text.split(":")[0]!, description: text.split(":").slice(1).join(":").trim(), tooltip: text, icon: "info", empty: true };
+}

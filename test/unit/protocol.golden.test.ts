@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { validateEnvelopeToServer, validateParams, validateResponse } from "../../src/sidecar/protocol";
+import { goldenMessages } from "./helpers";
+
+function problemsOf(golden: ReturnType<typeof goldenMessages>[number]): string[] {
+  if (golden.direction === "toClient") return validateResponse(golden.message, golden.method);
+  const envelope = validateEnvelopeToServer(golden.message);
+  if (envelope.length) return envelope;
+  const msg = golden.message as { method: string; params?: unknown };
+  return validateParams(msg.method, msg.params);
+}
+
+describe("golden protocol messages (shared with the Python suite)", () => {
+  const goldens = goldenMessages();
+
+  it("has messages for both directions, valid and invalid", () => {
+    assert.ok(goldens.length >= 10, `only ${goldens.length} golden messages`);
+    for (const direction of ["toServer", "toClient"] as const) {
+      for (const valid of [true, false]) {
+        assert.ok(goldens.some((g) => g.direction === direction && g.valid === valid), `no ${valid ? "valid" : "invalid"} ${direction} message`);
+      }
+    }
+  });
+
+  for (const golden of goldens) {
+    it(`${golden.file}: ${golden.valid ? "accepted" : "rejected"}`, () => {
+      const problems = problemsOf(golden);
+      if (golden.valid) assert.deepEqual(problems, [], `${golden.file} should be valid`);
+      else assert.ok(problems.length > 0, `${golden.file} should be rejected: ${golden.description}`);
+      for (const problem of problems) assert.match(problem, /^[\w.$[\]]+: /, "a problem names its field");
+    });
+  }
+
+  it("names the exact field of a bad GPU entry", () => {
+    const bad = goldens.find((g) => g.file === "initialize.response.bad-gpu.json")!;
+    assert.deepEqual(validateResponse(bad.message, "initialize"), [
+      "result.devices.gpus[0].totalMemory: expected a non-negative integer",
+      "result.devices.gpus[0].freeMemory: expected a non-negative integer",
+    ]);
+  });
+});

@@ -1,0 +1,78 @@
+// The one place that touches @vscode/webview-ui-toolkit. The toolkit is archived upstream;
+// swapping it for another component set must stay a change to this folder only.
+import {
+  provideVSCodeDesignSystem,
+  vsCodeBadge,
+  vsCodeButton,
+  vsCodeDataGrid,
+  vsCodeDataGridCell,
+  vsCodeDataGridRow,
+  vsCodeDivider,
+  vsCodeProgressRing,
+  vsCodeTag,
+} from "@vscode/webview-ui-toolkit";
+
+let registered = false;
+
+export function registerToolkit(): void {
+  if (registered) return;
+  registered = true;
+  provideVSCodeDesignSystem().register(
+    vsCodeBadge(),
+    vsCodeButton(),
+    vsCodeDataGrid(),
+    vsCodeDataGridCell(),
+    vsCodeDataGridRow(),
+    vsCodeDivider(),
+    vsCodeProgressRing(),
+    vsCodeTag(),
+  );
+}
+
+export type ButtonAppearance = "primary" | "secondary" | "icon";
+
+export function button(label: string, onClick: () => void, appearance: ButtonAppearance = "primary"): HTMLElement {
+  const el = document.createElement("vscode-button");
+  el.setAttribute("appearance", appearance);
+  el.textContent = label;
+  el.addEventListener("click", onClick);
+  return el;
+}
+
+export function tag(text: string, className?: string): HTMLElement {
+  const el = document.createElement("vscode-tag");
+  el.textContent = text;
+  if (className) el.className = className;
+  return el;
+}
+
+export function divider(): HTMLElement {
+  return document.createElement("vscode-divider");
+}
+
+export function progressRing(): HTMLElement {
+  return document.createElement("vscode-progress-ring");
+}
+
+/** A two-or-more-column grid; cells are plain text so screen readers and tests can read them. */
+export function dataGrid(headers: string[], rows: string[][], label: string): HTMLElement {
+  const grid = document.createElement("vscode-data-grid");
+  grid.setAttribute("aria-label", label);
+  grid.setAttribute("grid-template-columns", headers.map(() => "1fr").join(" "));
+  grid.appendChild(gridRow(headers, "header"));
+  for (const row of rows) grid.appendChild(gridRow(row));
+  return grid;
+}
+
+function gridRow(cells: string[], kind?: "header"): HTMLElement {
+  const row = document.createElement("vscode-data-grid-row");
+  if (kind) row.setAttribute("row-type", kind);
+  cells.forEach((text, i) => {
+    const cell = document.createElement("vscode-data-grid-cell");
+    cell.setAttribute("grid-column", String(i + 1));
+    if (kind) cell.setAttribute("cell-type", "columnheader");
+    cell.textContent = text;
+    row.appendChild(cell);
+  });
+  return row;
+}
