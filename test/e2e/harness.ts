@@ -22,6 +22,7 @@
  *   CODISTILL_E2E_TIMEOUT_SCALE      multiplies every timeout (slow machines)
  *   CODISTILL_E2E_KEEP=1             keep the temporary directories after stop()
  *   CODISTILL_REPO_ROOT              repository root (default: found from this file or the cwd)
+ *   CODISTILL_E2E_DEBUG=1            log harness retries to stderr
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -148,6 +149,10 @@ function timeoutScale(): number {
   return Number.isFinite(v) && v > 0 ? v : 1;
 }
 
+function debug(message: string): void {
+  if (process.env.CODISTILL_E2E_DEBUG === '1') process.stderr.write(`[e2e-harness] ${message}\n`);
+}
+
 function ms(base: number, opts?: WaitOptions): number {
   return Math.round((opts?.timeoutMs ?? base) * timeoutScale());
 }
@@ -221,6 +226,8 @@ interface Internals {
   tmpRoot: string;
   stopped?: Promise<StopReport>;
   failures: number;
+  /** Trust answered by trustWorkspace()/restrictWorkspace() in this session. */
+  trusted?: boolean;
 }
 
 const internals = new WeakMap<VsCodeSession, Internals>();
@@ -233,12 +240,15 @@ function installExitHook(): void {
   exitHookInstalled = true;
   const killAll = () => {
     for (const [pgid, tmp] of liveGroups) {
+      signal(-pgid, 'SIGKILL');
       try {
-        process.kill(-pgid, 'SIGKILL');
+        for (const p of leftoverProcesses(tmp)) signal(p.pid, 'SIGKILL');
+        if (process.env.CODISTILL_E2E_KEEP !== '1') {
+          rmSync(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+        }
       } catch {
-        /* gone */
+        /* best effort while exiting */
       }
-      if (process.env.CODISTILL_E2E_KEEP !== '1') rmSync(tmp, { recursive: true, force: true });
     }
     liveGroups.clear();
   };
@@ -288,13 +298,21 @@ async function failure(session: VsCodeSession, what: string, err: unknown): Prom
   } catch (e) {
     shot = `(screenshot failed: ${(e as Error).message.split('\n')[0]})`;
   }
+  // The temp dir goes away at stop(): keep a copy of code-server's log next to the screenshot.
+  let log = session.serverLog;
+  try {
+    log = join(resultsDir(), `${basename(session.marker)}-code-server.log`);
+    copyFileSync(session.serverLog, log);
+  } catch {
+    log = session.serverLog;
+  }
   const cause = err instanceof Error ? err.message : String(err);
   const errors = session.pageErrors.slice(-5).join('\n  ');
   return new HarnessError(
     `${what} failed: ${cause}\n` +
       `screenshot: ${shot}\n` +
       (errors ? `last page errors:\n  ${errors}\n` : '') +
-      `code-server log (${session.serverLog}) tail:\n${tail(session.serverLog, 2000)}`,
+      `code-server log (${log}) tail:\n${tail(session.serverLog, 2000)}`,
     { cause: err },
   );
 }
@@ -460,14 +478,19 @@ export async function startVsCode(opts: StartOptions): Promise<VsCodeSession> {
     JSON.stringify({ ...DEFAULT_TEST_SETTINGS, ...(opts.userSettings ?? {}) }, null, 2),
   );
 
+  // Drop what would reconfigure code-server or tie it to a VS Code the tests run from.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !k.startsWith('VSCODE_') && !['ELECTRON_RUN_AS_NODE', 'PASSWORD', 'HASHED_PASSWORD', 'PORT'].includes(k),
+    ),
+  );
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     // code-server keeps its logs and heartbeat under $XDG_DATA_HOME/code-server.
     XDG_DATA_HOME: dataHome,
     ...(opts.env ?? {}),
     CODISTILL_E2E_MARKER: tmpRoot,
   };
-  for (const k of ['PASSWORD', 'HASHED_PASSWORD', 'PORT', 'VSCODE_IPC_HOOK_CLI', 'VSCODE_PROXY_URI']) delete env[k];
   const common = ['--config', configFile, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
 
   const cleanupEarly = async (err: unknown, child?: ChildProcess): Promise<never> => {
@@ -546,6 +569,7 @@ export async function startVsCode(opts: StartOptions): Promise<VsCodeSession> {
     if (ready) break;
     const log = tail(serverLog);
     if (exited !== undefined && /EADDRINUSE/.test(log) && attempt < 3) {
+      signal(-pid!, 'SIGKILL');
       liveGroups.delete(pid!);
       continue;
     }
@@ -666,7 +690,8 @@ export async function trustWorkspace(session: VsCodeSession, opts?: WaitOptions)
   const { page } = session;
   return step(session, 'trustWorkspace', async () => {
     const end = Date.now() + ms(30_000, opts);
-    const grace = ms(6_000);
+    // Once answered in this session, no dialog will come: check with the Trust editor at once.
+    const grace = internalsOf(session).trusted === undefined ? ms(6_000) : 0;
     const started = Date.now();
     const yes = trustDialogButton(page, TRUST_DIALOG_YES);
     let outcome: TrustOutcome | undefined;
@@ -682,6 +707,7 @@ export async function trustWorkspace(session: VsCodeSession, opts?: WaitOptions)
           outcome = (await trustViaEditor(session, true)) ? 'editor' : 'already-trusted';
         } catch (err) {
           if (!(await yes.isVisible()) && Date.now() > end) throw err;
+          await sleep(500);
         }
       } else {
         await sleep(150);
@@ -689,6 +715,7 @@ export async function trustWorkspace(session: VsCodeSession, opts?: WaitOptions)
     }
     await yes.waitFor({ state: 'hidden', timeout: ms(10_000) });
     await restrictedIndicator(page).waitFor({ state: 'detached', timeout: ms(15_000) });
+    internalsOf(session).trusted = true;
     return outcome;
   });
 }
@@ -701,17 +728,25 @@ export async function restrictWorkspace(session: VsCodeSession, opts?: WaitOptio
   const { page } = session;
   await step(session, 'restrictWorkspace', async () => {
     const no = trustDialogButton(page, TRUST_DIALOG_NO);
-    const end = Date.now() + ms(20_000, opts);
+    const started = Date.now();
+    const end = started + ms(20_000, opts);
+    // The Restricted Mode item shows up before the dialog: only a dialog-less grace period
+    // means there is no prompt to answer (startupPrompt "never", or answered before).
     while (Date.now() < end) {
       if (await no.isVisible()) {
         await no.click();
         break;
       }
-      if (await restrictedIndicator(page).isVisible()) break;
+      if (Date.now() - started > ms(6_000) && (await restrictedIndicator(page).isVisible())) break;
       await sleep(150);
     }
+    internalsOf(session).trusted = false;
     await no.waitFor({ state: 'hidden', timeout: ms(10_000) });
-    await restrictedIndicator(page).waitFor({ state: 'visible', timeout: ms(10_000) });
+    await restrictedIndicator(page)
+      .waitFor({ state: 'visible', timeout: ms(10_000) })
+      .catch(() => {
+        throw new Error('the Restricted Mode status item did not appear: is the folder trusted already?');
+      });
   });
 }
 
@@ -787,7 +822,8 @@ async function openCommandPalette(page: Page): Promise<Locator> {
       await input.fill('>');
     },
   ];
-  for (const attempt of tries) {
+  for (const [n, attempt] of tries.entries()) {
+    if (n > 0) debug(`command palette: fallback ${n}`);
     await attempt().catch(() => undefined);
     if (await input.waitFor({ state: 'visible', timeout: ms(4_000) }).then(
       () => true,
@@ -809,31 +845,38 @@ async function openCommandPalette(page: Page): Promise<Locator> {
 export async function runCommand(session: VsCodeSession, title: string, opts?: WaitOptions): Promise<void> {
   const { page } = session;
   await step(session, `runCommand(${JSON.stringify(title)})`, async () => {
-    await assertNoModalDialog(page, `run "${title}"`);
-    const input = await openCommandPalette(page);
     const typed = `>${title}`;
-    await input.fill(typed);
     const end = Date.now() + ms(15_000, opts);
-    let index = -1;
-    let seen: string[] = [];
-    while (index < 0) {
-      const rows = await page
-        .locator(`${QUICK_INPUT} .monaco-list-row`)
-        .evaluateAll((els) =>
-          els.map((e) => ({
-            label: (e.querySelector('.label-name')?.textContent ?? '').replace(/\s+/g, ' ').trim(),
-            aria: e.getAttribute('aria-label') ?? '',
-            index: Number(e.getAttribute('data-index')),
-          })),
+    // Something may steal focus while the palette is open (a terminal starting, an editor
+    // opening), which closes the palette: start over, but never after the row was clicked.
+    for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) debug(`runCommand(${JSON.stringify(title)}): attempt ${attempt}`);
+      await assertNoModalDialog(page, `run "${title}"`);
+      const input = await openCommandPalette(page);
+      const filled = await input.fill(typed, { timeout: ms(5_000) }).then(
+        () => true,
+        () => false,
+      );
+      const row = filled ? await findPaletteRow(page, title, typed, end) : { closed: true as const };
+      if ('index' in row) {
+        const clicked = await page
+          .locator(`${QUICK_INPUT} .monaco-list-row[data-index="${row.index}"]`)
+          .click({ timeout: ms(5_000) })
+          .then(
+            () => true,
+            () => false,
+          );
+        if (clicked) break;
+      } else if (!row.closed || Date.now() > end || attempt >= 4) {
+        await assertNoModalDialog(page, `run "${title}"`);
+        throw new Error(
+          row.closed
+            ? `the command palette kept closing while looking for "${title}"`
+            : `no palette entry titled "${title}"; rows shown: ${JSON.stringify(row.seen.slice(0, 15))}`,
         );
-      seen = rows.map((r) => r.label || r.aria);
-      const hit = rows.find((r) => r.label === title || r.aria === title || r.aria.startsWith(`${title}, `));
-      if (hit) index = hit.index;
-      else if (Date.now() > end) {
-        throw new Error(`no palette entry titled "${title}"; rows shown: ${JSON.stringify(seen.slice(0, 15))}`);
-      } else await sleep(150);
+      }
+      if (attempt >= 4) throw new Error(`could not click the palette entry "${title}"`);
     }
-    await page.locator(`${QUICK_INPUT} .monaco-list-row[data-index="${index}"]`).click();
     // Done when the palette closes, or shows something else (the command opened its own quick pick).
     await page.waitForFunction(
       ([sel, text]) => {
@@ -845,6 +888,35 @@ export async function runCommand(session: VsCodeSession, title: string, opts?: W
       { timeout: ms(10_000) },
     );
   });
+}
+
+/** Polls the palette for the row labelled exactly `title`; reports the rows seen, or that the palette closed. */
+async function findPaletteRow(
+  page: Page,
+  title: string,
+  typed: string,
+  end: number,
+): Promise<{ index: number } | { closed: true } | { closed: false; seen: string[] }> {
+  for (;;) {
+    const state = await page.evaluate(
+      ([sel, text]) => {
+        const w = document.querySelector<HTMLElement>(sel!);
+        const box = document.querySelector<HTMLInputElement>(`${sel} .quick-input-box input`);
+        if (!w || !w.offsetParent || box?.value !== text) return null;
+        return Array.from(w.querySelectorAll('.monaco-list-row')).map((e) => ({
+          label: (e.querySelector('.label-name')?.textContent ?? '').replace(/\s+/g, ' ').trim(),
+          aria: e.getAttribute('aria-label') ?? '',
+          index: Number(e.getAttribute('data-index')),
+        }));
+      },
+      [QUICK_INPUT, typed] as const,
+    );
+    if (state === null) return { closed: true };
+    const hit = state.find((r) => r.label === title || r.aria === title || r.aria.startsWith(`${title}, `));
+    if (hit) return { index: hit.index };
+    if (Date.now() > end) return { closed: false, seen: state.map((r) => r.label || r.aria) };
+    await sleep(150);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1027,9 +1099,11 @@ export async function stop(session: VsCodeSession, opts?: { keepTemp?: boolean }
     const t0 = Date.now();
     await Promise.race([session.context.close().catch(() => undefined), sleep(ms(15_000))]);
 
+    debug(`stop: browser closed after ${Date.now() - t0} ms`);
     signal(-i.pgid, 'SIGTERM');
     const forceKilled: ProcessInfo[] = [];
     const graceful = await waitUntil(() => liveGroupMembers(i.pgid).length === 0, ms(10_000));
+    debug(`stop: process group ${graceful ? 'exited' : 'still alive'} after ${Date.now() - t0} ms`);
     if (!graceful) {
       for (const pid of liveGroupMembers(i.pgid)) {
         const cmdline = (readProc(pid, 'cmdline') ?? '').replace(/\0+$/, '').replace(/\0/g, ' ');
@@ -1042,6 +1116,7 @@ export async function stop(session: VsCodeSession, opts?: { keepTemp?: boolean }
 
     // Processes that left the group (setsid, detached spawns) but carry the marker.
     const strays = leftoverProcesses(i.tmpRoot);
+    if (strays.length) debug(`stop: strays outside the group: ${strays.map((p) => `${p.pid} ${p.cmdline}`).join('; ')}`);
     for (const p of strays) signal(p.pid, 'SIGTERM');
     if (strays.length && !(await waitUntil(() => leftoverProcesses(i.tmpRoot).length === 0, ms(5_000)))) {
       for (const p of leftoverProcesses(i.tmpRoot)) {
@@ -1053,15 +1128,8 @@ export async function stop(session: VsCodeSession, opts?: { keepTemp?: boolean }
 
     const keep = opts?.keepTemp ?? process.env.CODISTILL_E2E_KEEP === '1';
     if (!keep) {
-      // Something may still be writing for a moment after it died.
-      for (let attempt = 0; attempt < 5; attempt++) {
-        try {
-          await rm(i.tmpRoot, { recursive: true, force: true });
-          break;
-        } catch {
-          await sleep(200);
-        }
-      }
+      // Retries: a dying process may still write for a moment (ENOTEMPTY).
+      await rm(i.tmpRoot, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }).catch(() => undefined);
     }
     return { forceKilled, ms: Date.now() - t0, ...(keep ? { keptTemp: i.tmpRoot } : {}) };
   })();

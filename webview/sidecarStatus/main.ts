@@ -89,7 +89,7 @@ function history(view: SidecarStatusView): HTMLElement {
   const rows = [...view.history].reverse().map((c) =>
     el("li", { className: `state-${c.state}` }, el("time", { text: new Date(c.at).toLocaleTimeString() }), ` ${c.state}`, c.detail ? ` — ${c.detail}` : ""),
   );
-  return el("section", {}, el("h2", { text: "History" }), el("ol", { id: "history", className: "history" }, ...rows));
+  return el("section", {}, el("h2", { text: "History" }), el("ul", { id: "history", className: "history" }, ...rows));
 }
 
 function actions(view: SidecarStatusView): HTMLElement {

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 from . import __version__, protocol
-from .dispatch import CancelToken, Handler, Method, MethodRegistry, RequestCancelled, RpcError
+from .dispatch import CancelToken, Method, MethodRegistry, RequestCancelled, RpcError
 from .methods import register_core_methods
 from .stdio import take_over_stdio
 
@@ -39,18 +39,8 @@ METHODS = MethodRegistry()
 register_core_methods(METHODS)
 
 
-def register_method(
-    name: str,
-    handler: Handler,
-    validate_params: protocol.ParamsValidator | None = None,
-    *,
-    notification: bool = False,
-    inline: bool = False,
-) -> Method:
-    """Add a method to the registry the ``serve`` command uses."""
-    return METHODS.register(
-        name, handler, validate_params, notification=notification, inline=inline
-    )
+#: Adds a method to the registry the ``serve`` command uses.
+register_method = METHODS.register
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,157 @@
+// The extension in a real VS Code (code-server 4.100.3), driven through Chromium like a user:
+// the built VSIX is installed, commands run from the command palette, and assertions read the
+// screen. Screenshots land in test-results/.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { FrameLocator } from "playwright-core";
+import {
+  leftoverProcesses,
+  repoRoot,
+  restrictWorkspace,
+  runCommand,
+  screenshot,
+  startVsCode,
+  stop,
+  trustWorkspace,
+  waitForNotification,
+  waitForStatusBarText,
+  webviewFrame,
+  type VsCodeSession,
+} from "./harness";
+
+const REPO = repoRoot();
+const VSIX = join(REPO, "dist", "codistill-linux-x64.vsix");
+const PYTHON = process.env.CODISTILL_PYTHON ?? join(REPO, ".venv", "bin", "python");
+const PANEL = "Codistill Sidecar";
+
+function demoWorkspaceCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), "codistill-demo-"));
+  cpSync(join(REPO, "demo"), dir, { recursive: true });
+  return dir;
+}
+
+async function text(frame: FrameLocator, selector: string): Promise<string> {
+  return (await frame.locator(selector).first().innerText()).trim();
+}
+
+async function waitForState(frame: FrameLocator, state: string, timeout = 60_000): Promise<void> {
+  await frame.locator(`vscode-tag.state-${state}`).waitFor({ state: "visible", timeout });
+}
+
+async function sidecarPid(frame: FrameLocator): Promise<number> {
+  const pid = Number(/pid (\d+)/.exec(await text(frame, '[data-testid="process"]'))?.[1]);
+  assert.ok(pid > 0, "the panel shows the sidecar's pid");
+  return pid;
+}
+
+describe("the packaged VSIX", () => {
+  it("ships onnxruntime-node's linux-x64 binaries and no other platform's", () => {
+    assert.ok(existsSync(VSIX), `${VSIX} is missing: run "npm run package"`);
+    const listing = execFileSync("unzip", ["-Z1", VSIX], { encoding: "utf8" }).split("\n");
+    const binaries = listing.filter((f) => /onnxruntime-node\/bin\//.test(f) && !f.endsWith("/"));
+    assert.ok(binaries.some((f) => f.endsWith("linux/x64/onnxruntime_binding.node")), binaries.join("\n"));
+    assert.deepEqual(binaries.filter((f) => !f.includes("/linux/x64/")), []);
+    assert.ok(listing.includes("extension/dist/extension.cjs"));
+    assert.ok(listing.includes("extension/dist/webview/sidecarStatus.js"));
+    assert.ok(listing.includes("extension/sidecar/pyproject.toml"), "the sidecar ships for Set Up Python Environment");
+    assert.ok(!listing.some((f) => f.includes("/src/") && f.endsWith(".ts")), "no TypeScript sources");
+  });
+});
+
+describe("Codistill in a trusted workspace", () => {
+  let session: VsCodeSession;
+  let workspace: string;
+
+  before(async () => {
+    workspace = demoWorkspaceCopy();
+    session = await startVsCode({ vsix: VSIX, workspace, userSettings: { "codistill.pythonPath": PYTHON } });
+    await trustWorkspace(session);
+  });
+
+  after(async () => {
+    if (session) {
+      await stop(session);
+      assert.deepEqual(leftoverProcesses(session.marker), [], "no process of the session outlives it");
+    }
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("shows Datasets, CoT sets and Runs in the Codistill view, each with its empty state", async () => {
+    await runCommand(session, "Codistill: Focus on Explorer View");
+    const rows = session.page.locator('.pane-body[aria-label*="Explorer"] .monaco-list-row, [id="workbench.view.extension.codistill"] .monaco-list-row');
+    await rows.filter({ hasText: "Runs" }).first().waitFor({ timeout: 20_000 });
+    const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+    for (const expected of ["Datasets", "No datasets yet", "CoT sets", "No reasoning yet", "Runs", "No training runs yet"]) {
+      assert.ok(texts.some((t) => t.startsWith(expected)), `tree row "${expected}" in ${JSON.stringify(texts)}`);
+    }
+    await waitForStatusBarText(session, "codistill", "Codistill: stopped");
+    await screenshot(session, "codistill-explorer");
+  });
+
+  it("shows the sidecar's versions after Show Sidecar Status", async () => {
+    await runCommand(session, "Codistill: Show Sidecar Status");
+    const frame = await webviewFrame(session, PANEL);
+    await waitForState(frame, "ready");
+    const versions = await text(frame, "#versions");
+    assert.match(versions, /Codistill sidecar\s+0\.1\.0/);
+    assert.match(versions, /Protocol\s+1/);
+    assert.match(versions, /Python\s+3\.\d+\.\d+/);
+    assert.match(versions, /torch\s+2\.13\.0/);
+    assert.match(versions, /transformers\s+\d+\.\d+/);
+    assert.match(versions, /peft\s+\d+\.\d+/);
+    assert.match(await text(frame, "#devices"), /CUDA (not available|.* available)/);
+    await waitForStatusBarText(session, "codistill", "Codistill: ready");
+    await screenshot(session, "sidecar-ready");
+  });
+
+  it("shows crashed, then ready again, after the sidecar is killed with SIGKILL", async () => {
+    const frame = await webviewFrame(session, PANEL);
+    const firstPid = await sidecarPid(frame);
+    process.kill(firstPid, "SIGKILL");
+    await frame.locator("#history li.state-crashed", { hasText: "killed by SIGKILL" }).waitFor({ timeout: 30_000 });
+    await waitForState(frame, "ready");
+    const secondPid = await sidecarPid(frame);
+    assert.notEqual(secondPid, firstPid, "a new sidecar process answered");
+    const history = await text(frame, "#history");
+    // Newest first: ready (new pid) <- starting <- crashed <- ready (old pid).
+    assert.match(history, new RegExp(`ready — pid ${secondPid}[\\s\\S]*starting[\\s\\S]*crashed — was killed by SIGKILL[\\s\\S]*ready — pid ${firstPid}`));
+    assert.match(await text(frame, '[data-testid="restarts"]'), /^1$/);
+    await waitForStatusBarText(session, "codistill", "Codistill: ready");
+    await screenshot(session, "sidecar-restarted-after-sigkill");
+  });
+
+  it("loads onnxruntime-node inside the extension host", async () => {
+    await runCommand(session, "Codistill: Check ONNX Runtime");
+    const message = await waitForNotification(session, /ONNX Runtime \S+ works in the extension host/);
+    assert.match(message, /self-test output \[\[1\.5,1\.5\],\[9\.5,11\.5\]\]/);
+    await screenshot(session, "onnxruntime-in-extension-host");
+  });
+});
+
+describe("Codistill in an untrusted workspace", () => {
+  it("does not start the sidecar, and says why", async () => {
+    const workspace = demoWorkspaceCopy();
+    const session = await startVsCode({ vsix: VSIX, workspace, userSettings: { "codistill.pythonPath": PYTHON } });
+    try {
+      await restrictWorkspace(session);
+      await runCommand(session, "Codistill: Show Sidecar Status");
+      const frame = await webviewFrame(session, PANEL);
+      await frame.locator('[data-testid="problem"]', { hasText: "not trusted" }).waitFor({ timeout: 30_000 });
+      await waitForStatusBarText(session, "codistill", "Codistill: stopped");
+      assert.deepEqual(
+        leftoverProcesses(session.marker).filter((p) => p.cmdline.includes("codistill serve")),
+        [],
+        "no sidecar process in Restricted Mode",
+      );
+      await screenshot(session, "sidecar-untrusted-workspace");
+    } finally {
+      await stop(session);
+      rmSync(workspace, { recursive: true, force: true });
+    }
+    assert.deepEqual(leftoverProcesses(session.marker), []);
+  });
+});
