@@ -1,6 +1,6 @@
 // Builds the extension host bundle (Node, CommonJS) and one browser bundle per webview panel.
 import { build, context } from "esbuild";
-import { readdirSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const watch = process.argv.includes("--watch");
@@ -23,7 +23,6 @@ const configs = [
     platform: "node",
     target: "node20",
     format: "cjs",
-    outExtension: { ".js": ".cjs" },
     external: nodeExternals,
   },
   {
@@ -35,6 +34,11 @@ const configs = [
     format: "esm",
   },
 ];
+
+// The repository is an ES module package; this marks the host bundle as CommonJS, which is
+// what VS Code 1.100 loads.
+mkdirSync("dist", { recursive: true });
+writeFileSync("dist/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
 
 if (watch) {
   const contexts = await Promise.all(configs.map((c) => context(c)));

@@ -28,6 +28,8 @@ mkdirSync(join(userDataDir, "User"), { recursive: true });
 const settings = exists(settingsFile) ? JSON.parse(readFileSync(settingsFile, "utf8") || "{}") : {};
 if (exists(VENV_PYTHON) && !settings["codistill.pythonPath"]) settings["codistill.pythonPath"] = VENV_PYTHON;
 settings["telemetry.telemetryLevel"] ??= "off";
+settings["workbench.startupEditor"] ??= "none";
+settings["git.openRepositoryInParentFolders"] ??= "never";
 writeFileSync(settingsFile, JSON.stringify(settings, null, 2) + "\n");
 
 step(`Starting VS Code on ${workspace}`);

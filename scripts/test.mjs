@@ -1,16 +1,25 @@
 // `npm test`: every check, in order, and a closing "N passed, M failed" line.
 // Static checks and builds first (fast failures), then unit tests, pytest, and end-to-end.
 import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { REPO } from "./lib.mjs";
+
+// Node 20's test runner takes files, not folders or globs.
+const testFiles = (dir) =>
+  readdirSync(join(REPO, dir))
+    .filter((f) => f.endsWith(".test.ts"))
+    .sort()
+    .map((f) => join(dir, f));
 
 const node = process.execPath;
 const suites = [
   { name: "typecheck", command: "npm", args: ["run", "-s", "typecheck"] },
   { name: "lint", command: "npm", args: ["run", "-s", "lint"] },
   { name: "package", command: "npm", args: ["run", "-s", "package"] },
-  { name: "unit", command: node, args: ["--import", "tsx", "--test", "--test-concurrency=1", "test/unit/"], kind: "node" },
+  { name: "unit", command: node, args: ["--import", "tsx", "--test", "--test-concurrency=1", ...testFiles("test/unit")], kind: "node" },
   { name: "pytest", command: node, args: ["scripts/pytest.mjs"], kind: "pytest" },
-  { name: "e2e", command: node, args: ["--import", "tsx", "--test", "--test-concurrency=1", "test/e2e/"], kind: "node" },
+  { name: "e2e", command: node, args: ["--import", "tsx", "--test", "--test-concurrency=1", ...testFiles("test/e2e")], kind: "node" },
 ];
 
 const only = process.argv.slice(2);
@@ -36,7 +45,8 @@ function counts(result) {
   if (suite.kind === "node") {
     const pass = Number(/^# pass (\d+)/m.exec(out)?.[1] ?? 0);
     const fail = Number(/^# fail (\d+)/m.exec(out)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(out)?.[1] ?? 0);
-    return { pass, fail: fail || (code !== 0 ? 1 : 0) };
+    // A suite that ran nothing is broken, not green.
+    return { pass, fail: fail || (code !== 0 || pass === 0 ? 1 : 0) };
   }
   if (suite.kind === "pytest") {
     const pass = Number(/(\d+) passed/.exec(out)?.[1] ?? 0);
@@ -52,6 +62,7 @@ const summary = [];
 for (const suite of selected) {
   const result = await runSuite(suite);
   const c = counts(result);
+  if (c.fail > 0) result.code ||= 1;
   passed += c.pass;
   failed += c.fail;
   summary.push(`${suite.name.padEnd(10)} ${result.code === 0 ? "ok  " : "FAIL"} ${c.pass} passed, ${c.fail} failed (${result.seconds.toFixed(1)} s)`);

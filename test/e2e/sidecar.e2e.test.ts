@@ -55,7 +55,8 @@ describe("the packaged VSIX", () => {
     const binaries = listing.filter((f) => /onnxruntime-node\/bin\//.test(f) && !f.endsWith("/"));
     assert.ok(binaries.some((f) => f.endsWith("linux/x64/onnxruntime_binding.node")), binaries.join("\n"));
     assert.deepEqual(binaries.filter((f) => !f.includes("/linux/x64/")), []);
-    assert.ok(listing.includes("extension/dist/extension.cjs"));
+    assert.ok(listing.includes("extension/dist/extension.js"));
+    assert.ok(listing.includes("extension/dist/package.json"), "marks the host bundle as CommonJS");
     assert.ok(listing.includes("extension/dist/webview/sidecarStatus.js"));
     assert.ok(listing.includes("extension/sidecar/pyproject.toml"), "the sidecar ships for Set Up Python Environment");
     assert.ok(!listing.some((f) => f.includes("/src/") && f.endsWith(".ts")), "no TypeScript sources");

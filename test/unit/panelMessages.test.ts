@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parsePanelMessage } from "../../src/panels/shared/messages";
+import { sidecarStatusValidators } from "../../src/panels/sidecarStatus/protocol";
+
+describe("webview messages are validated before the host acts on them", () => {
+  const parse = (raw: unknown) => parsePanelMessage(raw, sidecarStatusValidators);
+
+  it("accepts the panel's notifications and requests", () => {
+    assert.deepEqual(parse({ method: "sidecarStatus/ready" }), { ok: true, value: { method: "sidecarStatus/ready" } });
+    const request = parse({ id: 3, method: "sidecarStatus/restart", params: {} });
+    assert.ok(request.ok);
+  });
+
+  it("rejects anything else, naming what is wrong", () => {
+    assert.deepEqual(parse("restart"), { ok: false, error: "message: expected an object" });
+    assert.deepEqual(parse({ params: {} }), { ok: false, error: "method: expected a string" });
+    assert.deepEqual(parse({ method: "training/start" }), { ok: false, error: 'method: unknown method "training/start"' });
+    assert.deepEqual(parse({ id: "x", method: "sidecarStatus/restart" }), { ok: false, error: "id: expected a non-negative integer" });
+    assert.deepEqual(parse({ method: "sidecarStatus/restart", params: { force: true } }), {
+      ok: false,
+      error: "sidecarStatus/restart params: expected no parameters",
+    });
+  });
+});
