@@ -56,7 +56,9 @@ export function activate(extension: vscode.ExtensionContext): void {
       if (ctx.supervisor.snapshot().launchProblem) void ctx.supervisor.start();
     }),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (affectsSidecar(event) && ctx.supervisor.state !== "stopped") void ctx.supervisor.restart();
+      if (!affectsSidecar(event)) return;
+      ctx.supervisor.setRequestTimeout(readSettings().requestTimeoutMs);
+      if (ctx.supervisor.state !== "stopped") void ctx.supervisor.restart();
     }),
     watchArtifacts(tree),
   );

@@ -99,6 +99,11 @@ export class SidecarSupervisor extends EventEmitter {
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   }
 
+  /** Applies to requests made from now on, including those of a sidecar already running. */
+  setRequestTimeout(ms: number): void {
+    this.options.requestTimeoutMs = ms;
+  }
+
   get state(): SidecarState {
     return this.stateValue;
   }

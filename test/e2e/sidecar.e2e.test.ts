@@ -113,6 +113,8 @@ describe("Codistill in a trusted workspace", () => {
     const frame = await webviewFrame(session, PANEL);
     const firstPid = await sidecarPid(frame);
     process.kill(firstPid, "SIGKILL");
+    // The restart waits out a 1 s backoff, so the status bar shows the crash meanwhile.
+    await waitForStatusBarText(session, "codistill", "Codistill: crashed", { timeoutMs: 10_000 });
     await frame.locator("#history li.state-crashed", { hasText: "killed by SIGKILL" }).waitFor({ timeout: 30_000 });
     await waitForState(frame, "ready");
     const secondPid = await sidecarPid(frame);
@@ -149,6 +151,35 @@ describe("Codistill in an untrusted workspace", () => {
         "no sidecar process in Restricted Mode",
       );
       await screenshot(session, "sidecar-untrusted-workspace");
+    } finally {
+      await stop(session);
+      rmSync(workspace, { recursive: true, force: true });
+    }
+    assert.deepEqual(leftoverProcesses(session.marker), []);
+  });
+});
+
+describe("Codistill on a machine where no Python has the sidecar yet", () => {
+  it("says which interpreter lacks it, then Set Up Python Environment installs it and the sidecar starts", async () => {
+    const workspace = demoWorkspaceCopy();
+    // No codistill.pythonPath: discovery falls through to python3 on PATH, which lacks the sidecar.
+    const session = await startVsCode({ vsix: VSIX, workspace });
+    try {
+      await trustWorkspace(session);
+      await runCommand(session, "Codistill: Show Sidecar Status");
+      const frame = await webviewFrame(session, PANEL);
+      const problem = frame.locator('[data-testid="problem"]');
+      await problem.waitFor({ timeout: 60_000 });
+      assert.match(await problem.innerText(), /Python 3\.\d+\.\d+ at \S+ \(python3 on PATH\) does not have the Codistill sidecar[\s\S]*Set Up Python Environment/);
+      await screenshot(session, "sidecar-not-installed");
+
+      await runCommand(session, "Codistill: Set Up Python Environment");
+      await waitForNotification(session, /Codistill: setting up Python/, { timeoutMs: 30_000 });
+      await waitForNotification(session, /Codistill's Python environment is ready in .*venv \(CPU build of torch\)/, { timeoutMs: 900_000 });
+      await waitForState(frame, "ready", 120_000);
+      assert.match(await text(frame, '[data-testid="interpreter"]'), /venv\/bin\/python \(Python 3\.\d+\.\d+, the venv made by Codistill: Set Up Python Environment\)/);
+      assert.match(await text(frame, "#versions"), /torch\s+2\.13\.0/);
+      await screenshot(session, "sidecar-after-python-setup");
     } finally {
       await stop(session);
       rmSync(workspace, { recursive: true, force: true });

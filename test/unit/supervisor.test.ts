@@ -59,6 +59,9 @@ describe("SidecarSupervisor with a real sidecar", () => {
     const { supervisor } = supervisorFor(realSidecar);
     await supervisor.start();
     await assert.rejects(supervisor.request("health/ping", { delayMs: 30_000 }, { timeoutMs: 200 }), /timed out after 200 ms/);
+    // The default timeout follows the setting without a restart.
+    supervisor.setRequestTimeout(150);
+    await assert.rejects(supervisor.request("health/ping", { delayMs: 30_000 }), /timed out after 150 ms/);
     const abort = new AbortController();
     const pending = supervisor.request("health/ping", { delayMs: 30_000 }, { signal: abort.signal });
     setTimeout(() => abort.abort(), 50);
