@@ -1,0 +1,94 @@
+// Messages between the Dataset Browser webview and the extension host. Pure: imported by both.
+import type { Rejection, TaskFilter, TaskSummary, DatasetFormat } from "../../core/datasets/api";
+import type { Task } from "../../core/datasets/task";
+import { noParams, type ParamsValidators } from "../shared/messages";
+
+export const PANEL_ID = "codistill.datasetBrowser";
+export const PANEL_TITLE = "Codistill Datasets";
+
+/** Facet values with their row counts, most frequent first. */
+export type Facet = [value: string, count: number][];
+
+/** Pushed when a dataset finishes loading (and after `ready`, for the current one). */
+export interface DatasetView {
+  path: string;
+  name: string;
+  format: DatasetFormat;
+  rows: number;
+  rejectedCount: number;
+  /** The first rejections, for "N loaded, M rejected" with reasons. */
+  rejected: Rejection[];
+  facets: { sources: Facet; difficulties: Facet; tags: Facet };
+}
+
+export interface LoadingView {
+  path: string;
+  rowsRead: number;
+  bytesRead: number;
+  totalBytes: number;
+}
+
+/** The reasoning shown beside a task; null until the CoT issue provides records. */
+export interface CotView {
+  status: string;
+  intent: string;
+  steps: string[];
+  formulas: string[];
+  edgeCases: string[];
+  problems: string[];
+}
+
+/** Webview -> host requests and their results. */
+export interface DatasetBrowserRequests {
+  "datasetBrowser/query": [{ filter: TaskFilter }, { matched: number; total: number }];
+  "datasetBrowser/rows": [{ start: number; count: number }, { start: number; rows: TaskSummary[] }];
+  "datasetBrowser/task": [{ index: number }, { task: Task; cot: CotView | null }];
+}
+
+/** Webview -> host notifications. */
+export interface DatasetBrowserNotifications {
+  "datasetBrowser/ready": undefined;
+  "datasetBrowser/openInEditor": { index: number };
+  "datasetBrowser/openDataset": undefined;
+}
+
+/** Host -> webview notifications. */
+export interface DatasetBrowserPushes {
+  "datasetBrowser/dataset": DatasetView;
+  "datasetBrowser/loading": LoadingView;
+  "datasetBrowser/error": { message: string };
+}
+
+/** What the webview persists with setState, so hiding and showing the panel loses nothing. */
+export interface DatasetBrowserState {
+  path?: string;
+  filter: TaskFilter;
+  selectedIndex?: number;
+  scrollTop: number;
+  solutionTab: number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isIndex = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const stringList = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === "string"));
+
+function validateFilter(filter: unknown): string | undefined {
+  if (!isObject(filter)) return "filter: expected an object";
+  if (filter.text !== undefined && typeof filter.text !== "string") return "filter.text: expected a string";
+  for (const key of ["sources", "difficulties", "tags"] as const) {
+    if (!stringList(filter[key])) return `filter.${key}: expected an array of strings`;
+  }
+  return undefined;
+}
+
+export const datasetBrowserValidators: ParamsValidators = {
+  "datasetBrowser/ready": noParams,
+  "datasetBrowser/openDataset": noParams,
+  "datasetBrowser/query": (p) => (isObject(p) ? validateFilter(p.filter) : "expected an object"),
+  "datasetBrowser/rows": (p) =>
+    isObject(p) && isIndex(p.start) && isIndex(p.count) && (p.count as number) <= 1000
+      ? undefined
+      : "expected { start, count } with non-negative integers, count at most 1000",
+  "datasetBrowser/task": (p) => (isObject(p) && isIndex(p.index) ? undefined : "index: expected a non-negative integer"),
+  "datasetBrowser/openInEditor": (p) => (isObject(p) && isIndex(p.index) ? undefined : "index: expected a non-negative integer"),
+};
