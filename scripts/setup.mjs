@@ -76,6 +76,7 @@ try {
   installNodeModules();
   setUpPython();
   installCodeServer();
+  run(process.execPath, ["scripts/fetch-data.mjs"]);
   build();
   step("Set-up finished: `npm test` runs every test, `npm start` opens VS Code on the demo workspace.");
 } catch (err) {

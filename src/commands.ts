@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { readSettings } from "./config";
 import type { CodistillContext } from "./context";
 import { runOnnxSelfTest } from "./core/inference/onnxSelfTest";
+import { openDatasetCommand, openTaskInEditorCommand } from "./datasetCommands";
 import { SidecarStatusPanel } from "./panels/sidecarStatus/Panel";
 import { findOnPath } from "./sidecar/interpreter";
 import { hasNvidiaGpu, planPythonSetup, runSetupPlan } from "./sidecar/pythonSetup";
@@ -13,6 +14,8 @@ export function setupVenvDir(ctx: CodistillContext): string {
 /** Command id -> handler. Every handler is reachable from the command palette. */
 export function registerCommands(ctx: CodistillContext): vscode.Disposable[] {
   const handlers: Record<string, (...args: unknown[]) => unknown> = {
+    "codistill.openDataset": (arg) => openDatasetCommand(ctx, arg),
+    "codistill.openTaskInEditor": () => openTaskInEditorCommand(ctx),
     "codistill.showSidecarStatus": () => showSidecarStatus(ctx),
     "codistill.restartSidecar": () => restartSidecar(ctx),
     "codistill.setUpPythonEnvironment": () => setUpPythonEnvironment(ctx),

@@ -1,4 +1,5 @@
 import type * as vscode from "vscode";
+import type { DatasetRegistry } from "./core/datasets/registry";
 import type { SidecarSupervisor } from "./sidecar/supervisor";
 
 /** Everything commands, views and panels share; built once by activate(). */
@@ -7,6 +8,8 @@ export interface CodistillContext {
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
   supervisor: SidecarSupervisor;
+  /** Indexed datasets, shared by the browser, the tree and the commands. */
+  datasets: DatasetRegistry;
   /** The interpreter the sidecar was last launched with, for display. */
   interpreterLabel(): string | undefined;
   /** Re-reads the Runs / CoT sets / Datasets tree. */

@@ -1,5 +1,11 @@
 import * as vscode from "vscode";
 import { registerCommands, setupVenvDir } from "./commands";
+import { datasetLister } from "./datasetCommands";
+import { openDataset } from "./core/datasets/index";
+import { DatasetRegistry } from "./core/datasets/registry";
+import { DatasetBrowserPanel, defaultDatasetName } from "./panels/datasetBrowser/Panel";
+import { PANEL_ID as DATASET_PANEL_ID, type DatasetBrowserState } from "./panels/datasetBrowser/protocol";
+import { registerReferenceProvider } from "./panels/datasetBrowser/taskEditor";
 import { affectsSidecar, readSettings } from "./config";
 import type { CodistillContext } from "./context";
 import { SidecarStatusPanel } from "./panels/sidecarStatus/Panel";
@@ -16,6 +22,7 @@ import { ExplorerTree } from "./views/explorerTree";
 import { createSidecarStatusItem } from "./views/statusBar";
 
 let supervisor: SidecarSupervisor | undefined;
+let registry: DatasetRegistry | undefined;
 
 export function activate(extension: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel("Codistill", { log: true });
@@ -38,11 +45,18 @@ export function activate(extension: vscode.ExtensionContext): void {
       clientVersion: version,
       requestTimeoutMs: readSettings().requestTimeoutMs,
     }),
+    datasets: new DatasetRegistry(openDataset),
     interpreterLabel: () => interpreter,
-    refreshExplorer: () => tree.refresh(),
+    refreshExplorer: () => {
+      datasetRows.forget();
+      tree.refresh();
+    },
   };
   supervisor = ctx.supervisor;
-  const tree = new ExplorerTree();
+  registry = ctx.datasets;
+  const datasetRows = datasetLister(ctx, () => tree.refresh());
+  const tree = new ExplorerTree(datasetRows.list);
+  void vscode.commands.executeCommand("setContext", "codistill.datasetExtensions", [".jsonl", ".parquet", ".json"]);
 
   extension.subscriptions.push(
     log,
@@ -51,6 +65,13 @@ export function activate(extension: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(PANEL_ID, {
       deserializeWebviewPanel: async (panel) => SidecarStatusPanel.revive(panel, ctx),
     }),
+    vscode.window.registerWebviewPanelSerializer(DATASET_PANEL_ID, {
+      deserializeWebviewPanel: async (panel, state?: DatasetBrowserState) => {
+        DatasetBrowserPanel.revive(panel, ctx);
+        if (state?.path) await DatasetBrowserPanel.active?.load({ path: state.path, name: defaultDatasetName(state.path) });
+      },
+    }),
+    registerReferenceProvider(),
     ...registerCommands(ctx),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       if (ctx.supervisor.snapshot().launchProblem) void ctx.supervisor.start();
@@ -61,6 +82,7 @@ export function activate(extension: vscode.ExtensionContext): void {
       if (ctx.supervisor.state !== "stopped") void ctx.supervisor.restart();
     }),
     watchArtifacts(tree),
+    watchExperimentConfig(ctx),
   );
   // The sidecar also exits when its stdin closes; this covers an extension host that exits
   // without running deactivate().
@@ -71,8 +93,15 @@ export function activate(extension: vscode.ExtensionContext): void {
 }
 
 export async function deactivate(): Promise<void> {
-  await supervisor?.stop();
+  await Promise.all([supervisor?.stop(), registry?.closeAll()]);
   supervisor = undefined;
+  registry = undefined;
+}
+
+function watchExperimentConfig(ctx: CodistillContext): vscode.Disposable {
+  const watcher = vscode.workspace.createFileSystemWatcher("**/codistill.yaml");
+  const refresh = () => ctx.refreshExplorer();
+  return vscode.Disposable.from(watcher, watcher.onDidCreate(refresh), watcher.onDidChange(refresh), watcher.onDidDelete(refresh));
 }
 
 async function sidecarLaunch(ctx: CodistillContext): Promise<(LaunchSpec & { label: string }) | LaunchProblem> {

@@ -2,6 +2,17 @@ import * as vscode from "vscode";
 import { listCotSets } from "../core/cot/cotSets";
 import { listRunFolders } from "../core/runs/runFolders";
 
+/** A dataset row of the tree: its name and what is known of it so far. */
+export interface DatasetLeaf {
+  name: string;
+  path: string;
+  /** "164 tasks", "indexing…", or an error. */
+  description: string;
+  problem?: boolean;
+}
+
+export type DatasetLister = () => Promise<{ datasets: DatasetLeaf[]; problems: string[] }>;
+
 type GroupId = "datasets" | "cots" | "runs";
 
 interface GroupNode {
@@ -12,6 +23,8 @@ interface GroupNode {
 interface LeafNode {
   kind: "leaf";
   label: string;
+  command?: vscode.Command;
+  contextValue?: string;
   description?: string;
   tooltip?: string;
   resource?: vscode.Uri;
@@ -41,6 +54,8 @@ const GROUPS: Record<GroupId, { label: string; icon: string; empty: string }> = 
 
 /** The Codistill explorer: Datasets, CoT sets and Runs of the first workspace folder. */
 export class ExplorerTree implements vscode.TreeDataProvider<Node> {
+  constructor(private readonly listDatasets: DatasetLister) {}
+
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
@@ -65,7 +80,8 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
       item.resourceUri = node.resource;
       item.command = { command: "vscode.open", title: "Open", arguments: [node.resource] };
     }
-    item.contextValue = node.empty ? "codistill.empty" : "codistill.item";
+    if (node.command) item.command = node.command;
+    item.contextValue = node.contextValue ?? (node.empty ? "codistill.empty" : "codistill.item");
     return item;
   }
 
@@ -96,7 +112,19 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
         tooltip: run.path,
       }));
     }
-    return [];
+    const { datasets, problems } = await this.listDatasets();
+    return [
+      ...problems.map((problem): LeafNode => ({ kind: "leaf", label: problem, icon: "warning", tooltip: problem })),
+      ...datasets.map((d): LeafNode => ({
+        kind: "leaf",
+        label: d.name,
+        description: d.description,
+        tooltip: `${d.path}\n${d.description}`,
+        icon: d.problem ? "error" : "database",
+        contextValue: "codistill.dataset",
+        command: { command: "codistill.openDataset", title: "Open Dataset", arguments: [d.name] },
+      })),
+    ];
   }
 }
 

@@ -1,0 +1,213 @@
+// codistill.yaml: the experiment. This reads the parts that exist so far (name, datasets,
+// teacher) and reports every problem with its file, line and field.
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from "yaml";
+import type { DatasetFormat, FieldMapping } from "../datasets/api";
+
+export const CONFIG_FILE = "codistill.yaml";
+
+const DATASET_FORMATS: readonly DatasetFormat[] = ["taco", "mbpp", "mbpp-sanitized", "humaneval", "humaneval+", "mbpp+", "tasks", "custom"];
+const MAPPING_FIELDS: readonly (keyof FieldMapping)[] = ["id", "prompt", "solutions", "tests", "entryPoint", "starterCode", "difficulty", "tags"];
+
+export interface DatasetDecl {
+  name: string;
+  /** Absolute: relative paths are resolved against the folder of codistill.yaml. */
+  path: string;
+  format?: DatasetFormat;
+  mapping?: FieldMapping;
+  pythonOnly?: boolean;
+}
+
+export interface TeacherDecl {
+  model?: string;
+  temperature?: number;
+}
+
+export interface ExperimentConfig {
+  file: string;
+  name?: string;
+  datasets: DatasetDecl[];
+  teacher?: TeacherDecl;
+}
+
+export interface ConfigProblem {
+  /** "codistill.yaml:12:5" */
+  where: string;
+  field: string;
+  reason: string;
+}
+
+export interface ConfigResult {
+  config: ExperimentConfig;
+  problems: ConfigProblem[];
+}
+
+class ProblemSink {
+  readonly problems: ConfigProblem[] = [];
+  constructor(
+    private readonly file: string,
+    private readonly lines: LineCounter,
+    private readonly doc: Document,
+  ) {}
+
+  add(path: (string | number)[], reason: string): void {
+    const node = this.doc.getIn(path, true) as Node | undefined;
+    const offset = node?.range?.[0] ?? this.nearestOffset(path);
+    const { line, col } = this.lines.linePos(offset);
+    this.problems.push({ where: `${this.file}:${line}:${col}`, field: fieldName(path), reason });
+  }
+
+  private nearestOffset(path: (string | number)[]): number {
+    for (let n = path.length - 1; n >= 0; n--) {
+      const node = this.doc.getIn(path.slice(0, n), true) as Node | undefined;
+      if (node?.range) return node.range[0];
+    }
+    return 0;
+  }
+}
+
+function fieldName(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+}
+
+export function parseExperimentConfig(text: string, file: string): ConfigResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const config: ExperimentConfig = { file, datasets: [] };
+  const sink = new ProblemSink(file, lines, doc);
+  for (const error of doc.errors) {
+    const { line, col } = lines.linePos(error.pos[0]);
+    sink.problems.push({ where: `${file}:${line}:${col}`, field: "(syntax)", reason: error.message.split("\n")[0]! });
+  }
+  if (doc.errors.length > 0) return { config, problems: sink.problems };
+  const root = doc.toJS() as unknown;
+  if (root === null || root === undefined) return { config, problems: sink.problems };
+  if (!isMap(doc.contents)) {
+    sink.add([], "expected a mapping of sections (name, datasets, teacher, ...)");
+    return { config, problems: sink.problems };
+  }
+  const top = root as Record<string, unknown>;
+  if (top.name !== undefined) {
+    if (typeof top.name === "string") config.name = top.name;
+    else sink.add(["name"], "expected a string");
+  }
+  config.datasets = readDatasets(top.datasets, doc, sink, file);
+  config.teacher = readTeacher(top.teacher, sink);
+  return { config, problems: sink.problems };
+}
+
+function readDatasets(value: unknown, doc: Document, sink: ProblemSink, file: string): DatasetDecl[] {
+  if (value === undefined || value === null) return [];
+  if (!isSeq(doc.get("datasets", true))) {
+    sink.add(["datasets"], "expected a list of datasets, each with a name and a path");
+    return [];
+  }
+  const baseDir = resolve(file, "..");
+  const seen = new Set<string>();
+  const datasets: DatasetDecl[] = [];
+  (value as unknown[]).forEach((entry, i) => {
+    const decl = readDataset(entry, i, baseDir, sink);
+    if (!decl) return;
+    if (seen.has(decl.name)) return sink.add(["datasets", i, "name"], `duplicate dataset name "${decl.name}"`);
+    seen.add(decl.name);
+    datasets.push(decl);
+  });
+  return datasets;
+}
+
+function readDataset(entry: unknown, i: number, baseDir: string, sink: ProblemSink): DatasetDecl | undefined {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+    sink.add(["datasets", i], "expected a mapping with name and path");
+    return undefined;
+  }
+  const e = entry as Record<string, unknown>;
+  let ok = true;
+  const requireString = (key: string) => {
+    if (typeof e[key] === "string" && (e[key] as string).trim()) return (e[key] as string).trim();
+    sink.add(["datasets", i, key], e[key] === undefined ? "missing" : "expected a non-empty string");
+    ok = false;
+    return "";
+  };
+  const name = requireString("name");
+  const path = requireString("path");
+  const decl: DatasetDecl = { name, path: isAbsolute(path) ? path : join(baseDir, path) };
+  if (e.format !== undefined) {
+    if (DATASET_FORMATS.includes(e.format as DatasetFormat)) decl.format = e.format as DatasetFormat;
+    else {
+      sink.add(["datasets", i, "format"], `expected one of ${DATASET_FORMATS.join(", ")}`);
+      ok = false;
+    }
+  }
+  if (e.pythonOnly !== undefined) {
+    if (typeof e.pythonOnly === "boolean") decl.pythonOnly = e.pythonOnly;
+    else sink.add(["datasets", i, "pythonOnly"], "expected true or false");
+  }
+  if (e.mapping !== undefined) {
+    const mapping = readMapping(e.mapping, i, sink);
+    if (mapping) decl.mapping = mapping;
+    else ok = false;
+  }
+  if (decl.format === "custom" && !decl.mapping) {
+    sink.add(["datasets", i, "mapping"], 'format "custom" needs a mapping of at least id and prompt');
+    ok = false;
+  }
+  return ok ? decl : undefined;
+}
+
+function readMapping(value: unknown, i: number, sink: ProblemSink): FieldMapping | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    sink.add(["datasets", i, "mapping"], "expected a mapping of Task fields to source fields");
+    return undefined;
+  }
+  const m = value as Record<string, unknown>;
+  let ok = true;
+  for (const [key, field] of Object.entries(m)) {
+    if (!MAPPING_FIELDS.includes(key as keyof FieldMapping)) {
+      sink.add(["datasets", i, "mapping", key], `unknown Task field; expected one of ${MAPPING_FIELDS.join(", ")}`);
+      ok = false;
+    } else if (typeof field !== "string" || !field) {
+      sink.add(["datasets", i, "mapping", key], "expected the name of a source field");
+      ok = false;
+    }
+  }
+  for (const key of ["id", "prompt"] as const) {
+    if (m[key] === undefined) {
+      sink.add(["datasets", i, "mapping"], `missing "${key}"`);
+      ok = false;
+    }
+  }
+  return ok ? (m as unknown as FieldMapping) : undefined;
+}
+
+function readTeacher(value: unknown, sink: ProblemSink): TeacherDecl | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    sink.add(["teacher"], "expected a mapping");
+    return undefined;
+  }
+  const t = value as Record<string, unknown>;
+  const teacher: TeacherDecl = {};
+  if (t.model !== undefined) {
+    if (typeof t.model === "string") teacher.model = t.model;
+    else sink.add(["teacher", "model"], "expected a string");
+  }
+  if (t.temperature !== undefined) {
+    if (typeof t.temperature === "number" && t.temperature >= 0) teacher.temperature = t.temperature;
+    else sink.add(["teacher", "temperature"], "expected a non-negative number");
+  }
+  return teacher;
+}
+
+/** The workspace's codistill.yaml, or undefined when it has none. */
+export async function readExperimentConfig(workspaceRoot: string): Promise<ConfigResult | undefined> {
+  const file = join(workspaceRoot, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  return parseExperimentConfig(text, file);
+}

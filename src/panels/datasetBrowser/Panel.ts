@@ -1,0 +1,178 @@
+import { basename } from "node:path";
+import * as vscode from "vscode";
+import type { CodistillContext } from "../../context";
+import type { DatasetIndex } from "../../core/datasets/api";
+import { facetsOf } from "../../core/datasets/facets";
+import type { DatasetRequest } from "../../core/datasets/registry";
+import { PanelChannel, panelHtml, panelWebviewOptions } from "../shared/webviewHost";
+import { openTaskInEditor } from "./taskEditor";
+import {
+  PANEL_ID,
+  PANEL_TITLE,
+  datasetBrowserValidators,
+  type DatasetView,
+  type LoadingView,
+} from "./protocol";
+
+const REJECTIONS_SHOWN = 200;
+
+/** The Dataset Browser: one panel, showing one dataset at a time. */
+export class DatasetBrowserPanel implements vscode.Disposable {
+  private static current: DatasetBrowserPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly channel: PanelChannel;
+  private request: DatasetRequest | undefined;
+  private index: DatasetIndex | undefined;
+  private loading: LoadingView | undefined;
+  private matches: number[] = [];
+  private selected: number | undefined;
+
+  static get active(): DatasetBrowserPanel | undefined {
+    return DatasetBrowserPanel.current;
+  }
+
+  /** Shows the panel and loads `request` into it, with cancellable progress. */
+  static async open(ctx: CodistillContext, request: DatasetRequest): Promise<DatasetBrowserPanel> {
+    const panel = DatasetBrowserPanel.show(ctx);
+    await panel.load(request);
+    return panel;
+  }
+
+  static show(ctx: CodistillContext): DatasetBrowserPanel {
+    if (DatasetBrowserPanel.current) {
+      DatasetBrowserPanel.current.panel.reveal();
+      return DatasetBrowserPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_ID, PANEL_TITLE, vscode.ViewColumn.Active, panelWebviewOptions(ctx.extensionUri));
+    return (DatasetBrowserPanel.current = new DatasetBrowserPanel(panel, ctx));
+  }
+
+  static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
+    panel.webview.options = panelWebviewOptions(ctx.extensionUri);
+    DatasetBrowserPanel.current?.dispose();
+    DatasetBrowserPanel.current = new DatasetBrowserPanel(panel, ctx);
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly ctx: CodistillContext,
+  ) {
+    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, "media", "codistill.svg");
+    panel.webview.html = panelHtml(panel.webview, ctx.extensionUri, "datasetBrowser", PANEL_TITLE);
+    this.channel = new PanelChannel(
+      panel.webview,
+      datasetBrowserValidators,
+      {
+        "datasetBrowser/ready": () => this.pushCurrent(),
+        "datasetBrowser/query": (p) => this.query(p as { filter: Parameters<DatasetIndex["search"]>[0] }),
+        "datasetBrowser/rows": (p) => this.rows(p as { start: number; count: number }),
+        "datasetBrowser/task": (p) => this.task((p as { index: number }).index),
+        "datasetBrowser/openInEditor": (p) => this.openInEditor((p as { index: number }).index),
+        "datasetBrowser/openDataset": () => vscode.commands.executeCommand("codistill.openDataset"),
+      },
+      ctx.log,
+    );
+    this.disposables.push(this.channel, panel.onDidDispose(() => this.dispose()));
+  }
+
+  /** The dataset shown and the task selected in it, for "Open Task in Editor". */
+  get selection(): { request: DatasetRequest; index: DatasetIndex; selected: number | undefined } | undefined {
+    return this.request && this.index ? { request: this.request, index: this.index, selected: this.selected } : undefined;
+  }
+
+  async load(request: DatasetRequest): Promise<void> {
+    this.request = request;
+    this.index = undefined;
+    this.matches = [];
+    this.selected = undefined;
+    this.panel.title = `${PANEL_TITLE}: ${request.name}`;
+    try {
+      this.index = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Codistill: indexing ${request.name}`, cancellable: true },
+        (progress, token) => {
+          const abort = new AbortController();
+          token.onCancellationRequested(() => abort.abort());
+          let reported = 0;
+          return this.ctx.datasets.get(request, {
+            signal: abort.signal,
+            onProgress: (rowsRead, bytesRead, totalBytes) => {
+              this.loading = { path: request.path, rowsRead, bytesRead, totalBytes };
+              void this.channel.notify("datasetBrowser/loading", this.loading);
+              const percent = totalBytes > 0 ? Math.floor((bytesRead / totalBytes) * 100) : 0;
+              progress.report({ message: `${rowsRead.toLocaleString()} rows`, increment: percent - reported });
+              reported = percent;
+            },
+          });
+        },
+      );
+    } catch (err) {
+      const message = `Could not open ${request.path}: ${(err as Error).message}`;
+      this.ctx.log.error(message);
+      void this.channel.notify("datasetBrowser/error", { message });
+      void vscode.window.showErrorMessage(message);
+      return;
+    } finally {
+      this.loading = undefined;
+    }
+    const stats = this.index.stats();
+    this.ctx.log.info(`dataset ${request.name}: ${stats.rows} loaded, ${stats.rejected.length} rejected (${request.path})`);
+    for (const r of stats.rejected.slice(0, 20)) this.ctx.log.warn(`  rejected ${r.where}${r.field ? ` [${r.field}]` : ""}: ${r.reason}`);
+    await this.pushCurrent();
+  }
+
+  private async pushCurrent(): Promise<void> {
+    if (this.loading) void this.channel.notify("datasetBrowser/loading", this.loading);
+    if (!this.request || !this.index) return;
+    const rejected = this.index.rejected;
+    const view: DatasetView = {
+      path: this.request.path,
+      name: this.request.name,
+      format: this.index.format,
+      rows: this.index.summaries.length,
+      rejectedCount: rejected.length,
+      rejected: rejected.slice(0, REJECTIONS_SHOWN),
+      facets: facetsOf(this.index.summaries),
+    };
+    await this.channel.notify("datasetBrowser/dataset", view);
+  }
+
+  private query({ filter }: { filter: Parameters<DatasetIndex["search"]>[0] }) {
+    const index = this.requireIndex();
+    this.matches = index.search(filter);
+    return { matched: this.matches.length, total: index.summaries.length };
+  }
+
+  private rows({ start, count }: { start: number; count: number }) {
+    const index = this.requireIndex();
+    const rows = this.matches.slice(start, start + count).map((i) => index.summaries[i]!);
+    return { start, rows };
+  }
+
+  private async task(i: number) {
+    const index = this.requireIndex();
+    if (i >= index.summaries.length) throw new Error(`task ${i} is out of range (the dataset has ${index.summaries.length})`);
+    this.selected = i;
+    return { task: await index.task(i), cot: null };
+  }
+
+  private async openInEditor(i: number): Promise<void> {
+    const index = this.requireIndex();
+    this.selected = i;
+    await openTaskInEditor(this.request!, await index.task(i));
+  }
+
+  private requireIndex(): DatasetIndex {
+    if (!this.index) throw new Error("no dataset is loaded yet");
+    return this.index;
+  }
+
+  dispose(): void {
+    if (DatasetBrowserPanel.current === this) DatasetBrowserPanel.current = undefined;
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+    this.panel.dispose();
+  }
+}
+
+export function defaultDatasetName(path: string): string {
+  return basename(path).replace(/\.(jsonl|json|parquet)(\.gz)?$/i, "");
+}
