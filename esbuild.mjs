@@ -1,6 +1,7 @@
 // Builds the extension host bundle (Node, CommonJS) and one browser bundle per webview panel.
 import { build, context } from "esbuild";
-import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 
 const watch = process.argv.includes("--watch");
@@ -18,7 +19,7 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 const configs = [
   {
     ...common,
-    entryPoints: { extension: "src/extension.ts" },
+    entryPoints: { extension: "src/extension.ts", cli: "src/cli.ts" },
     outdir: "dist",
     platform: "node",
     target: "node20",
@@ -40,9 +41,17 @@ const configs = [
 mkdirSync("dist", { recursive: true });
 writeFileSync("dist/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
 
+// The Python grammar and the tree-sitter runtime are WebAssembly files loaded at run time from
+// beside the bundle (src/core/datasets/pythonSyntax.ts).
+const require = createRequire(import.meta.url);
+for (const wasm of ["web-tree-sitter/tree-sitter.wasm", "tree-sitter-python/tree-sitter-python.wasm"]) {
+  copyFileSync(require.resolve(wasm), join("dist", wasm.split("/").pop()));
+}
+
 if (watch) {
   const contexts = await Promise.all(configs.map((c) => context(c)));
   await Promise.all(contexts.map((c) => c.watch()));
 } else {
   await Promise.all(configs.map((c) => build(c)));
+  chmodSync("dist/cli.js", 0o755);
 }

@@ -3,8 +3,7 @@
 // screen. Screenshots land in test-results/.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FrameLocator } from "playwright-core";
@@ -22,17 +21,13 @@ import {
   webviewFrame,
   type VsCodeSession,
 } from "./harness";
+import { demoWorkspaceCopy } from "./workspace";
 
 const REPO = repoRoot();
 const VSIX = join(REPO, "dist", "codistill-linux-x64.vsix");
 const PYTHON = process.env.CODISTILL_PYTHON ?? join(REPO, ".venv", "bin", "python");
 const PANEL = "Codistill Sidecar";
 
-function demoWorkspaceCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), "codistill-demo-"));
-  cpSync(join(REPO, "demo"), dir, { recursive: true });
-  return dir;
-}
 
 async function text(frame: FrameLocator, selector: string): Promise<string> {
   return (await frame.locator(selector).first().innerText()).trim();
@@ -81,12 +76,13 @@ describe("Codistill in a trusted workspace", () => {
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  it("shows Datasets, CoT sets and Runs in the Codistill view, each with its empty state", async () => {
+  it("lists codistill.yaml's datasets with their task counts, and CoT sets and Runs with their empty states", async () => {
     await runCommand(session, "Codistill: Focus on Explorer View");
-    const rows = session.page.locator('.pane-body[aria-label*="Explorer"] .monaco-list-row, [id="workbench.view.extension.codistill"] .monaco-list-row');
-    await rows.filter({ hasText: "Runs" }).first().waitFor({ timeout: 20_000 });
+    const rows = session.page.locator('[id="workbench.view.extension.codistill"] .monaco-list-row');
+    await rows.filter({ hasText: "humaneval 164 tasks" }).first().waitFor({ timeout: 60_000 });
+    await rows.filter({ hasText: "mbpp-plus 378 tasks" }).first().waitFor({ timeout: 60_000 });
     const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
-    for (const expected of ["Datasets", "No datasets yet", "CoT sets", "No reasoning yet", "Runs", "No training runs yet"]) {
+    for (const expected of ["Datasets", "humaneval 164 tasks", "mbpp 974 tasks", "mbpp-sanitized 427 tasks", "humaneval-plus 164 tasks", "CoT sets", "No reasoning yet", "Runs", "No training runs yet"]) {
       assert.ok(texts.some((t) => t.startsWith(expected)), `tree row "${expected}" in ${JSON.stringify(texts)}`);
     }
     await waitForStatusBarText(session, "codistill", "Codistill: stopped");

@@ -4,6 +4,7 @@ import {
   provideVSCodeDesignSystem,
   vsCodeBadge,
   vsCodeButton,
+  vsCodeCheckbox,
   vsCodeDataGrid,
   vsCodeDataGridCell,
   vsCodeDataGridRow,
@@ -20,6 +21,7 @@ export function registerToolkit(): void {
   provideVSCodeDesignSystem().register(
     vsCodeBadge(),
     vsCodeButton(),
+    vsCodeCheckbox(),
     vsCodeDataGrid(),
     vsCodeDataGridCell(),
     vsCodeDataGridRow(),
@@ -43,6 +45,24 @@ export function tag(text: string, className?: string): HTMLElement {
   const el = document.createElement("vscode-tag");
   el.textContent = text;
   if (className) el.className = className;
+  return el;
+}
+
+/**
+ * A labelled checkbox. `label` may hold markup (a count beside the text); `ariaLabel` names it
+ * for screen readers (the toolkit would set aria-label to the text content when it connects).
+ */
+export function checkbox(label: Node | string, checked: boolean, onChange: (checked: boolean) => void, ariaLabel?: string): HTMLElement & { checked: boolean } {
+  const el = document.createElement("vscode-checkbox") as HTMLElement & { checked: boolean };
+  el.append(label);
+  el.checked = checked;
+  el.addEventListener("change", () => onChange(el.checked));
+  if (ariaLabel) {
+    el.setAttribute("aria-label", ariaLabel);
+    new MutationObserver(() => {
+      if (el.getAttribute("aria-label") !== ariaLabel) el.setAttribute("aria-label", ariaLabel);
+    }).observe(el, { attributes: true, attributeFilter: ["aria-label"] });
+  }
   return el;
 }
 

@@ -60,7 +60,11 @@ export interface DatasetIndex {
   /** The whole task, read from disk on demand. */
   task(index: number): Promise<Task>;
   stats(): DatasetStats;
-  /** Releases open file handles. */
+  /** True once every row is indexed; false only while a firstPage open indexes in the background. */
+  readonly complete: boolean;
+  /** Resolves when every row is indexed; rejects if indexing failed or was aborted after openDataset resolved. */
+  whenIndexed(): Promise<void>;
+  /** Releases open file handles and stops background indexing. */
   close(): Promise<void>;
 }
 
@@ -82,6 +86,16 @@ export interface OpenDatasetOptions {
   mapping?: FieldMapping;
   /** Only TACO: keep only solutions that parse as Python 3, and tasks that keep at least one. */
   pythonOnly?: boolean;
+  /** Only TACO: TACO's output_spj.jsonl ({idx, special_judge, case} per line, idx = row), read into StdioTests.specialJudge. */
+  specialJudgeFile?: string;
+  /** Only TACO: a column holding each row's special judge, as case 0-3 or its name, instead of a file. */
+  specialJudgeColumn?: string;
+  /**
+   * Resolve openDataset as soon as this many rows are indexed (or the file ends) and index the
+   * rest in the background: `summaries` grows, `complete` turns true, `whenIndexed()` resolves.
+   * Absent: openDataset resolves once every row is indexed.
+   */
+  firstPage?: number;
   signal?: AbortSignal;
   onProgress?: (rowsRead: number, bytesRead: number, totalBytes: number) => void;
 }

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import * as vscode from "vscode";
 import type { DatasetRequest } from "../../core/datasets/registry";
 import type { Task } from "../../core/datasets/task";
@@ -29,22 +28,28 @@ export function registerReferenceProvider(): vscode.Disposable {
 }
 
 /**
- * The task as an editable (untitled) Python file beside its read-only reference solution, in a
- * diff editor. Saving the task file puts it under .codistill/tasks/ in the workspace.
+ * The task as a Python file of the workspace (.codistill/tasks/<dataset>/<task>.py) beside its
+ * read-only reference solution, in a diff editor. A task file that exists already is the
+ * user's work in progress and is opened as it is.
  */
 export async function openTaskInEditor(dataset: DatasetRequest, task: Task): Promise<void> {
-  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? "";
-  const taskUri = vscode.Uri.file(join(root, ".codistill", "tasks", dataset.name, taskFileName(task))).with({ scheme: "untitled" });
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (!folder) throw new Error("Open a folder first: task files are written under .codistill/tasks/ in the workspace.");
+  const taskUri = vscode.Uri.joinPath(folder, ".codistill", "tasks", dataset.name, taskFileName(task));
   const referenceUri = vscode.Uri.from({ scheme: REFERENCE_SCHEME, path: `/${dataset.name}/${taskFileName(task, ".reference")}` });
   references.set(referenceUri, referenceSolution(task));
-
-  const document = await vscode.workspace.openTextDocument(taskUri);
-  // An untitled task the user already edited keeps their work.
-  if (!document.isDirty && document.getText() === "") {
-    const edit = new vscode.WorkspaceEdit();
-    edit.insert(taskUri, new vscode.Position(0, 0), taskAsPythonFile(task));
-    await vscode.workspace.applyEdit(edit);
+  if (!(await exists(taskUri))) {
+    await vscode.workspace.fs.writeFile(taskUri, new TextEncoder().encode(taskAsPythonFile(task)));
   }
   // The modified (right) side of a diff editor is the editable one: the task goes there.
   await vscode.commands.executeCommand("vscode.diff", referenceUri, taskUri, `${task.id}: reference solution ↔ task`, { preview: false });
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,253 @@
+// Parquet through hyparquet. The index reads the file row group by row group; a large group is
+// read in page-aligned slices when its offset index has several pages, so it is not decoded
+// whole at once. read() fetches rows with rowStart/rowEnd, a small window at a time: writers
+// such as pyarrow put ~1,000 rows in one page, which is decoded whole to get any one row, so the
+// neighbours of a row (what a list is browsed through) come with it.
+import { open, stat, type FileHandle } from "node:fs/promises";
+import { parquetMetadataAsync, parquetRead, parquetSchema, readOffsetIndex, type AsyncBuffer, type FileMetaData, type RowGroup } from "hyparquet";
+import { DatasetError, errorMessage, FieldError } from "../errors";
+import { firstInvalidUtf8 } from "./lines";
+import type { Fields } from "../fields";
+import { throwIfAborted, type RawRecord, type RecordSource, type ScanSink } from "./types";
+
+/** Row groups larger than this (uncompressed) are read in page-aligned slices when they can be. */
+const LARGE_GROUP_BYTES = 64 << 20;
+/** Fewest rows in one slice of a large row group. */
+const SLICE_ROWS = 128;
+/** Rows mapped at a time from a decoded slice: their strings are made just before they are needed. */
+const DECODE_ROWS = 16;
+/** Rows read together by read(), and how many such windows are kept. */
+const WINDOW_ROWS = 32;
+const WINDOWS_KEPT = 2;
+
+function fileBuffer(handle: FileHandle, byteLength: number): AsyncBuffer {
+  return {
+    byteLength,
+    async slice(start: number, end = byteLength): Promise<ArrayBuffer> {
+      const bytes = new Uint8Array(end - start);
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, done, bytes.length - done, start + done);
+        if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${start + done}`);
+        done += bytesRead;
+      }
+      return bytes.buffer;
+    },
+  };
+}
+
+// hyparquet turns every string of a page into a JS string at once: for a page of 1,000 TACO rows
+// that is hundreds of MB alive together. Strings stay bytes (views into the page) until their
+// row is mapped, and are decoded strictly, so invalid UTF-8 is reported instead of replaced.
+const KEEP_BYTES = { stringFromBytes: (bytes: Uint8Array) => bytes };
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A value with its strings decoded, however deep in lists and structs; throws on invalid UTF-8. */
+function decodeValue(value: unknown, path: string): unknown {
+  if (value instanceof Uint8Array) {
+    try {
+      return utf8.decode(value);
+    } catch {
+      throw new FieldError(path, `invalid UTF-8 at byte ${firstInvalidUtf8(value) + 1}`);
+    }
+  }
+  if (Array.isArray(value)) return value.map((item, i) => decodeValue(item, `${path}[${i}]`));
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = decodeValue(item, `${path}.${key}`);
+    return out;
+  }
+  return value;
+}
+
+/** A row with its strings decoded, or the FieldError of the first one that is not UTF-8. */
+function decodeRow(row: Record<string, unknown>): Fields {
+  const fields: Fields = {};
+  for (const [column, value] of Object.entries(row)) fields[column] = decodeValue(value, column);
+  return fields;
+}
+
+export interface ParquetColumns {
+  /** Columns the mapper reads; undefined reads all. */
+  wanted?: readonly string[];
+  /** Columns without which no row can be mapped. */
+  required: readonly string[];
+}
+
+export class ParquetFile implements RecordSource {
+  private columns: string[] | undefined;
+  private readonly windows = new Map<number, Promise<(Fields | FieldError)[]>>();
+
+  private constructor(
+    readonly file: string,
+    readonly totalBytes: number,
+    private readonly mtimeMs: number,
+    private readonly handle: FileHandle,
+    private readonly buffer: AsyncBuffer,
+    private readonly metadata: FileMetaData | undefined,
+    private readonly metadataError: string | undefined,
+    private readonly spec: ParquetColumns,
+  ) {}
+
+  static async open(file: string, spec: ParquetColumns): Promise<ParquetFile> {
+    const info = await stat(file);
+    const handle = await open(file, "r");
+    const buffer = fileBuffer(handle, info.size);
+    let metadata: FileMetaData | undefined;
+    let metadataError: string | undefined;
+    if (info.size > 0) {
+      try {
+        metadata = await parquetMetadataAsync(buffer);
+      } catch (err) {
+        metadataError = errorMessage(err);
+      }
+    }
+    return new ParquetFile(file, info.size, info.mtimeMs, handle, buffer, metadata, metadataError, spec);
+  }
+
+  /** Top-level column names, for format detection. */
+  columnNames(): string[] {
+    return this.metadata ? parquetSchema(this.metadata).children.map((c) => c.element.name) : [];
+  }
+
+  private checkColumns(sink: ScanSink): string[] | undefined {
+    const present = this.columnNames();
+    const missing = this.spec.required.filter((c) => !present.includes(c));
+    if (missing.length) {
+      for (const column of missing) {
+        sink.problem({ where: this.file, field: column, reason: `no column "${column}"; the file has columns: ${present.join(", ")}` });
+      }
+      return undefined;
+    }
+    return this.spec.wanted ? this.spec.wanted.filter((c) => present.includes(c)) : present;
+  }
+
+  /**
+   * Row ranges [start, end) to decode one after another: the whole group, or for a large group
+   * whose largest column has several pages, slices of at least SLICE_ROWS rows on its page
+   * boundaries (a slice that cut a page would decode it twice).
+   */
+  private async slicesOf(group: RowGroup, groupStart: number, columns: string[]): Promise<[number, number][]> {
+    const rows = Number(group.num_rows);
+    const whole: [number, number][] = [[groupStart, groupStart + rows]];
+    if (Number(group.total_byte_size) <= LARGE_GROUP_BYTES) return whole;
+    const chunks = group.columns.filter((c) => columns.includes(c.meta_data?.path_in_schema[0] ?? ""));
+    const largest = chunks.sort((a, b) => Number(b.meta_data?.total_uncompressed_size ?? 0) - Number(a.meta_data?.total_uncompressed_size ?? 0))[0];
+    if (!largest?.offset_index_offset || !largest.offset_index_length) return whole;
+    const start = Number(largest.offset_index_offset);
+    const bytes = await this.buffer.slice(start, start + largest.offset_index_length);
+    const pages = readOffsetIndex({ view: new DataView(bytes), offset: 0 }).page_locations.map((p) => Number(p.first_row_index));
+    const slices: [number, number][] = [];
+    let from = 0;
+    for (const boundary of [...pages.slice(1), rows]) {
+      if (boundary - from >= SLICE_ROWS || boundary === rows) {
+        slices.push([groupStart + from, groupStart + boundary]);
+        from = boundary;
+      }
+    }
+    return slices;
+  }
+
+  async scan(sink: ScanSink, signal?: AbortSignal): Promise<number> {
+    if (this.totalBytes === 0) {
+      sink.problem({ where: this.file, reason: "empty file: no records" });
+      return 0;
+    }
+    if (!this.metadata) {
+      sink.problem({ where: this.file, reason: `not a readable Parquet file: ${this.metadataError}` });
+      return 0;
+    }
+    const columns = this.checkColumns(sink);
+    if (!columns) return 0;
+    this.columns = columns;
+    let groupStart = 0;
+    let bytesRead = 0;
+    for (const group of this.metadata.row_groups) {
+      const rows = Number(group.num_rows);
+      const groupBytes = Number(group.total_compressed_size ?? group.total_byte_size);
+      for (const [start, end] of await this.slicesOf(group, groupStart, columns)) {
+        throwIfAborted(signal);
+        const slice = await this.readSlice(start, end, columns, sink);
+        for (let i = 0; i < slice.length; i += DECODE_ROWS) {
+          await sink.records(slice.slice(i, i + DECODE_ROWS).map((row, j) => this.record(row, start + i + j)));
+        }
+        bytesRead += (groupBytes * (end - start)) / Math.max(rows, 1);
+        sink.progress(Math.min(Math.round(bytesRead), this.totalBytes));
+      }
+      groupStart += rows;
+    }
+    return groupStart;
+  }
+
+  private record(row: Record<string, unknown>, pos: number): RawRecord {
+    const record: RawRecord = { where: `${this.file} row ${pos}`, ordinal: pos, pos, len: 0 };
+    try {
+      record.fields = decodeRow(row);
+    } catch (err) {
+      record.error = err as FieldError;
+    }
+    return record;
+  }
+
+  /** Rows [start, end) with strings as bytes (see decodeRow). */
+  private async readRows(start: number, end: number, columns: string[] | undefined): Promise<Record<string, unknown>[]> {
+    let rows: Record<string, unknown>[] = [];
+    await parquetRead({
+      file: this.buffer,
+      metadata: this.metadata,
+      columns,
+      rowStart: start,
+      rowEnd: end,
+      rowFormat: "object",
+      useOffsetIndex: true,
+      parsers: KEEP_BYTES,
+      onComplete: (r) => (rows = r),
+    });
+    return rows;
+  }
+
+  private async readSlice(start: number, end: number, columns: string[], sink: ScanSink): Promise<Record<string, unknown>[]> {
+    try {
+      return await this.readRows(start, end, columns);
+    } catch (err) {
+      // A corrupt page loses its rows, not the rest of the file.
+      sink.problem({ where: `${this.file} rows ${start}-${end - 1}`, reason: `cannot decode: ${errorMessage(err)}` });
+      return [];
+    }
+  }
+
+  async read(pos: number): Promise<Fields> {
+    const info = await stat(this.file);
+    if (info.mtimeMs !== this.mtimeMs || info.size !== this.totalBytes) {
+      throw new DatasetError(`${this.file} changed on disk since it was indexed; open the dataset again`);
+    }
+    const start = pos - (pos % WINDOW_ROWS);
+    let window = this.windows.get(start);
+    if (!window) {
+      window = this.readWindow(start);
+      this.windows.set(start, window);
+      window.catch(() => this.windows.delete(start));
+      while (this.windows.size > WINDOWS_KEPT) this.windows.delete(this.windows.keys().next().value!);
+    }
+    const row = (await window)[pos - start];
+    if (!row) throw new DatasetError(`${this.file} row ${pos}: not found`);
+    if (row instanceof FieldError) throw row;
+    return row;
+  }
+
+  /** Decoded at once: a row of bytes is a view that keeps its whole page alive. */
+  private async readWindow(start: number): Promise<(Fields | FieldError)[]> {
+    const rows = await this.readRows(start, Math.min(start + WINDOW_ROWS, Number(this.metadata?.num_rows ?? 0)), this.columns);
+    return rows.map((row) => {
+      try {
+        return decodeRow(row);
+      } catch (err) {
+        return err as FieldError;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

@@ -1,0 +1,419 @@
+// The right-hand side: one task in full (problem, starter code, solutions, tests, reasoning).
+// Large parts (hundreds of solutions or stdio cases) are drawn only when asked for.
+import type { Task, TaskTests } from "../../src/core/datasets/task";
+import type { CotView } from "../../src/panels/datasetBrowser/protocol";
+import { el } from "../shared/host";
+import { button } from "../shared/toolkit";
+import { chip, count, countBadge, difficultyBucket, difficultyLabel, firstLines, lineCount, plural, pyArgs, pyRepr, truncate } from "./format";
+import { pythonBlock } from "./highlight";
+import { looksLikePython, renderMarkdown } from "./markdown";
+
+/** Assert code longer than this is collapsed. */
+export const ASSERT_PREVIEW_LINES = 12;
+const CALL_ROWS_STEP = 50;
+/** Up to this many solutions, tabs say "Solution k"; more get "#k". */
+const FULL_TAB_LABELS_MAX = 6;
+const STDIO_CASES_STEP = 50;
+/** Characters of one stdio input or output shown before "Show all". */
+const STDIO_TEXT_LIMIT = 20_000;
+const CELL_LIMIT = 300;
+
+export interface DetailEvents {
+  openInEditor(index: number): void;
+  solutionTab(tab: number): void;
+}
+
+const SPECIAL_JUDGES: Record<string, string> = {
+  "non-deterministic": "any correct output is accepted; a checker decides",
+  "case-insensitive": "outputs are compared ignoring case",
+  "float-tolerance": "numbers are compared with a tolerance",
+};
+
+export class DetailView {
+  readonly element: HTMLElement;
+  private index: number | undefined;
+
+  constructor(private readonly events: DetailEvents) {
+    this.element = el("section", { className: "dsb-detail", testId: "detail" });
+    this.element.setAttribute("aria-label", "Task details");
+    this.element.tabIndex = -1;
+    this.showEmpty("Select a task to see it here.");
+  }
+
+  showEmpty(text: string): void {
+    this.index = undefined;
+    this.element.removeAttribute("aria-busy");
+    this.element.replaceChildren(el("p", { className: "dsb-placeholder", text, testId: "detail-empty" }));
+  }
+
+  /** Marks the current content as stale while the next task loads. */
+  showLoading(): void {
+    this.element.setAttribute("aria-busy", "true");
+    if (this.index === undefined) this.element.replaceChildren(el("p", { className: "dsb-placeholder", text: "Loading…", testId: "detail-loading" }));
+  }
+
+  showError(message: string): void {
+    this.index = undefined;
+    this.element.removeAttribute("aria-busy");
+    this.element.replaceChildren(el("div", { className: "callout error", testId: "detail-error" }, el("pre", { text: message })));
+  }
+
+  show(index: number, task: Task, cot: CotView | null, solutionTab: number): void {
+    const keepScroll = this.index === index ? this.element.scrollTop : 0;
+    this.index = index;
+    this.element.removeAttribute("aria-busy");
+    this.element.dataset.index = String(index);
+    this.element.replaceChildren(
+      this.header(index, task),
+      this.problem(task),
+      ...this.starter(task),
+      this.solutions(task, solutionTab),
+      this.tests(task.tests),
+      this.reasoning(cot),
+      ...this.meta(task),
+    );
+    this.element.scrollTop = keepScroll;
+  }
+
+  private header(index: number, task: Task): HTMLElement {
+    const meta = el("div", { className: "dsb-detail-meta" });
+    const source = chip(task.source, "dsb-source");
+    source.dataset.testid = "detail-source";
+    meta.append(source);
+    if (task.difficulty) {
+      meta.append(el("span", {
+        className: `dsb-difficulty dsb-difficulty-${difficultyBucket(task.difficulty)}`,
+        text: difficultyLabel(task.difficulty),
+        testId: "detail-difficulty",
+      }));
+    }
+    if (task.tags?.length) {
+      meta.append(el("span", { className: "dsb-tags", testId: "detail-tags" }, ...task.tags.map((t) => chip(t, "dsb-tag"))));
+    }
+    const open = button("Open in Editor", () => this.events.openInEditor(index), "primary");
+    open.dataset.testid = "open-in-editor";
+    open.title = "Open this task as a document (Enter in the list)";
+    return el(
+      "header",
+      { className: "dsb-detail-header", testId: "detail-header" },
+      el("div", { className: "dsb-detail-title" }, el("h2", { text: task.id, testId: "detail-id" }), open),
+      meta,
+    );
+  }
+
+  private problem(task: Task): HTMLElement {
+    const body = el("div", { className: "dsb-markdown", testId: "detail-prompt" });
+    if (looksLikePython(task.source, task.prompt)) body.append(pythonBlock(task.prompt));
+    else renderMarkdown(body, task.prompt);
+    const section = this.section("Problem", "detail-problem", body);
+    if (task.entryPoint) section.append(el("p", { className: "dsb-note" }, "Entry point: ", el("code", { text: task.entryPoint })));
+    return section;
+  }
+
+  private starter(task: Task): HTMLElement[] {
+    if (!task.starterCode?.trim()) return [];
+    return [this.section("Starter code", "detail-starter", pythonBlock(task.starterCode))];
+  }
+
+  private solutions(task: Task, active: number): HTMLElement {
+    const n = task.solutions.length;
+    if (n === 0) return this.section("Solutions", "detail-solutions", el("p", { className: "dsb-note", text: "No reference solutions." }));
+    const current = Math.min(Math.max(0, active), n - 1);
+    const tablist = el("div", { className: "dsb-tabs", testId: "solution-tabs" });
+    tablist.setAttribute("role", "tablist");
+    tablist.setAttribute("aria-label", "Solutions");
+    const panel = el("div", { className: "dsb-tabpanel", id: "dsb-solution-panel", testId: "solution-panel" });
+    panel.setAttribute("role", "tabpanel");
+    panel.tabIndex = 0;
+    const tabs: HTMLButtonElement[] = [];
+    const select = (i: number, focus: boolean) => {
+      tabs.forEach((t, k) => {
+        t.setAttribute("aria-selected", String(k === i));
+        t.tabIndex = k === i ? 0 : -1;
+      });
+      panel.setAttribute("aria-labelledby", tabs[i]!.id);
+      panel.dataset.tab = String(i);
+      const code = task.solutions[i]!;
+      panel.replaceChildren(
+        pythonBlock(code, "solution-code"),
+        el("p", { className: "dsb-note", text: `${plural(lineCount(code), "line")}${i === 0 ? " · canonical solution" : ""}` }),
+      );
+      if (focus) {
+        tabs[i]!.focus();
+        tabs[i]!.scrollIntoView({ block: "nearest", inline: "nearest" });
+      }
+    };
+    for (let i = 0; i < n; i++) {
+      // Many solutions (TACO has hundreds) get short labels so that more tabs fit.
+      const label = n === 1 ? "Solution" : n <= FULL_TAB_LABELS_MAX ? `Solution ${i + 1}` : `#${i + 1}`;
+      const t = el("button", { className: "dsb-tab", id: `dsb-solution-tab-${i}`, text: label, testId: "solution-tab" });
+      t.setAttribute("aria-label", `Solution ${i + 1}${i === 0 ? " (canonical)" : ""}`);
+      t.type = "button";
+      t.dataset.tab = String(i);
+      t.setAttribute("role", "tab");
+      t.setAttribute("aria-controls", panel.id);
+      if (i === 0) t.title = "The canonical solution";
+      t.addEventListener("click", () => {
+        select(i, false);
+        this.events.solutionTab(i);
+      });
+      tabs.push(t);
+    }
+    tablist.append(...tabs);
+    tablist.addEventListener("keydown", (e) => {
+      const at = tabs.findIndex((t) => t.getAttribute("aria-selected") === "true");
+      const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: n - 1 }[e.key];
+      if (next === undefined) return;
+      e.preventDefault();
+      const i = (next + n) % n;
+      select(i, true);
+      this.events.solutionTab(i);
+    });
+    select(current, false);
+    const section = this.section("Solutions", "detail-solutions", tablist, panel);
+    section.querySelector("h3")!.append(countBadge(count(n)));
+    // The selected tab may be far right in a long strip.
+    if (current > 0) {
+      requestAnimationFrame(() => {
+        const t = tabs[current]!;
+        tablist.scrollLeft = Math.max(0, t.offsetLeft - tablist.clientWidth / 2);
+      });
+    }
+    return section;
+  }
+
+  private tests(tests: TaskTests): HTMLElement {
+    switch (tests.kind) {
+      case "assert":
+        return this.assertTests(tests);
+      case "call":
+        return this.callTests(tests);
+      case "stdio":
+        return this.stdioTests(tests);
+    }
+  }
+
+  private assertTests(tests: Extract<TaskTests, { kind: "assert" }>): HTMLElement {
+    const lines = tests.code.split("\n");
+    const asserts = lines.filter((l) => /^\s*assert\b/.test(l)).length;
+    // HumanEval's tests end with `check(entry_point)`, which runs the asserts of `def check`.
+    const runner = lines.map((l) => l.trim()).filter(Boolean).pop()?.match(/^check\(\s*[\w.]+\s*\)$/)?.[0];
+    const what = asserts ? plural(asserts, "assert statement") : `${plural(lines.length, "line")} of test code`;
+    const summary = el("p", {
+      className: "dsb-tests-summary",
+      testId: "tests-summary",
+      text: `Assert tests: ${what}${runner ? `, run by ${runner}` : ""}`,
+    });
+    const parts: HTMLElement[] = [summary];
+    if (tests.setup?.trim()) {
+      parts.push(el("h4", { text: "Setup" }), collapsibleCode(tests.setup, ASSERT_PREVIEW_LINES, "tests-setup"));
+    }
+    parts.push(collapsibleCode(tests.code, ASSERT_PREVIEW_LINES, "tests-assert"));
+    if (tests.challenge?.trim()) {
+      const details = el(
+        "details",
+        { className: "dsb-case", testId: "tests-challenge" },
+        el("summary", { text: `Challenge tests (${plural(lineCount(tests.challenge), "line")}; run only when asked)` }),
+      );
+      lazyDetails(details, () => [pythonBlock(tests.challenge!)]);
+      parts.push(details);
+    }
+    return this.section("Tests", "detail-tests", ...parts);
+  }
+
+  private callTests(tests: Extract<TaskTests, { kind: "call" }>): HTMLElement {
+    const n = tests.inputs.length;
+    const summary = el("p", { className: "dsb-tests-summary", testId: "tests-summary" }, "Calls to ", el("code", { text: tests.fnName, testId: "tests-fn" }), `: ${plural(n, "input")}`);
+    if (tests.atol) summary.append(`, outputs compared with atol ${tests.atol}`);
+    const parts: HTMLElement[] = [summary];
+    const outputs = tests.outputs;
+    if (outputs === null) {
+      parts.push(el("p", {
+        className: "dsb-note",
+        testId: "tests-outputs-computed",
+        text: "Expected outputs are not stored: they are computed from the canonical solution at evaluation.",
+      }));
+    }
+    const head = el("tr", {}, el("th", { text: "#" }), el("th", { text: `${tests.fnName}(…)` }));
+    if (outputs) head.append(el("th", { text: "Expected output" }));
+    const body = el("tbody", {});
+    const table = el("table", { className: "dsb-table", testId: "tests-call" }, el("thead", {}, head), body);
+    const more = el("button", { className: "dsb-link", testId: "tests-more" });
+    more.type = "button";
+    let shown = 0;
+    const showMore = () => {
+      const end = Math.min(n, shown + CALL_ROWS_STEP);
+      for (let i = shown; i < end; i++) {
+        const args = pyArgs(tests.inputs[i], CELL_LIMIT);
+        const row = el("tr", { testId: "call-case" }, el("td", { className: "dsb-num", text: String(i + 1) }), codeCell(args));
+        if (outputs) row.append(codeCell(i < outputs.length ? pyRepr(outputs[i], CELL_LIMIT) : "(missing)"));
+        body.append(row);
+      }
+      shown = end;
+      more.hidden = shown >= n;
+      more.textContent = moreLabel(n - shown, CALL_ROWS_STEP, "input");
+    };
+    more.addEventListener("click", showMore);
+    showMore();
+    parts.push(el("div", { className: "dsb-table-wrap" }, table), more);
+    return this.section("Tests", "detail-tests", ...parts);
+  }
+
+  private stdioTests(tests: Extract<TaskTests, { kind: "stdio" }>): HTMLElement {
+    const n = Math.max(tests.inputs.length, tests.outputs.length);
+    const summary = el("p", { className: "dsb-tests-summary", testId: "tests-summary", text: `Standard input/output: ${plural(n, "case")}` });
+    const parts: HTMLElement[] = [summary];
+    if (tests.specialJudge) {
+      const judge = el("p", { className: "dsb-judge", testId: "tests-judge" }, chip(`special judge: ${tests.specialJudge}`, "dsb-tag"));
+      const why = SPECIAL_JUDGES[tests.specialJudge];
+      if (why) judge.append(` ${why}.`);
+      parts.push(judge);
+    }
+    const list = el("div", { className: "dsb-cases", testId: "tests-stdio" });
+    const more = el("button", { className: "dsb-link", testId: "tests-more" });
+    more.type = "button";
+    let shown = 0;
+    const showMore = () => {
+      const end = Math.min(n, shown + STDIO_CASES_STEP);
+      for (let i = shown; i < end; i++) list.append(stdioCase(i, tests.inputs[i], tests.outputs[i]));
+      shown = end;
+      more.hidden = shown >= n;
+      more.textContent = moreLabel(n - shown, STDIO_CASES_STEP, "case");
+    };
+    more.addEventListener("click", showMore);
+    showMore();
+    parts.push(list, more);
+    return this.section("Tests", "detail-tests", ...parts);
+  }
+
+  private reasoning(cot: CotView | null): HTMLElement {
+    if (!cot) return this.section("Reasoning (CoT)", "detail-cot", el("p", { className: "dsb-note", text: "No reasoning yet", testId: "cot-empty" }));
+    const status = el("p", { className: "dsb-cot-status", testId: "cot-status" }, "Status: ", chip(cot.status, `dsb-tag dsb-cot-${cot.status.replace(/[^\w-]/g, "")}`));
+    const parts: HTMLElement[] = [status];
+    if (cot.intent) parts.push(el("h4", { text: "Intent" }), el("p", { text: cot.intent, testId: "cot-intent" }));
+    const list = (title: string, items: string[], testId: string, ordered = false, code = false) => {
+      if (!items.length) return;
+      const listEl = el(ordered ? "ol" : "ul", { testId, className: code ? "dsb-formulas" : "" }, ...items.map((t) => el("li", {}, code ? el("code", { text: t }) : t)));
+      parts.push(el("h4", { text: title }), listEl);
+    };
+    list("Steps", cot.steps, "cot-steps", true);
+    list("Formulas", cot.formulas, "cot-formulas", false, true);
+    list("Edge cases", cot.edgeCases, "cot-edge-cases");
+    list("Problems", cot.problems, "cot-problems");
+    const section = this.section("Reasoning (CoT)", "detail-cot", ...parts);
+    if (cot.problems.length) section.querySelector('[data-testid="cot-problems"]')?.classList.add("dsb-problems");
+    return section;
+  }
+
+  /** TACO's url, time and memory limits and the like: primitive values only. */
+  private meta(task: Task): HTMLElement[] {
+    const entries = Object.entries(task.meta ?? {}).filter(([, v]) => v !== null && ["string", "number", "boolean"].includes(typeof v));
+    if (!entries.length) return [];
+    const dl = el("dl", { className: "dsb-meta", testId: "detail-meta" });
+    for (const [k, v] of entries.slice(0, 30)) {
+      const value = String(v);
+      const dd = el("dd", {});
+      if (typeof v === "string" && /^https?:\/\//.test(v)) {
+        const a = el("a", { text: truncate(value, 200) });
+        a.href = value;
+        dd.append(a);
+      } else dd.textContent = truncate(value, 500);
+      dl.append(el("dt", { text: k }), dd);
+    }
+    const details = el("details", { className: "dsb-section dsb-meta-section" }, el("summary", { text: "More about this task" }), dl);
+    return [details];
+  }
+
+  private section(title: string, testId: string, ...children: HTMLElement[]): HTMLElement {
+    return el("section", { className: "dsb-section", testId }, el("h3", { text: title }), ...children);
+  }
+}
+
+/** Python code showing its first `lines` lines, with a button to show the rest. */
+function collapsibleCode(code: string, lines: number, testId: string): HTMLElement {
+  const total = lineCount(code);
+  const wrap = el("div", { className: "dsb-collapsible", testId });
+  if (total <= lines + 2) {
+    wrap.append(pythonBlock(code, "code"));
+    return wrap;
+  }
+  const toggle = el("button", { className: "dsb-link", testId: "code-toggle" });
+  toggle.type = "button";
+  let expanded = false;
+  const draw = () => {
+    wrap.dataset.expanded = String(expanded);
+    toggle.textContent = expanded ? "Show fewer lines" : `Show all ${count(total)} lines`;
+    toggle.setAttribute("aria-expanded", String(expanded));
+    wrap.replaceChildren(pythonBlock(expanded ? code : `${firstLines(code, lines)}\n…`, "code"), toggle);
+  };
+  toggle.addEventListener("click", () => {
+    expanded = !expanded;
+    draw();
+    toggle.focus();
+  });
+  draw();
+  return wrap;
+}
+
+/** "Show the last 32 inputs" or "Show 50 more inputs (120 not shown)". */
+function moreLabel(remaining: number, step: number, noun: string): string {
+  return remaining <= step ? `Show the last ${plural(remaining, noun)}` : `Show ${count(step)} more ${noun}s (${count(remaining)} not shown)`;
+}
+
+function codeCell(text: string): HTMLElement {
+  const td = el("td", {}, el("code", { text }));
+  if (text.endsWith("…")) td.title = "Cut for display; Open in Editor shows the whole value";
+  return td;
+}
+
+/** Fills `details` with `content()` the first time it opens. */
+function lazyDetails(details: HTMLDetailsElement, content: () => HTMLElement[]): void {
+  let filled = false;
+  details.addEventListener("toggle", () => {
+    if (!details.open || filled) return;
+    filled = true;
+    details.append(...content());
+  });
+}
+
+function stdioCase(i: number, input: string | undefined, output: string | undefined): HTMLElement {
+  const describe = (text: string | undefined) => (text === undefined ? "missing" : plural(lineCount(text), "line"));
+  const details = el(
+    "details",
+    { className: "dsb-case", testId: "stdio-case" },
+    el("summary", {}, el("span", { className: "dsb-case-name", text: `Case ${i + 1}` }), el("span", { className: "dsb-note", text: `${describe(input)} in → ${describe(output)} out` })),
+  );
+  details.dataset.case = String(i);
+  lazyDetails(details, () => [
+    el("div", { className: "dsb-io" },
+      el("div", {}, el("h4", { text: "Input" }), textBlock(input, "case-input")),
+      el("div", {}, el("h4", { text: "Expected output" }), textBlock(output, "case-output"))),
+  ]);
+  return details;
+}
+
+function textBlock(text: string | undefined, testId: string): HTMLElement {
+  const pre = el("pre", { className: "dsb-code dsb-plain", testId });
+  if (text === undefined) {
+    pre.textContent = "(missing)";
+    pre.classList.add("dsb-none");
+    return pre;
+  }
+  if (text === "") {
+    pre.textContent = "(empty)";
+    pre.classList.add("dsb-none");
+    return pre;
+  }
+  if (text.length <= STDIO_TEXT_LIMIT) {
+    pre.textContent = text;
+    return pre;
+  }
+  pre.textContent = `${text.slice(0, STDIO_TEXT_LIMIT)}\n…`;
+  const all = el("button", { className: "dsb-link", text: `Show all ${count(text.length)} characters` });
+  all.type = "button";
+  all.addEventListener("click", () => {
+    pre.textContent = text;
+    all.remove();
+  });
+  return el("div", {}, pre, all);
+}

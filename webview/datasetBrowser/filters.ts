@@ -1,0 +1,182 @@
+// The search box and the source / difficulty / tag filters above the task list.
+import type { TaskFilter } from "../../src/core/datasets/api";
+import type { DatasetView, Facet } from "../../src/panels/datasetBrowser/protocol";
+import { el } from "../shared/host";
+import { checkbox } from "../shared/toolkit";
+import { count, countBadge, debounce, difficultyLabel } from "./format";
+
+export const SEARCH_DEBOUNCE_MS = 150;
+/** Facet values shown before "Show all". */
+const FACET_PREVIEW = 12;
+
+type FacetKey = "sources" | "difficulties" | "tags";
+
+const FACETS: { key: FacetKey; label: string; hint: string }[] = [
+  { key: "sources", label: "Source", hint: "any source" },
+  { key: "difficulties", label: "Difficulty", hint: "any difficulty" },
+  { key: "tags", label: "Tags", hint: "any tag" },
+];
+
+export class FilterPanel {
+  readonly element: HTMLElement;
+  readonly search: HTMLInputElement;
+  private readonly facetsBox: HTMLElement;
+  private readonly clear: HTMLButtonElement;
+  private facets: DatasetView["facets"] = { sources: [], difficulties: [], tags: [] };
+  private selected: Record<FacetKey, Set<string>> = { sources: new Set(), difficulties: new Set(), tags: new Set() };
+  private readonly expanded = new Set<FacetKey>();
+  private readonly showAll = new Set<FacetKey>();
+  private readonly debouncedText = debounce(() => this.changed(), SEARCH_DEBOUNCE_MS);
+
+  constructor(
+    private readonly onChange: (filter: TaskFilter) => void,
+    /** ArrowDown or Enter in the search box: move to the list. */
+    private readonly onLeaveSearch: () => void,
+  ) {
+    this.search = document.createElement("input");
+    this.search.type = "search";
+    this.search.className = "dsb-search";
+    this.search.placeholder = "Search titles and questions";
+    this.search.setAttribute("aria-label", "Search tasks (/ or Ctrl+F)");
+    this.search.title = "Search tasks: every word must match (/ or Ctrl+F)";
+    this.search.spellcheck = false;
+    this.search.autocomplete = "off";
+    this.search.dataset.testid = "search";
+    this.search.addEventListener("input", () => this.debouncedText());
+    this.search.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && this.search.value) {
+        e.preventDefault();
+        this.search.value = "";
+        this.debouncedText.cancel();
+        this.changed();
+      } else if (e.key === "ArrowDown" || e.key === "Enter") {
+        e.preventDefault();
+        this.debouncedText.flush();
+        this.onLeaveSearch();
+      }
+    });
+
+    this.clear = el("button", { className: "dsb-link", text: "Clear filters", testId: "clear-filters" });
+    this.clear.type = "button";
+    this.clear.hidden = true;
+    this.clear.addEventListener("click", () => {
+      this.setFilter({});
+      this.changed();
+      this.search.focus();
+    });
+    this.facetsBox = el("div", { className: "dsb-facets" });
+    this.element = el("div", { className: "dsb-filters", testId: "filters" }, this.search, this.facetsBox);
+  }
+
+  /** "Clear filters", placed by the owner beside the matched count. */
+  get clearButton(): HTMLElement {
+    return this.clear;
+  }
+
+  focusSearch(): void {
+    this.search.focus();
+    this.search.select();
+  }
+
+  get filter(): TaskFilter {
+    const filter: TaskFilter = {};
+    const text = this.search.value.trim();
+    if (text) filter.text = text;
+    for (const { key } of FACETS) {
+      if (this.selected[key].size) filter[key] = [...this.selected[key]];
+    }
+    return filter;
+  }
+
+  /** Sets the controls without reporting a change. */
+  setFilter(filter: TaskFilter): void {
+    this.debouncedText.cancel();
+    this.search.value = filter.text ?? "";
+    for (const { key } of FACETS) this.selected[key] = new Set(filter[key] ?? []);
+    this.renderFacets();
+  }
+
+  setFacets(facets: DatasetView["facets"]): void {
+    this.facets = facets;
+    this.showAll.clear();
+    this.renderFacets();
+  }
+
+  private changed(): void {
+    this.updateClear();
+    this.onChange(this.filter);
+  }
+
+  private updateClear(): void {
+    const f = this.filter;
+    this.clear.hidden = !(f.text || f.sources || f.difficulties || f.tags);
+  }
+
+  private renderFacets(): void {
+    this.updateClear();
+    const sections: HTMLElement[] = [];
+    for (const { key, label, hint } of FACETS) {
+      const values = this.facets[key];
+      // Values selected but not in the facets (restored from an older state) stay visible.
+      const extra = [...this.selected[key]].filter((v) => !values.some(([value]) => value === v));
+      const all: Facet = [...values, ...extra.map((v): [string, number] => [v, 0])];
+      if (all.length === 0) continue;
+      // A facet with a single value filters nothing; show it only when it is selected.
+      if (all.length === 1 && this.selected[key].size === 0) continue;
+      sections.push(this.facetSection(key, label, hint, all));
+    }
+    this.facetsBox.replaceChildren(...sections);
+  }
+
+  private facetSection(key: FacetKey, label: string, hint: string, values: Facet): HTMLElement {
+    const selected = this.selected[key];
+    const summaryValue = el("span", { className: "dsb-facet-value" });
+    const summaryCount = el("span", { className: "dsb-facet-count" });
+    const updateSummary = () => {
+      summaryValue.textContent = selected.size ? [...selected].map((v) => this.display(key, v)).join(", ") : hint;
+      summaryCount.replaceChildren(...(selected.size ? [countBadge(String(selected.size))] : []));
+    };
+    updateSummary();
+    const summary = el("summary", {}, el("span", { className: "dsb-facet-label", text: label }), summaryValue, summaryCount);
+    const details = el("details", { className: "dsb-facet", testId: `facet-${key}` }, summary);
+    details.open = this.expanded.has(key);
+    details.addEventListener("toggle", () => {
+      if (details.open) this.expanded.add(key);
+      else this.expanded.delete(key);
+    });
+    const shown = this.showAll.has(key) || values.length <= FACET_PREVIEW + 2 ? values : values.slice(0, FACET_PREVIEW);
+    const options = el("div", { className: "dsb-facet-options" });
+    options.setAttribute("role", "group");
+    options.setAttribute("aria-label", label);
+    for (const [value, n] of shown) {
+      const text = this.display(key, value);
+      const labelNode = el("span", { className: "dsb-facet-option" }, el("span", { text }), el("span", { className: "dsb-count", text: count(n) }));
+      const box = checkbox(labelNode, selected.has(value), (checked) => {
+        if (checked === selected.has(value)) return;
+        if (checked) selected.add(value);
+        else selected.delete(value);
+        updateSummary();
+        this.changed();
+      }, `${text}, ${count(n)} tasks`);
+      box.dataset.testid = "facet-option";
+      box.dataset.value = value;
+      options.append(box);
+    }
+    if (shown.length < values.length) {
+      const more = el("button", { className: "dsb-link", text: `Show all ${count(values.length)}` });
+      more.type = "button";
+      more.addEventListener("click", () => {
+        this.showAll.add(key);
+        this.renderFacets();
+        this.facetsBox.querySelector<HTMLElement>(`[data-testid="facet-${key}"] vscode-checkbox:nth-of-type(${FACET_PREVIEW + 1})`)?.focus();
+      });
+      options.append(more);
+    }
+    details.append(options);
+    return details;
+  }
+
+  private display(key: FacetKey, value: string): string {
+    return key === "difficulties" ? difficultyLabel(value) : value;
+  }
+}
