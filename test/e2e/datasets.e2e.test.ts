@@ -101,6 +101,29 @@ describe("the Dataset Browser", () => {
     await screenshot(session, "datasets-task-in-editor");
   });
 
+  it("keeps the search, selection and list after the panel is hidden and shown, and navigates by keyboard", async () => {
+    // The diff editor of the last test hid the panel, which destroyed its webview.
+    await session.page.locator(".tabs-container .tab", { hasText: "Codistill Datasets: humaneval" }).click();
+    const frame = await webviewFrame(session, "Codistill Datasets: humaneval");
+    await frame.locator('[data-testid="detail-id"]').waitFor({ timeout: 20_000 });
+    assert.equal(await frame.locator('[data-testid="search"]').inputValue(), "prime");
+    const selected = frame.locator('[data-testid="task-row"][aria-selected="true"]');
+    const firstId = await selected.getAttribute("data-id");
+    assert.equal((await frame.locator('[data-testid="detail-id"]').innerText()).trim(), firstId);
+
+    await selected.click();
+    await frame.locator('[data-testid="task-list"]').press("ArrowDown");
+    await frame.locator('[data-testid="task-row"][aria-selected="true"]').and(frame.locator(`:not([data-id="${firstId}"])`)).waitFor();
+    const secondId = await frame.locator('[data-testid="task-row"][aria-selected="true"]').getAttribute("data-id");
+    assert.notEqual(secondId, firstId);
+    await frame.locator('[data-testid="detail-id"]', { hasText: secondId! }).waitFor({ timeout: 10_000 });
+
+    // "Open Task in Editor" from the command palette takes the browser's selection.
+    await runCommand(session, "Codistill: Open Task in Editor");
+    await session.page.locator(".tabs-container .tab", { hasText: `${secondId}: reference solution ↔ task` }).waitFor({ timeout: 20_000 });
+    await screenshot(session, "datasets-open-task-command");
+  });
+
   it("shows how many rows were rejected and why", async () => {
     const frame = await openDataset(session, "broken");
     assert.match(await frame.locator('[data-testid="loaded-count"]').innerText(), /10 loaded/);
