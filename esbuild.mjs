@@ -25,6 +25,10 @@ const configs = [
     target: "node20",
     format: "cjs",
     external: nodeExternals,
+    // web-tree-sitter's ESM build calls createRequire(import.meta.url), which is empty in a
+    // CommonJS bundle: give it the bundle's own URL.
+    define: { "import.meta.url": "__importMetaUrl" },
+    banner: { js: 'const __importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   },
   {
     ...common,

@@ -35,15 +35,47 @@ ROWS_PER_GROUP = 1_000
 MIN_BYTES = 1 << 30
 
 COLUMNS = [
-    "question", "solutions", "starter_code", "input_output", "difficulty", "raw_tags", "name",
-    "source", "tags", "skill_types", "url", "Expected Auxiliary Space", "time_limit", "date",
-    "picture_num", "memory_limit", "Expected Time Complexity",
+    "question",
+    "solutions",
+    "starter_code",
+    "input_output",
+    "difficulty",
+    "raw_tags",
+    "name",
+    "source",
+    "tags",
+    "skill_types",
+    "url",
+    "Expected Auxiliary Space",
+    "time_limit",
+    "date",
+    "picture_num",
+    "memory_limit",
+    "Expected Time Complexity",
 ]
 # TACO's own vocabularies (TACO.py and the dataset card).
 DIFFICULTIES = ["EASY", "MEDIUM", "MEDIUM_HARD", "HARD", "VERY_HARD", "UNKNOWN_DIFFICULTY"]
-SKILLS = ["Data structures", "Sorting", "Range queries", "Complete search", "Amortized analysis",
-          "Dynamic programming", "Bit manipulation", "Greedy algorithms"]
-SOURCES = ["codeforces", "atcoder", "codechef", "hackerrank", "codewars", "geeksforgeeks", "aizu", "leetcode", "kattis"]
+SKILLS = [
+    "Data structures",
+    "Sorting",
+    "Range queries",
+    "Complete search",
+    "Amortized analysis",
+    "Dynamic programming",
+    "Bit manipulation",
+    "Greedy algorithms",
+]
+SOURCES = [
+    "codeforces",
+    "atcoder",
+    "codechef",
+    "hackerrank",
+    "codewars",
+    "geeksforgeeks",
+    "aizu",
+    "leetcode",
+    "kattis",
+]
 
 
 def question_of(prompt: str) -> tuple[str, bool]:
@@ -129,21 +161,30 @@ def main() -> None:
     schema = pa.schema([(c, pa.string()) for c in COLUMNS])
     parquet_path, jsonl_path = out / "taco-large.parquet", out / "taco-large.jsonl"
     batch: list[dict] = []
-    with pq.ParquetWriter(parquet_path, schema, compression="snappy", write_page_index=True) as writer, \
-            open(jsonl_path, "w", encoding="utf-8", newline="\n") as jsonl:
+    with (
+        pq.ParquetWriter(
+            parquet_path, schema, compression="snappy", write_page_index=True
+        ) as writer,
+        open(jsonl_path, "w", encoding="utf-8", newline="\n") as jsonl,
+    ):
         for row in rows(examples):
             jsonl.write(json.dumps(row, ensure_ascii=False) + "\n")
             batch.append(row)
             if len(batch) == ROWS_PER_GROUP:
-                writer.write_table(pa.Table.from_pylist(batch, schema=schema), row_group_size=ROWS_PER_GROUP)
+                writer.write_table(
+                    pa.Table.from_pylist(batch, schema=schema), row_group_size=ROWS_PER_GROUP
+                )
                 batch = []
         if batch:
-            writer.write_table(pa.Table.from_pylist(batch, schema=schema), row_group_size=ROWS_PER_GROUP)
+            writer.write_table(
+                pa.Table.from_pylist(batch, schema=schema), row_group_size=ROWS_PER_GROUP
+            )
     meta = pq.ParquetFile(parquet_path).metadata
     data_bytes = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups))
     for path in (parquet_path, jsonl_path):
         print(f"{path}: {path.stat().st_size / 1e9:.2f} GB")
-    print(f"{meta.num_rows} rows, {meta.num_row_groups} row groups, {data_bytes / 1e9:.2f} GB of column data; {time.time() - started:.0f} s")
+    print(f"{meta.num_rows} rows, {meta.num_row_groups} row groups, ", end="")
+    print(f"{data_bytes / 1e9:.2f} GB of column data; {time.time() - started:.0f} s")
     if jsonl_path.stat().st_size < MIN_BYTES or data_bytes < MIN_BYTES:
         raise SystemExit("the dataset came out under 1 GB")
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import gzip
-import io
 import json
 import os
 import re
@@ -37,9 +36,23 @@ DATA = Path(os.environ.get("CODISTILL_DATA", REPO.parent / "shared" / "data"))
 OUT = REPO / "test" / "fixtures" / "datasets"
 
 TACO_COLUMNS = [
-    "question", "solutions", "starter_code", "input_output", "difficulty", "raw_tags", "name",
-    "source", "tags", "skill_types", "url", "Expected Auxiliary Space", "time_limit", "date",
-    "picture_num", "memory_limit", "Expected Time Complexity",
+    "question",
+    "solutions",
+    "starter_code",
+    "input_output",
+    "difficulty",
+    "raw_tags",
+    "name",
+    "source",
+    "tags",
+    "skill_types",
+    "url",
+    "Expected Auxiliary Space",
+    "time_limit",
+    "date",
+    "picture_num",
+    "memory_limit",
+    "Expected Time Complexity",
 ]
 
 # TACO test-split rows (task_id in taco_generation_example.json = idx in output_spj.jsonl):
@@ -64,7 +77,11 @@ def example_blocks(question: str) -> tuple[list[str], list[str]]:
     """Input/Output pairs of a "-----Examples-----" section or an "Examples" section."""
     lines = question.split("\n")
     try:
-        start = next(i for i, line in enumerate(lines) if re.fullmatch(r"(-----)?Examples?(-----)?", line.strip()))
+        start = next(
+            i
+            for i, line in enumerate(lines)
+            if re.fullmatch(r"(-----)?Examples?(-----)?", line.strip())
+        )
     except StopIteration:
         return [], []
     inputs: list[str] = []
@@ -77,7 +94,7 @@ def example_blocks(question: str) -> tuple[list[str], list[str]]:
             text = "\n".join(current).strip("\n")
             target.append(text + "\n")
 
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         stripped = line.strip()
         if stripped in ("Input", "Output"):
             flush()
@@ -91,7 +108,9 @@ def example_blocks(question: str) -> tuple[list[str], list[str]]:
 
 
 def run_stdio(code: str, stdin: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, text=True, timeout=20)
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=stdin, capture_output=True, text=True, timeout=20
+    )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-500:])
     return done.stdout
@@ -109,7 +128,14 @@ def python2_version(code: str) -> str:
     return converted
 
 
-def taco_row(question: str, solutions: list[str], io_spec: dict, *, starter_code: str = "", source: str | None = None) -> dict:
+def taco_row(
+    question: str,
+    solutions: list[str],
+    io_spec: dict,
+    *,
+    starter_code: str = "",
+    source: str | None = None,
+) -> dict:
     # Metadata TACO's generation examples do not carry stays null, as in TACO rows without it;
     # picture_num is what TACO counts: the <image> placeholders of the statement.
     return {
@@ -143,11 +169,13 @@ def stdio_rows(examples: list[dict], spj: dict[int, int]) -> tuple[list[dict], l
         if not inputs or len(inputs) != len(outputs):
             raise SystemExit(f"idx {idx}: no usable example blocks")
         solution = example["output"][0]
-        for stdin, expected in zip(inputs, outputs):
+        for stdin, expected in zip(inputs, outputs, strict=True):
             got = run_stdio(solution, stdin)
             # Special-judge rows may print another valid answer; every other test must match.
             if spj[idx] == 0 and not same_output(got, expected):
-                raise SystemExit(f"idx {idx}: the solution prints {got!r}, the example says {expected!r}")
+                raise SystemExit(
+                    f"idx {idx}: the solution prints {got!r}, the example says {expected!r}"
+                )
         solutions = [solution]
         if idx == 0:
             solutions.append(python2_version(solution))
@@ -156,7 +184,13 @@ def stdio_rows(examples: list[dict], spj: dict[int, int]) -> tuple[list[dict], l
     example = examples[PY2_ONLY_IDX]
     question, _ = taco_question(example["prompt"])
     inputs, outputs = example_blocks(question)
-    rows.append(taco_row(question, [python2_version(example["output"][0])], {"inputs": inputs, "outputs": outputs}))
+    rows.append(
+        taco_row(
+            question,
+            [python2_version(example["output"][0])],
+            {"inputs": inputs, "outputs": outputs},
+        )
+    )
     cases.append(spj[PY2_ONLY_IDX])
     return rows, cases
 
@@ -181,10 +215,16 @@ def call_cases(asserts: list[str], name: str) -> list[tuple[list, object]] | Non
             node = ast.parse(line.strip()).body[0]
         except SyntaxError:
             return None
-        if not (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1
-                and isinstance(node.test.ops[0], ast.Eq) and isinstance(node.test.left, ast.Call)
-                and isinstance(node.test.left.func, ast.Name) and node.test.left.func.id == name
-                and not node.test.left.keywords):
+        if not (
+            isinstance(node, ast.Assert)
+            and isinstance(node.test, ast.Compare)
+            and len(node.test.ops) == 1
+            and isinstance(node.test.ops[0], ast.Eq)
+            and isinstance(node.test.left, ast.Call)
+            and isinstance(node.test.left.func, ast.Name)
+            and node.test.left.func.id == name
+            and not node.test.left.keywords
+        ):
             return None
         try:
             args = [ast.literal_eval(a) for a in node.test.left.args]
@@ -204,7 +244,9 @@ def check_calls(code: str, name: str, cases: list[tuple[list, object]]) -> bool:
 
 
 def starter_of(code: str, name: str) -> str:
-    signature = re.search(rf"^def {re.escape(name)}\(.*?\)(\s*->\s*[^:]+)?:", code, flags=re.M | re.S)
+    signature = re.search(
+        rf"^def {re.escape(name)}\(.*?\)(\s*->\s*[^:]+)?:", code, flags=re.M | re.S
+    )
     if not signature:
         raise SystemExit(f"no signature of {name}")
     return signature.group(0) + "\n\t"
@@ -224,22 +266,54 @@ def call_rows() -> list[dict]:
         if not cases or not check_calls(code, name.group(1), cases):
             continue
         fn = name.group(1)
-        io_spec = {"fn_name": fn, "inputs": [a for a, _ in cases], "outputs": [[e] for _, e in cases]}
-        rows.append(taco_row(task["text"], [code], io_spec, starter_code=starter_of(code, fn), source="mbpp"))
-    humaneval = [json.loads(line) for line in (DATA / "humaneval" / "HumanEval.jsonl").read_text().splitlines()]
+        io_spec = {
+            "fn_name": fn,
+            "inputs": [a for a, _ in cases],
+            "outputs": [[e] for _, e in cases],
+        }
+        rows.append(
+            taco_row(
+                task["text"], [code], io_spec, starter_code=starter_of(code, fn), source="mbpp"
+            )
+        )
+    humaneval = [
+        json.loads(line)
+        for line in (DATA / "humaneval" / "HumanEval.jsonl").read_text().splitlines()
+    ]
     added = 0
     for task in humaneval:
         if added == HUMANEVAL_CALL_TASKS:
             break
-        asserts = [line.strip().replace("candidate(", f"{task['entry_point']}(", 1)
-                   for line in task["test"].splitlines() if line.strip().startswith("assert candidate(")]
+        asserts = [
+            line.strip().replace("candidate(", f"{task['entry_point']}(", 1)
+            for line in task["test"].splitlines()
+            if line.strip().startswith("assert candidate(")
+        ]
         cases = asserts and call_cases(asserts, task["entry_point"])
         program = task["prompt"] + task["canonical_solution"]
         if not cases or not check_calls(program, task["entry_point"], cases):
             continue
-        docstring = ast.get_docstring(next(n for n in ast.parse(program).body if isinstance(n, ast.FunctionDef) and n.name == task["entry_point"]))
-        io_spec = {"fn_name": task["entry_point"], "inputs": [a for a, _ in cases], "outputs": [[e] for _, e in cases]}
-        rows.append(taco_row(docstring, [program], io_spec, starter_code=starter_of(task["prompt"], task["entry_point"]), source="humaneval"))
+        docstring = ast.get_docstring(
+            next(
+                n
+                for n in ast.parse(program).body
+                if isinstance(n, ast.FunctionDef) and n.name == task["entry_point"]
+            )
+        )
+        io_spec = {
+            "fn_name": task["entry_point"],
+            "inputs": [a for a, _ in cases],
+            "outputs": [[e] for _, e in cases],
+        }
+        rows.append(
+            taco_row(
+                docstring,
+                [program],
+                io_spec,
+                starter_code=starter_of(task["prompt"], task["entry_point"]),
+                source="humaneval",
+            )
+        )
         added += 1
     return rows
 
@@ -248,7 +322,13 @@ def write_taco(rows: list[dict], cases: list[int]) -> None:
     schema = pa.schema([(c, pa.string()) for c in TACO_COLUMNS])
     table = pa.Table.from_pylist(rows, schema=schema)
     # Several small row groups and a page index, like the files hyparquet reads in slices.
-    pq.write_table(table, OUT / "taco-fixture.parquet", row_group_size=4, compression="snappy", write_page_index=True)
+    pq.write_table(
+        table,
+        OUT / "taco-fixture.parquet",
+        row_group_size=4,
+        compression="snappy",
+        write_page_index=True,
+    )
     with open(OUT / "taco-fixture.jsonl", "w", encoding="utf-8", newline="\n") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -270,19 +350,39 @@ def write_gzip(path: Path, text: str) -> None:
 def write_slices() -> None:
     he = (DATA / "humaneval" / "HumanEval.jsonl").read_text().splitlines()
     ids = {"HumanEval/0", "HumanEval/2", "HumanEval/32", "HumanEval/53", "HumanEval/163"}
-    (OUT / "humaneval-slice.jsonl").write_text("\n".join(slice_lines(he, lambda r: r["task_id"] in ids)) + "\n")
+    (OUT / "humaneval-slice.jsonl").write_text(
+        "\n".join(slice_lines(he, lambda r: r["task_id"] in ids)) + "\n"
+    )
     mbpp = (DATA / "mbpp" / "mbpp.jsonl").read_text().splitlines()
     # 367 has test_setup_code, 11 a challenge_test_list.
     keep = {1, 2, 11, 367, 974}
-    (OUT / "mbpp-slice.jsonl").write_text("\n".join(slice_lines(mbpp, lambda r: r["task_id"] in keep)) + "\n")
+    (OUT / "mbpp-slice.jsonl").write_text(
+        "\n".join(slice_lines(mbpp, lambda r: r["task_id"] in keep)) + "\n"
+    )
     sanitized = json.loads((DATA / "mbpp" / "sanitized-mbpp.json").read_text())
     picked = [r for r in sanitized if r["task_id"] in {2, 3, 4, 17, 20}]
     (OUT / "sanitized-mbpp-slice.json").write_text(json.dumps(picked, indent=1) + "\n")
-    hep = gzip.decompress((DATA / "evalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz").read_bytes()).decode().splitlines()
-    write_gzip(OUT / "humanevalplus-slice.jsonl.gz", "\n".join(slice_lines(hep, lambda r: r["task_id"] in {"HumanEval/2", "HumanEval/53"})) + "\n")
-    mbp = gzip.decompress((DATA / "evalplus" / "MbppPlus-v0.2.0.jsonl.gz").read_bytes()).decode().splitlines()
+    hep = (
+        gzip.decompress((DATA / "evalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz").read_bytes())
+        .decode()
+        .splitlines()
+    )
+    write_gzip(
+        OUT / "humanevalplus-slice.jsonl.gz",
+        "\n".join(slice_lines(hep, lambda r: r["task_id"] in {"HumanEval/2", "HumanEval/53"}))
+        + "\n",
+    )
+    mbp = (
+        gzip.decompress((DATA / "evalplus" / "MbppPlus-v0.2.0.jsonl.gz").read_bytes())
+        .decode()
+        .splitlines()
+    )
     # Mbpp/404 has Infinity/-Infinity inputs, Mbpp/793 plus_input {}, Mbpp/2 a float atol of 0.
-    write_gzip(OUT / "mbppplus-slice.jsonl.gz", "\n".join(slice_lines(mbp, lambda r: r["task_id"] in {"Mbpp/2", "Mbpp/404", "Mbpp/793"})) + "\n")
+    write_gzip(
+        OUT / "mbppplus-slice.jsonl.gz",
+        "\n".join(slice_lines(mbp, lambda r: r["task_id"] in {"Mbpp/2", "Mbpp/404", "Mbpp/793"}))
+        + "\n",
+    )
 
 
 def main() -> None:

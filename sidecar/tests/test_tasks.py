@@ -49,7 +49,9 @@ def test_taco_goldens_carry_special_judges_and_dropped_solutions() -> None:
     tasks = {t["id"]: t for t in load_tasks(GOLDEN / "taco-fixture.python-spj.tasks.jsonl")}
     assert "taco/8" not in tasks
     assert tasks["taco/0"]["meta"]["droppedSolutions"] == 1
-    judges = {i: t["tests"].get("specialJudge") for i, t in tasks.items() if t["tests"]["kind"] == "stdio"}
+    judges = {
+        i: t["tests"].get("specialJudge") for i, t in tasks.items() if t["tests"]["kind"] == "stdio"
+    }
     assert judges["taco/3"] == "non-deterministic"
     assert judges["taco/6"] == "float-tolerance"
     assert judges["taco/7"] == "case-insensitive"
@@ -81,17 +83,36 @@ def good_line() -> str:
         (lambda t: t.pop("prompt"), "prompt", "missing"),
         (lambda t: t.update(solutions="x"), "solutions", "expected a list of strings, got string"),
         (lambda t: t.update(source="apps"), "source", "expected one of"),
-        (lambda t: t["tests"].update(kind="exec"), "tests.kind", 'expected "assert", "call" or "stdio"'),
+        (
+            lambda t: t["tests"].update(kind="exec"),
+            "tests.kind",
+            'expected "assert", "call" or "stdio"',
+        ),
         (lambda t: t.update(colour="red"), "colour", "unknown field"),
-        (lambda t: t.update(tests={"kind": "stdio", "inputs": ["1\n"], "outputs": []}), "tests.outputs", "1 inputs but 0 outputs"),
-        (lambda t: t.update(tests={"kind": "call", "fnName": "f", "inputs": [1], "outputs": None}), "tests.inputs[0]", "expected an argument list"),
+        (
+            lambda t: t.update(tests={"kind": "stdio", "inputs": ["1\n"], "outputs": []}),
+            "tests.outputs",
+            "1 inputs but 0 outputs",
+        ),
+        (
+            lambda t: t.update(
+                tests={"kind": "call", "fnName": "f", "inputs": [1], "outputs": None}
+            ),
+            "tests.inputs[0]",
+            "expected an argument list",
+        ),
         (lambda t: t.update(meta=[]), "meta", "expected an object"),
     ],
 )
-def test_a_bad_line_names_file_line_and_field(tmp_path: Path, change, field: str, reason: str) -> None:
+def test_a_bad_line_names_file_line_and_field(
+    tmp_path: Path, change, field: str, reason: str
+) -> None:
     task = json.loads(good_line())
     change(task)
-    path = write_lines(tmp_path / "bad.tasks.jsonl", [good_line().replace("HumanEval/0", "HumanEval/x"), json.dumps(task)])
+    path = write_lines(
+        tmp_path / "bad.tasks.jsonl",
+        [good_line().replace("HumanEval/0", "HumanEval/x"), json.dumps(task)],
+    )
     with pytest.raises(TaskFileError) as caught:
         load_tasks(path)
     err = caught.value
@@ -109,5 +130,8 @@ def test_malformed_json_invalid_utf8_and_duplicate_ids(tmp_path: Path) -> None:
     with pytest.raises(TaskFileError, match=r"bytes\.tasks\.jsonl:2: invalid UTF-8 at byte 1"):
         load_tasks(raw)
     twice = write_lines(tmp_path / "twice.tasks.jsonl", [good_line(), "", good_line()])
-    with pytest.raises(TaskFileError, match=r"twice\.tasks\.jsonl:3: id: duplicate id 'HumanEval/0' \(first on line 1\)"):
+    with pytest.raises(
+        TaskFileError,
+        match=r"twice\.tasks\.jsonl:3: id: duplicate id 'HumanEval/0' \(first on line 1\)",
+    ):
         load_tasks(twice)

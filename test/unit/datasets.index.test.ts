@@ -65,6 +65,13 @@ describe("search", () => {
     assert.deepEqual(dataset.search({ sources: [], difficulties: [], tags: [] }).length, 12);
   });
 
+  it("a task without a difficulty is counted and found as unspecified", async () => {
+    const mbpp = await openDataset(join(DATA, "mbpp", "mbpp.jsonl"));
+    assert.deepEqual(mbpp.stats().difficulties, { unspecified: 974 });
+    assert.equal(mbpp.search({ difficulties: ["unspecified"] }).length, 974);
+    await mbpp.close();
+  });
+
   it("stats count rows, sources and difficulties", () => {
     assert.deepEqual(dataset.stats(), { format: "taco", rows: 12, rejected: [], sources: { taco: 12 }, difficulties: { EASY: 4, MEDIUM: 4, HARD: 4 } });
   });

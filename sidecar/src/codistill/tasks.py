@@ -15,7 +15,18 @@ from typing import Any
 
 TASK_SOURCES = ("taco", "mbpp", "mbpp-sanitized", "mbpp+", "humaneval", "humaneval+", "custom")
 SPECIAL_JUDGES = ("non-deterministic", "case-insensitive", "float-tolerance")
-TASK_KEYS = ("id", "source", "prompt", "entryPoint", "starterCode", "solutions", "tests", "difficulty", "tags", "meta")
+TASK_KEYS = (
+    "id",
+    "source",
+    "prompt",
+    "entryPoint",
+    "starterCode",
+    "solutions",
+    "tests",
+    "difficulty",
+    "tags",
+    "meta",
+)
 TEST_KEYS = {
     "assert": ("kind", "setup", "code", "challenge"),
     "call": ("kind", "fnName", "inputs", "outputs", "atol"),
@@ -91,7 +102,9 @@ def validate_tests(value: Any, path: str = "tests") -> None:
         raise TaskFieldError(path, f"expected an object, got {_type_name(value)}")
     kind = value.get("kind")
     if kind not in TEST_KEYS:
-        raise TaskFieldError(f"{path}.kind", f'expected "assert", "call" or "stdio", got {json.dumps(kind)}')
+        raise TaskFieldError(
+            f"{path}.kind", f'expected "assert", "call" or "stdio", got {json.dumps(kind)}'
+        )
     _check_keys(value, TEST_KEYS[kind], path)
     if kind == "assert":
         _string(value.get("code"), f"{path}.code")
@@ -101,28 +114,44 @@ def validate_tests(value: Any, path: str = "tests") -> None:
         _string(value.get("fnName"), f"{path}.fnName")
         inputs = value.get("inputs")
         if not isinstance(inputs, list):
-            raise TaskFieldError(f"{path}.inputs", f"expected a list of argument lists, got {_type_name(inputs)}")
+            raise TaskFieldError(
+                f"{path}.inputs", f"expected a list of argument lists, got {_type_name(inputs)}"
+            )
         for i, args in enumerate(inputs):
             if not isinstance(args, list):
-                raise TaskFieldError(f"{path}.inputs[{i}]", f"expected an argument list, got {_type_name(args)}")
+                raise TaskFieldError(
+                    f"{path}.inputs[{i}]", f"expected an argument list, got {_type_name(args)}"
+                )
         if "outputs" not in value:
-            raise TaskFieldError(f"{path}.outputs", "missing (null when the canonical solution gives them)")
+            raise TaskFieldError(
+                f"{path}.outputs", "missing (null when the canonical solution gives them)"
+            )
         outputs = value["outputs"]
         if outputs is not None:
             if not isinstance(outputs, list):
-                raise TaskFieldError(f"{path}.outputs", f"expected a list or null, got {_type_name(outputs)}")
+                raise TaskFieldError(
+                    f"{path}.outputs", f"expected a list or null, got {_type_name(outputs)}"
+                )
             if len(outputs) != len(inputs):
-                raise TaskFieldError(f"{path}.outputs", f"{len(inputs)} inputs but {len(outputs)} outputs")
+                raise TaskFieldError(
+                    f"{path}.outputs", f"{len(inputs)} inputs but {len(outputs)} outputs"
+                )
         if "atol" in value and not _number(value["atol"]):
-            raise TaskFieldError(f"{path}.atol", f"expected a number, got {_type_name(value['atol'])}")
+            raise TaskFieldError(
+                f"{path}.atol", f"expected a number, got {_type_name(value['atol'])}"
+            )
     else:
         inputs = _strings(value.get("inputs"), f"{path}.inputs")
         outputs = _strings(value.get("outputs"), f"{path}.outputs")
         if len(inputs) != len(outputs):
-            raise TaskFieldError(f"{path}.outputs", f"{len(inputs)} inputs but {len(outputs)} outputs")
+            raise TaskFieldError(
+                f"{path}.outputs", f"{len(inputs)} inputs but {len(outputs)} outputs"
+            )
         judge = value.get("specialJudge")
         if judge is not None and judge not in SPECIAL_JUDGES:
-            raise TaskFieldError(f"{path}.specialJudge", f"expected one of {', '.join(SPECIAL_JUDGES)}")
+            raise TaskFieldError(
+                f"{path}.specialJudge", f"expected one of {', '.join(SPECIAL_JUDGES)}"
+            )
 
 
 def validate_task(value: Any) -> dict[str, Any]:
@@ -134,7 +163,10 @@ def validate_task(value: Any) -> dict[str, Any]:
     if not value["id"].strip():
         raise TaskFieldError("id", "empty")
     if value.get("source") not in TASK_SOURCES:
-        raise TaskFieldError("source", f"expected one of {', '.join(TASK_SOURCES)}, got {json.dumps(value.get('source'))}")
+        raise TaskFieldError(
+            "source",
+            f"expected one of {', '.join(TASK_SOURCES)}, got {json.dumps(value.get('source'))}",
+        )
     _string(value.get("prompt"), "prompt")
     _string(value.get("entryPoint"), "entryPoint", optional=True)
     _string(value.get("starterCode"), "starterCode", optional=True)
@@ -159,17 +191,26 @@ def iter_tasks(path: str | Path) -> Iterator[dict[str, Any]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise TaskFileError(path, number, None, f"invalid UTF-8 at byte {err.start + 1} of the line") from err
+                raise TaskFileError(
+                    path, number, None, f"invalid UTF-8 at byte {err.start + 1} of the line"
+                ) from err
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as err:
-                raise TaskFileError(path, number, None, f"malformed JSON: {err.msg} at column {err.colno}") from err
+                raise TaskFileError(
+                    path, number, None, f"malformed JSON: {err.msg} at column {err.colno}"
+                ) from err
             try:
                 task = validate_task(value)
             except TaskFieldError as err:
                 raise TaskFileError(path, number, err.field, err.reason) from err
             if task["id"] in seen:
-                raise TaskFileError(path, number, "id", f"duplicate id {task['id']!r} (first on line {seen[task['id']]})")
+                raise TaskFileError(
+                    path,
+                    number,
+                    "id",
+                    f"duplicate id {task['id']!r} (first on line {seen[task['id']]})",
+                )
             seen[task["id"]] = number
             yield task
 

@@ -10,6 +10,8 @@ import { searchTextOf, summarize } from "./summary";
 import type { Task } from "./task";
 
 const CACHED_TASKS = 32;
+/** How stats() counts, and search() matches, a task without a difficulty. */
+export const NO_DIFFICULTY = "unspecified";
 const PROGRESS_INTERVAL_MS = 100;
 
 /** A small LRU of tasks being read or read: browsing back and forth does not re-read the file. */
@@ -48,7 +50,6 @@ function nonEmptySet(values: string[] | undefined): Set<string> | undefined {
 export class Dataset implements DatasetIndex {
   readonly summaries: TaskSummary[] = [];
   readonly rejected: Rejection[] = [];
-  complete = false;
 
   private readonly texts: Buffer[] = [];
   // Where each accepted row is: file, position in it, byte length, row in the dataset, and name.
@@ -63,6 +64,7 @@ export class Dataset implements DatasetIndex {
   private readonly stop = new AbortController();
   private finished: Promise<void> = Promise.resolve();
   private failure: unknown;
+  private indexed = false;
   private lastProgress = 0;
 
   constructor(
@@ -71,6 +73,10 @@ export class Dataset implements DatasetIndex {
     private readonly mapper: RecordMapper,
     private readonly options: OpenDatasetOptions,
   ) {}
+
+  get complete(): boolean {
+    return this.indexed;
+  }
 
   /** Starts indexing `files`; resolves once the first page is indexed (or all, without firstPage). */
   start(files: string[]): Promise<void> {
@@ -85,7 +91,7 @@ export class Dataset implements DatasetIndex {
       };
       this.finished = this.run(files, becomeReady).then(
         () => {
-          this.complete = true;
+          this.indexed = true;
           ready = true;
           resolve();
         },
@@ -177,7 +183,7 @@ export class Dataset implements DatasetIndex {
     for (let i = 0; i < n; i++) {
       const s = this.summaries[i]!;
       if (sources && !sources.has(s.source)) continue;
-      if (difficulties && !difficulties.has(s.difficulty ?? "")) continue;
+      if (difficulties && !difficulties.has(s.difficulty ?? NO_DIFFICULTY)) continue;
       if (tags && !s.tags.some((t) => tags.has(t))) continue;
       if (needles.length) {
         const text = this.texts[i]!;
@@ -252,7 +258,7 @@ export class Dataset implements DatasetIndex {
     const difficulties: Record<string, number> = {};
     for (const s of this.summaries) {
       sources[s.source] = (sources[s.source] ?? 0) + 1;
-      const d = s.difficulty ?? "unspecified";
+      const d = s.difficulty ?? NO_DIFFICULTY;
       difficulties[d] = (difficulties[d] ?? 0) + 1;
     }
     return { format: this.format, rows: this.summaries.length, rejected: [...this.rejected], sources, difficulties };

@@ -7,7 +7,7 @@ import { mapperFor } from "./formats/index";
 
 export type { DatasetFormat, DatasetIndex, DatasetStats, FieldMapping, OpenDatasetOptions, Rejection, TaskFilter, TaskSummary } from "./api";
 export type { AssertTests, CallTests, SpecialJudge, StdioTests, Task, TaskSource, TaskTests } from "./task";
-export { Dataset } from "./dataset";
+export { Dataset, NO_DIFFICULTY } from "./dataset";
 export { detectFormat, formatFromFields } from "./detect";
 export { DatasetError, FieldError } from "./errors";
 export { loadSpecialJudges } from "./formats/index";

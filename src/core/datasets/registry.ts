@@ -22,7 +22,7 @@ export class DatasetRegistry {
   constructor(private readonly open: Opener) {}
 
   async get(request: DatasetRequest, extra: Pick<OpenDatasetOptions, "signal" | "onProgress"> = {}): Promise<DatasetIndex> {
-    const key = JSON.stringify([request.format, request.mapping, request.pythonOnly]);
+    const key = JSON.stringify([request.format, request.mapping, request.pythonOnly, request.specialJudgeFile, request.specialJudgeColumn]);
     const mtimeMs = (await stat(request.path)).mtimeMs;
     const cached = this.entries.get(request.path);
     if (cached && cached.key === key && cached.mtimeMs === mtimeMs) return cached.index;

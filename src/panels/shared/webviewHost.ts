@@ -20,7 +20,8 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, pan
   const csp = [
     "default-src 'none'",
     `img-src ${webview.cspSource} data:`,
-    `style-src ${webview.cspSource}`,
+    // The toolkit (FAST) adds one <style> element at start-up, stamped with the csp-nonce below.
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
   ].join("; ");
@@ -30,6 +31,7 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, pan
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <meta property="csp-nonce" content="${nonce}">
   <link rel="stylesheet" href="${style}">
   <title>${escapeHtml(title)}</title>
 </head>

@@ -77,6 +77,7 @@ export interface ParquetColumns {
 export class ParquetFile implements RecordSource {
   private columns: string[] | undefined;
   private readonly windows = new Map<number, Promise<(Fields | FieldError)[]>>();
+  private lastRead: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly file: string,
@@ -189,8 +190,21 @@ export class ParquetFile implements RecordSource {
     return record;
   }
 
-  /** Rows [start, end) with strings as bytes (see decodeRow). */
-  private async readRows(start: number, end: number, columns: string[] | undefined): Promise<Record<string, unknown>[]> {
+  /**
+   * Rows [start, end) with strings as bytes (see decodeRow). One read at a time per file: each
+   * decodes whole pages (a row group's worth of memory), and a task() read during background
+   * indexing would otherwise hold a second row group in memory beside the index's.
+   */
+  private readRows(start: number, end: number, columns: string[] | undefined): Promise<Record<string, unknown>[]> {
+    const read = this.lastRead.then(() => this.readRowsNow(start, end, columns));
+    this.lastRead = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    return read;
+  }
+
+  private async readRowsNow(start: number, end: number, columns: string[] | undefined): Promise<Record<string, unknown>[]> {
     let rows: Record<string, unknown>[] = [];
     await parquetRead({
       file: this.buffer,
