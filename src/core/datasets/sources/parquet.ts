@@ -4,7 +4,7 @@
 // such as pyarrow put ~1,000 rows in one page, which is decoded whole to get any one row, so the
 // neighbours of a row (what a list is browsed through) come with it.
 import { open, stat, type FileHandle } from "node:fs/promises";
-import { parquetMetadataAsync, parquetRead, parquetSchema, readOffsetIndex, type AsyncBuffer, type FileMetaData, type RowGroup } from "hyparquet";
+import { parquetMetadataAsync, parquetRead, parquetSchema, readOffsetIndex, snappyUncompress, type AsyncBuffer, type Compressors, type FileMetaData, type RowGroup } from "hyparquet";
 import { DatasetError, errorMessage, FieldError } from "../errors";
 import { firstInvalidUtf8 } from "./lines";
 import type { Fields } from "../fields";
@@ -19,12 +19,14 @@ const DECODE_ROWS = 16;
 /** Rows read together by read(), and how many such windows are kept. */
 const WINDOW_ROWS = 32;
 const WINDOWS_KEPT = 2;
+/** File reads at least this large reuse their memory from slice to slice while indexing. */
+const READ_POOL_MIN = 1 << 20;
 
-function fileBuffer(handle: FileHandle, byteLength: number): AsyncBuffer {
+function fileBuffer(handle: FileHandle, byteLength: number, allocate = (size: number) => new ArrayBuffer(size)): AsyncBuffer {
   return {
     byteLength,
     async slice(start: number, end = byteLength): Promise<ArrayBuffer> {
-      const bytes = new Uint8Array(end - start);
+      const bytes = new Uint8Array(allocate(end - start));
       let done = 0;
       while (done < bytes.length) {
         const { bytesRead } = await handle.read(bytes, done, bytes.length - done, start + done);
@@ -65,6 +67,69 @@ function decodeRow(row: Record<string, unknown>): Fields {
   const fields: Fields = {};
   for (const [column, value] of Object.entries(row)) fields[column] = decodeValue(value, column);
   return fields;
+}
+
+/**
+ * Memory for the decompressed pages of one read, used again by the next: the index decodes the
+ * file slice by slice, and a fresh page per slice (~64 MB for 1,000 TACO rows) is garbage that
+ * V8 collects lazily, several at a time, since its heap barely grows meanwhile. The pages of a
+ * slice are dead once its rows are decoded (decodeRow copies every string out of them).
+ */
+class PageArena {
+  private slabs: Uint8Array[] = [];
+  private slab = 0;
+  private used = 0;
+  private reads: ArrayBuffer[] = [];
+  private read = 0;
+
+  /** Frees every page handed out since the last reset; their contents will be overwritten. */
+  reset(): void {
+    this.slab = 0;
+    this.used = 0;
+    this.read = 0;
+  }
+
+  /** An ArrayBuffer of exactly `size` bytes for a read of the file (compressed column chunks). */
+  readBuffer(size: number): ArrayBuffer {
+    if (size < READ_POOL_MIN) return new ArrayBuffer(size);
+    type Resizable = ArrayBuffer & { maxByteLength: number; resize(size: number): void };
+    for (; this.read < this.reads.length; this.read++) {
+      const buffer = this.reads[this.read] as Resizable;
+      if (buffer.maxByteLength >= size) {
+        buffer.resize(size);
+        return this.reads[this.read++]!;
+      }
+    }
+    const buffer = new (ArrayBuffer as new (size: number, options: { maxByteLength: number }) => ArrayBuffer)(size, { maxByteLength: size + (size >> 2) });
+    this.reads.push(buffer);
+    this.read = this.reads.length;
+    return buffer;
+  }
+
+  alloc(size: number): Uint8Array {
+    for (; this.slab < this.slabs.length; this.slab++, this.used = 0) {
+      const slab = this.slabs[this.slab]!;
+      if (slab.length - this.used >= size) {
+        this.used += size;
+        return slab.subarray(this.used - size, this.used);
+      }
+    }
+    // Room for this page and some growth of the next slices' pages.
+    const slab = new Uint8Array(Math.max(size + (size >> 2), 1 << 20));
+    this.slabs.push(slab);
+    this.used = size;
+    return slab.subarray(0, size);
+  }
+
+  get compressors(): Compressors {
+    return {
+      SNAPPY: (input: Uint8Array, size: number) => {
+        const page = this.alloc(size);
+        snappyUncompress(input, page);
+        return page;
+      },
+    };
+  }
 }
 
 export interface ParquetColumns {
@@ -161,6 +226,7 @@ export class ParquetFile implements RecordSource {
     const columns = this.checkColumns(sink);
     if (!columns) return 0;
     this.columns = columns;
+    const arena = new PageArena();
     let groupStart = 0;
     let bytesRead = 0;
     for (const group of this.metadata.row_groups) {
@@ -168,7 +234,8 @@ export class ParquetFile implements RecordSource {
       const groupBytes = Number(group.total_compressed_size ?? group.total_byte_size);
       for (const [start, end] of await this.slicesOf(group, groupStart, columns)) {
         throwIfAborted(signal);
-        const slice = await this.readSlice(start, end, columns, sink);
+        arena.reset();
+        const slice = await this.readSlice(start, end, columns, sink, arena);
         for (let i = 0; i < slice.length; i += DECODE_ROWS) {
           await sink.records(slice.slice(i, i + DECODE_ROWS).map((row, j) => this.record(row, start + i + j)));
         }
@@ -177,6 +244,7 @@ export class ParquetFile implements RecordSource {
       }
       groupStart += rows;
     }
+    if (process.env.ARENA_DEBUG) console.log("arena", (arena as any).slabs.map((s: Uint8Array) => s.length >> 20), (arena as any).reads.map((b: any) => [b.byteLength >> 20, b.maxByteLength >> 20]));
     return groupStart;
   }
 
@@ -195,8 +263,8 @@ export class ParquetFile implements RecordSource {
    * decodes whole pages (a row group's worth of memory), and a task() read during background
    * indexing would otherwise hold a second row group in memory beside the index's.
    */
-  private readRows(start: number, end: number, columns: string[] | undefined): Promise<Record<string, unknown>[]> {
-    const read = this.lastRead.then(() => this.readRowsNow(start, end, columns));
+  private readRows(start: number, end: number, columns: string[] | undefined, arena?: PageArena): Promise<Record<string, unknown>[]> {
+    const read = this.lastRead.then(() => this.readRowsNow(start, end, columns, arena));
     this.lastRead = read.then(
       () => undefined,
       () => undefined,
@@ -204,10 +272,10 @@ export class ParquetFile implements RecordSource {
     return read;
   }
 
-  private async readRowsNow(start: number, end: number, columns: string[] | undefined): Promise<Record<string, unknown>[]> {
+  private async readRowsNow(start: number, end: number, columns: string[] | undefined, arena: PageArena | undefined): Promise<Record<string, unknown>[]> {
     let rows: Record<string, unknown>[] = [];
     await parquetRead({
-      file: this.buffer,
+      file: arena ? fileBuffer(this.handle, this.totalBytes, (size) => arena.readBuffer(size)) : this.buffer,
       metadata: this.metadata,
       columns,
       rowStart: start,
@@ -215,14 +283,15 @@ export class ParquetFile implements RecordSource {
       rowFormat: "object",
       useOffsetIndex: true,
       parsers: KEEP_BYTES,
+      ...(arena && { compressors: arena.compressors }),
       onComplete: (r) => (rows = r),
     });
     return rows;
   }
 
-  private async readSlice(start: number, end: number, columns: string[], sink: ScanSink): Promise<Record<string, unknown>[]> {
+  private async readSlice(start: number, end: number, columns: string[], sink: ScanSink, arena: PageArena): Promise<Record<string, unknown>[]> {
     try {
-      return await this.readRows(start, end, columns);
+      return await this.readRows(start, end, columns, arena);
     } catch (err) {
       // A corrupt page loses its rows, not the rest of the file.
       sink.problem({ where: `${this.file} rows ${start}-${end - 1}`, reason: `cannot decode: ${errorMessage(err)}` });

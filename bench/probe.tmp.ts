@@ -1,0 +1,23 @@
+import { performance } from "node:perf_hooks";
+import { openDataset } from "../src/core/datasets/index";
+const file = process.argv[2] ?? "/tmp/codistill-taco-large/taco-large.parquet";
+const mb = (n: number) => Math.round(n / 1e6);
+const base = process.memoryUsage();
+let peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0, heapTotal: 0 };
+let atPeak = peak;
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  if (m.rss > peak.rss) atPeak = m;
+  for (const k of Object.keys(peak) as (keyof typeof peak)[]) peak[k] = Math.max(peak[k], m[k]);
+}, 10);
+const t = performance.now();
+const index = await openDataset(file, { format: "taco", firstPage: 100 });
+const fp = performance.now() - t;
+await index.whenIndexed();
+const all = performance.now() - t;
+clearInterval(sampler);
+const end = process.memoryUsage();
+console.log(`firstPage ${fp.toFixed(0)} ms, index ${(all / 1000).toFixed(1)} s, rows ${index.summaries.length}`);
+console.log(`base rss ${mb(base.rss)} heap ${mb(base.heapUsed)}; peak growth rss ${mb(peak.rss - base.rss)}; max heapUsed ${mb(peak.heapUsed)} heapTotal ${mb(peak.heapTotal)} external ${mb(peak.external)} arrayBuffers ${mb(peak.arrayBuffers)}`);
+console.log(`at rss peak: heapUsed ${mb(atPeak.heapUsed)} heapTotal ${mb(atPeak.heapTotal)} external ${mb(atPeak.external)} ab ${mb(atPeak.arrayBuffers)}; end rss ${mb(end.rss)} heap ${mb(end.heapUsed)}`);
+await index.close();
