@@ -34,7 +34,7 @@ async function text(frame: FrameLocator, selector: string): Promise<string> {
 }
 
 async function waitForState(frame: FrameLocator, state: string, timeout = 60_000): Promise<void> {
-  await frame.locator(`vscode-tag.state-${state}`).waitFor({ state: "visible", timeout });
+  await frame.locator(`[data-testid="state"].state-${state}`).waitFor({ state: "visible", timeout });
 }
 
 async function sidecarPid(frame: FrameLocator): Promise<number> {

@@ -2,15 +2,12 @@
 // swapping it for another component set must stay a change to this folder only.
 import {
   provideVSCodeDesignSystem,
-  vsCodeBadge,
   vsCodeButton,
   vsCodeCheckbox,
   vsCodeDataGrid,
   vsCodeDataGridCell,
   vsCodeDataGridRow,
   vsCodeDivider,
-  vsCodeProgressRing,
-  vsCodeTag,
 } from "@vscode/webview-ui-toolkit";
 
 let registered = false;
@@ -19,15 +16,12 @@ export function registerToolkit(): void {
   if (registered) return;
   registered = true;
   provideVSCodeDesignSystem().register(
-    vsCodeBadge(),
     vsCodeButton(),
     vsCodeCheckbox(),
     vsCodeDataGrid(),
     vsCodeDataGridCell(),
     vsCodeDataGridRow(),
     vsCodeDivider(),
-    vsCodeProgressRing(),
-    vsCodeTag(),
   );
 }
 
@@ -38,13 +32,6 @@ export function button(label: string, onClick: () => void, appearance: ButtonApp
   el.setAttribute("appearance", appearance);
   el.textContent = label;
   el.addEventListener("click", onClick);
-  return el;
-}
-
-export function tag(text: string, className?: string): HTMLElement {
-  const el = document.createElement("vscode-tag");
-  el.textContent = text;
-  if (className) el.className = className;
   return el;
 }
 
@@ -68,10 +55,6 @@ export function checkbox(label: Node | string, checked: boolean, onChange: (chec
 
 export function divider(): HTMLElement {
   return document.createElement("vscode-divider");
-}
-
-export function progressRing(): HTMLElement {
-  return document.createElement("vscode-progress-ring");
 }
 
 /** A two-or-more-column grid; cells are plain text so screen readers and tests can read them. */

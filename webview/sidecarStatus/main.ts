@@ -1,6 +1,6 @@
 import type { SidecarStatusView } from "../../src/panels/sidecarStatus/protocol";
 import { HostConnection, el } from "../shared/host";
-import { button, dataGrid, divider, progressRing, registerToolkit, tag } from "../shared/toolkit";
+import { button, dataGrid, divider, registerToolkit } from "../shared/toolkit";
 
 registerToolkit();
 const host = new HostConnection<SidecarStatusView>();
@@ -14,7 +14,7 @@ host.on("sidecarStatus/state", (params) => {
 
 // Show what we last knew at once; the host pushes fresh state after "ready".
 if (host.state) render(host.state);
-else app.replaceChildren(el("p", { className: "muted" }, progressRing(), " Waiting for the sidecar…"));
+else app.replaceChildren(el("p", { className: "muted", text: "Waiting for the sidecar…" }));
 host.notify("sidecarStatus/ready");
 
 function render(view: SidecarStatusView): void {
@@ -30,7 +30,7 @@ function render(view: SidecarStatusView): void {
 }
 
 function header(view: SidecarStatusView): HTMLElement {
-  return el("h1", {}, "Codistill sidecar ", tag(view.state, `state state-${view.state}`));
+  return el("h1", {}, "Codistill sidecar ", el("span", { className: `state-chip state-${view.state}`, text: view.state, testId: "state" }));
 }
 
 function problem(view: SidecarStatusView): HTMLElement[] {

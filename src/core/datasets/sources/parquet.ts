@@ -21,6 +21,8 @@ const WINDOW_ROWS = 32;
 const WINDOWS_KEPT = 2;
 /** File reads at least this large reuse their memory from slice to slice while indexing. */
 const READ_POOL_MIN = 1 << 20;
+/** Room the arena leaves for the next slices' pages to be larger than the last's. */
+const ARENA_HEADROOM = 1.125;
 
 function fileBuffer(handle: FileHandle, byteLength: number, allocate = (size: number) => new ArrayBuffer(size)): AsyncBuffer {
   return {
@@ -75,50 +77,52 @@ function decodeRow(row: Record<string, unknown>): Fields {
  * V8 collects lazily, several at a time, since its heap barely grows meanwhile. The pages of a
  * slice are dead once its rows are decoded (decodeRow copies every string out of them).
  */
-class PageArena {
-  private slabs: Uint8Array[] = [];
-  private slab = 0;
-  private used = 0;
-  private reads: ArrayBuffer[] = [];
-  private read = 0;
+type Resizable = ArrayBuffer & { readonly maxByteLength: number; resize(size: number): void };
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (size: number, options: { maxByteLength: number }) => Resizable;
 
-  /** Frees every page handed out since the last reset; their contents will be overwritten. */
+class PageArena {
+  /** Where pages go, one after another; sized by the last slice that needed more. */
+  private slab = new Uint8Array(0);
+  private used = 0;
+  /** Bytes of pages since the last reset that did not fit in the slab. */
+  private overflow = 0;
+  /** Buffers for file reads, with whether the current slice holds each. */
+  private reads: { buffer: Resizable; held: boolean }[] = [];
+
+  /** Frees every page and read handed out since the last reset: their memory is used again. */
   reset(): void {
-    this.slab = 0;
+    if (this.overflow) this.slab = new Uint8Array(Math.ceil((this.used + this.overflow) * ARENA_HEADROOM));
     this.used = 0;
-    this.read = 0;
+    this.overflow = 0;
+    // A buffer the last slice did not need is dropped: a later slice allocates what it needs.
+    this.reads = this.reads.filter((r) => r.held);
+    for (const read of this.reads) read.held = false;
   }
 
-  /** An ArrayBuffer of exactly `size` bytes for a read of the file (compressed column chunks). */
+  /** An ArrayBuffer of exactly `size` bytes, for a read of the file (compressed column chunks). */
   readBuffer(size: number): ArrayBuffer {
     if (size < READ_POOL_MIN) return new ArrayBuffer(size);
-    type Resizable = ArrayBuffer & { maxByteLength: number; resize(size: number): void };
-    for (; this.read < this.reads.length; this.read++) {
-      const buffer = this.reads[this.read] as Resizable;
-      if (buffer.maxByteLength >= size) {
-        buffer.resize(size);
-        return this.reads[this.read++]!;
-      }
+    let best: { buffer: Resizable; held: boolean } | undefined;
+    for (const read of this.reads) {
+      if (!read.held && read.buffer.maxByteLength >= size && (!best || read.buffer.maxByteLength < best.buffer.maxByteLength)) best = read;
     }
-    const buffer = new (ArrayBuffer as new (size: number, options: { maxByteLength: number }) => ArrayBuffer)(size, { maxByteLength: size + (size >> 2) });
-    this.reads.push(buffer);
-    this.read = this.reads.length;
-    return buffer;
+    if (!best) {
+      best = { buffer: new ResizableArrayBuffer(size, { maxByteLength: Math.ceil(size * ARENA_HEADROOM) }), held: false };
+      this.reads.push(best);
+    }
+    best.held = true;
+    best.buffer.resize(size);
+    return best.buffer;
   }
 
+  /** `size` bytes for a decompressed page. */
   alloc(size: number): Uint8Array {
-    for (; this.slab < this.slabs.length; this.slab++, this.used = 0) {
-      const slab = this.slabs[this.slab]!;
-      if (slab.length - this.used >= size) {
-        this.used += size;
-        return slab.subarray(this.used - size, this.used);
-      }
+    if (this.slab.length - this.used < size) {
+      this.overflow += size;
+      return new Uint8Array(size);
     }
-    // Room for this page and some growth of the next slices' pages.
-    const slab = new Uint8Array(Math.max(size + (size >> 2), 1 << 20));
-    this.slabs.push(slab);
-    this.used = size;
-    return slab.subarray(0, size);
+    this.used += size;
+    return this.slab.subarray(this.used - size, this.used);
   }
 
   get compressors(): Compressors {
@@ -244,7 +248,7 @@ export class ParquetFile implements RecordSource {
       }
       groupStart += rows;
     }
-    if (process.env.ARENA_DEBUG) console.log("arena", (arena as any).slabs.map((s: Uint8Array) => s.length >> 20), (arena as any).reads.map((b: any) => [b.byteLength >> 20, b.maxByteLength >> 20]));
+    if (process.env.ARENA_DEBUG) console.log("arena", (arena as any).slab.length >> 20, (arena as any).reads.map((b: any) => [b.buffer.byteLength >> 20, b.buffer.maxByteLength >> 20]));
     return groupStart;
   }
 
