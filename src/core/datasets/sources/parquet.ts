@@ -2,7 +2,8 @@
 // read in page-aligned slices when its offset index has several pages, so it is not decoded
 // whole at once. read() fetches rows with rowStart/rowEnd, a small window at a time: writers
 // such as pyarrow put ~1,000 rows in one page, which is decoded whole to get any one row, so the
-// neighbours of a row (what a list is browsed through) come with it.
+// neighbours of a row (what a list is browsed through) come with it. Both decompress into a
+// PageArena that the next slice or window uses again, so the memory of pages is not garbage.
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { parquetMetadataAsync, parquetRead, parquetSchema, readOffsetIndex, snappyUncompress, type AsyncBuffer, type Compressors, type FileMetaData, type RowGroup } from "hyparquet";
 import { DatasetError, errorMessage, FieldError } from "../errors";
@@ -23,6 +24,8 @@ const WINDOWS_KEPT = 2;
 const READ_POOL_MIN = 1 << 20;
 /** Room the arena leaves for the next slices' pages to be larger than the last's. */
 const ARENA_HEADROOM = 1.125;
+/** How long the arena is kept for the next read() once reads stop. */
+const ARENA_IDLE_MS = 10_000;
 
 function fileBuffer(handle: FileHandle, byteLength: number, allocate = (size: number) => new ArrayBuffer(size)): AsyncBuffer {
   return {
@@ -115,6 +118,11 @@ class PageArena {
     return best.buffer;
   }
 
+  /** Makes room for `size` bytes of pages before the next slice, instead of overflowing into fresh memory. */
+  reserve(size: number): void {
+    if (this.slab.length - this.used < size) this.slab = new Uint8Array(Math.ceil((this.used + size) * ARENA_HEADROOM));
+  }
+
   /** `size` bytes for a decompressed page. */
   alloc(size: number): Uint8Array {
     if (this.slab.length - this.used < size) {
@@ -136,6 +144,12 @@ class PageArena {
   }
 }
 
+/** Rows with strings as bytes, and the arena their pages are in (to release once they are decoded). */
+interface Rows {
+  rows: Record<string, unknown>[];
+  arena?: PageArena;
+}
+
 export interface ParquetColumns {
   /** Columns the mapper reads; undefined reads all. */
   wanted?: readonly string[];
@@ -147,6 +161,9 @@ export class ParquetFile implements RecordSource {
   private columns: string[] | undefined;
   private readonly windows = new Map<number, Promise<(Fields | FieldError)[]>>();
   private lastRead: Promise<void> = Promise.resolve();
+  private arena: PageArena | undefined;
+  private arenaHeld = false;
+  private arenaTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly file: string,
@@ -230,7 +247,6 @@ export class ParquetFile implements RecordSource {
     const columns = this.checkColumns(sink);
     if (!columns) return 0;
     this.columns = columns;
-    const arena = new PageArena();
     let groupStart = 0;
     let bytesRead = 0;
     for (const group of this.metadata.row_groups) {
@@ -238,17 +254,19 @@ export class ParquetFile implements RecordSource {
       const groupBytes = Number(group.total_compressed_size ?? group.total_byte_size);
       for (const [start, end] of await this.slicesOf(group, groupStart, columns)) {
         throwIfAborted(signal);
-        arena.reset();
-        const slice = await this.readSlice(start, end, columns, sink, arena);
-        for (let i = 0; i < slice.length; i += DECODE_ROWS) {
-          await sink.records(slice.slice(i, i + DECODE_ROWS).map((row, j) => this.record(row, start + i + j)));
+        const { rows: slice, arena } = await this.readSlice(start, end, columns, sink);
+        try {
+          for (let i = 0; i < slice.length; i += DECODE_ROWS) {
+            await sink.records(slice.slice(i, i + DECODE_ROWS).map((row, j) => this.record(row, start + i + j)));
+          }
+        } finally {
+          this.releaseArena(arena);
         }
         bytesRead += (groupBytes * (end - start)) / Math.max(rows, 1);
         sink.progress(Math.min(Math.round(bytesRead), this.totalBytes));
       }
       groupStart += rows;
     }
-    if (process.env.ARENA_DEBUG) console.log("arena", (arena as any).slab.length >> 20, (arena as any).reads.map((b: any) => [b.buffer.byteLength >> 20, b.buffer.maxByteLength >> 20]));
     return groupStart;
   }
 
@@ -267,8 +285,8 @@ export class ParquetFile implements RecordSource {
    * decodes whole pages (a row group's worth of memory), and a task() read during background
    * indexing would otherwise hold a second row group in memory beside the index's.
    */
-  private readRows(start: number, end: number, columns: string[] | undefined, arena?: PageArena): Promise<Record<string, unknown>[]> {
-    const read = this.lastRead.then(() => this.readRowsNow(start, end, columns, arena));
+  private readRows(start: number, end: number, columns: string[] | undefined): Promise<Rows> {
+    const read = this.lastRead.then(() => this.readRowsNow(start, end, columns));
     this.lastRead = read.then(
       () => undefined,
       () => undefined,
@@ -276,8 +294,61 @@ export class ParquetFile implements RecordSource {
     return read;
   }
 
-  private async readRowsNow(start: number, end: number, columns: string[] | undefined, arena: PageArena | undefined): Promise<Record<string, unknown>[]> {
+  private async readRowsNow(start: number, end: number, columns: string[] | undefined): Promise<Rows> {
     let rows: Record<string, unknown>[] = [];
+    const arena = this.takeArena();
+    arena?.reserve(this.wholeGroupBytes(start, end, columns));
+    try {
+      await this.decodePages(start, end, columns, arena, (r) => (rows = r));
+    } catch (err) {
+      this.releaseArena(arena);
+      throw err;
+    }
+    return { rows, arena };
+  }
+
+  /**
+   * Uncompressed bytes of the columns of the row groups that [start, end) covers whole: what
+   * reading them decompresses, known before (a part of a group is left out: its pages are not).
+   */
+  private wholeGroupBytes(start: number, end: number, columns: string[] | undefined): number {
+    let bytes = 0;
+    let groupStart = 0;
+    for (const group of this.metadata?.row_groups ?? []) {
+      const groupEnd = groupStart + Number(group.num_rows);
+      if (start <= groupStart && groupEnd <= end) {
+        for (const chunk of group.columns) {
+          const meta = chunk.meta_data;
+          if (meta && (!columns || columns.includes(meta.path_in_schema[0] ?? ""))) bytes += Number(meta.total_uncompressed_size);
+        }
+      }
+      groupStart = groupEnd;
+    }
+    return bytes;
+  }
+
+  /**
+   * The file's arena, reset, unless a slice or window being decoded holds it: a read while the
+   * index maps a slice gets fresh memory. Give it back with releaseArena() once every row read
+   * into it is decoded; it is dropped when no read has used it for ARENA_IDLE_MS.
+   */
+  private takeArena(): PageArena | undefined {
+    if (this.arenaHeld) return undefined;
+    clearTimeout(this.arenaTimer);
+    this.arenaHeld = true;
+    this.arena ??= new PageArena();
+    this.arena.reset();
+    return this.arena;
+  }
+
+  private releaseArena(arena: PageArena | undefined): void {
+    if (!arena) return;
+    this.arenaHeld = false;
+    this.arenaTimer = setTimeout(() => (this.arena = undefined), ARENA_IDLE_MS);
+    this.arenaTimer.unref();
+  }
+
+  private async decodePages(start: number, end: number, columns: string[] | undefined, arena: PageArena | undefined, onComplete: (rows: Record<string, unknown>[]) => void): Promise<void> {
     await parquetRead({
       file: arena ? fileBuffer(this.handle, this.totalBytes, (size) => arena.readBuffer(size)) : this.buffer,
       metadata: this.metadata,
@@ -288,18 +359,17 @@ export class ParquetFile implements RecordSource {
       useOffsetIndex: true,
       parsers: KEEP_BYTES,
       ...(arena && { compressors: arena.compressors }),
-      onComplete: (r) => (rows = r),
+      onComplete,
     });
-    return rows;
   }
 
-  private async readSlice(start: number, end: number, columns: string[], sink: ScanSink, arena: PageArena): Promise<Record<string, unknown>[]> {
+  private async readSlice(start: number, end: number, columns: string[], sink: ScanSink): Promise<Rows> {
     try {
-      return await this.readRows(start, end, columns, arena);
+      return await this.readRows(start, end, columns);
     } catch (err) {
       // A corrupt page loses its rows, not the rest of the file.
       sink.problem({ where: `${this.file} rows ${start}-${end - 1}`, reason: `cannot decode: ${errorMessage(err)}` });
-      return [];
+      return { rows: [] };
     }
   }
 
@@ -308,10 +378,10 @@ export class ParquetFile implements RecordSource {
     if (info.mtimeMs !== this.mtimeMs || info.size !== this.totalBytes) {
       throw new DatasetError(`${this.file} changed on disk since it was indexed; open the dataset again`);
     }
-    const start = pos - (pos % WINDOW_ROWS);
+    const [start, end] = this.windowOf(pos);
     let window = this.windows.get(start);
     if (!window) {
-      window = this.readWindow(start);
+      window = this.readWindow(start, end);
       this.windows.set(start, window);
       window.catch(() => this.windows.delete(start));
       while (this.windows.size > WINDOWS_KEPT) this.windows.delete(this.windows.keys().next().value!);
@@ -322,19 +392,45 @@ export class ParquetFile implements RecordSource {
     return row;
   }
 
-  /** Decoded at once: a row of bytes is a view that keeps its whole page alive. */
-  private async readWindow(start: number): Promise<(Fields | FieldError)[]> {
-    const rows = await this.readRows(start, Math.min(start + WINDOW_ROWS, Number(this.metadata?.num_rows ?? 0)), this.columns);
-    return rows.map((row) => {
-      try {
-        return decodeRow(row);
-      } catch (err) {
-        return err as FieldError;
+  /**
+   * The rows [start, end) read together with row `pos`: WINDOW_ROWS-aligned, and cut at the
+   * edges of its row group, as a window across two groups would decode both.
+   */
+  private windowOf(pos: number): [number, number] {
+    let start = pos - (pos % WINDOW_ROWS);
+    let end = Math.min(start + WINDOW_ROWS, Number(this.metadata?.num_rows ?? 0));
+    let groupStart = 0;
+    for (const group of this.metadata?.row_groups ?? []) {
+      const groupEnd = groupStart + Number(group.num_rows);
+      if (pos < groupEnd) {
+        start = Math.max(start, groupStart);
+        end = Math.min(end, groupEnd);
+        break;
       }
-    });
+      groupStart = groupEnd;
+    }
+    return [start, end];
+  }
+
+  /** Decoded at once: a row of bytes is a view that keeps its whole page alive. */
+  private async readWindow(start: number, end: number): Promise<(Fields | FieldError)[]> {
+    const { rows, arena } = await this.readRows(start, end, this.columns);
+    try {
+      return rows.map((row) => {
+        try {
+          return decodeRow(row);
+        } catch (err) {
+          return err as FieldError;
+        }
+      });
+    } finally {
+      this.releaseArena(arena);
+    }
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.arenaTimer);
+    this.arena = undefined;
     await this.handle.close();
   }
 }
