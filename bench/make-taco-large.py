@@ -19,6 +19,7 @@ needs pyarrow; reads CODISTILL_DATA, default ../shared/data)
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -39,25 +40,15 @@ ROWS_PER_GROUP = 1_000
 GENERATED_TESTS = 32
 MIN_BYTES = 1 << 30
 
-COLUMNS = [
-    "question",
-    "solutions",
-    "starter_code",
-    "input_output",
-    "difficulty",
-    "raw_tags",
-    "name",
-    "source",
-    "tags",
-    "skill_types",
-    "url",
-    "Expected Auxiliary Space",
-    "time_limit",
-    "date",
-    "picture_num",
-    "memory_limit",
-    "Expected Time Complexity",
-]
+def _fixture_module():
+    """scripts/make-taco-fixture.py, which owns TACO's column list (its name is not importable)."""
+    spec = importlib.util.spec_from_file_location("make_taco_fixture", REPO / "scripts" / "make-taco-fixture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+COLUMNS = _fixture_module().TACO_COLUMNS
 # TACO's own vocabularies (TACO.py and the dataset card).
 DIFFICULTIES = ["EASY", "MEDIUM", "MEDIUM_HARD", "HARD", "VERY_HARD", "UNKNOWN_DIFFICULTY"]
 SKILLS = [

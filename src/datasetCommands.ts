@@ -90,7 +90,7 @@ export function datasetLister(ctx: CodistillContext, onCounted: () => void) {
   const counts = new Map<string, { text: string; problem?: boolean }>();
   const count = (decl: DatasetDecl) => {
     counts.set(decl.path, { text: "indexing…" });
-    ctx.datasets.get(toRequest(decl)).then(
+    ctx.datasets.complete(toRequest(decl)).then(
       (index) => {
         const { rows, rejected } = index.stats();
         counts.set(decl.path, { text: `${rows.toLocaleString()} tasks${rejected.length ? `, ${rejected.length} rejected` : ""}` });

@@ -124,6 +124,15 @@ describe("the Dataset Browser", () => {
     await screenshot(session, "datasets-open-task-command");
   });
 
+  it("shows a larger dataset's first page at once and completes it when indexing ends", async () => {
+    const frame = await openDataset(session, "mbpp");
+    // The first page arrives after 200 rows; the rest is indexed in the background.
+    await frame.locator('[data-testid="loaded-count"]', { hasText: "974 loaded" }).waitFor({ timeout: 60_000 });
+    await frame.locator('[data-testid="matched"]', { hasText: /974 \/ 974/ }).waitFor({ timeout: 10_000 });
+    await frame.locator('[data-testid="task-list"]').press("End");
+    await frame.locator('[data-testid="task-row"][data-id="mbpp/974"]').waitFor({ timeout: 10_000 });
+  });
+
   it("shows how many rows were rejected and why", async () => {
     const frame = await openDataset(session, "broken");
     assert.match(await frame.locator('[data-testid="loaded-count"]').innerText(), /10 loaded/);

@@ -153,6 +153,13 @@ class DatasetBrowser {
     let scrollTop = 0;
     let selected: number | undefined;
     let hint: number | undefined;
+    if (previous && previous.path === view.path && !previous.complete && !saved) {
+      // The same load, further along (the rest of the file is indexed now): keep everything.
+      const keptSelection = this.selectedIndex;
+      await this.runQuery(this.filters.filter, this.list.element.scrollTop, this.selectedPosition);
+      this.selectedIndex = keptSelection;
+      return;
+    }
     this.solutionTab = 0;
     if (saved && saved.path === view.path) {
       // The webview was destroyed while hidden: put everything back.

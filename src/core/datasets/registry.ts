@@ -3,7 +3,13 @@
 import { stat } from "node:fs/promises";
 import type { DatasetIndex, OpenDatasetOptions } from "./api";
 
-export interface DatasetRequest extends Omit<OpenDatasetOptions, "signal" | "onProgress"> {
+/**
+ * Indexes resolve once this many rows are indexed; the rest is indexed in the background
+ * (`complete`, `whenIndexed()`), so a large file shows its first page quickly.
+ */
+export const FIRST_PAGE_ROWS = 200;
+
+export interface DatasetRequest extends Omit<OpenDatasetOptions, "signal" | "onProgress" | "firstPage"> {
   path: string;
   name: string;
 }
@@ -28,13 +34,20 @@ export class DatasetRegistry {
     if (cached && cached.key === key && cached.mtimeMs === mtimeMs) return cached.index;
     if (cached) void cached.index.then((i) => i.close(), () => undefined);
     const { path, name: _name, ...options } = request;
-    const index = this.open(path, { ...options, ...extra });
+    const index = this.open(path, { ...options, ...extra, firstPage: FIRST_PAGE_ROWS });
     const entry: Entry = { key, mtimeMs, index };
     this.entries.set(path, entry);
     // A failed or cancelled load is not cached: the next request tries again.
     index.catch(() => {
       if (this.entries.get(path) === entry) this.entries.delete(path);
     });
+    return index;
+  }
+
+  /** The whole index: every row, every rejection. */
+  async complete(request: DatasetRequest): Promise<DatasetIndex> {
+    const index = await this.get(request);
+    await index.whenIndexed();
     return index;
   }
 

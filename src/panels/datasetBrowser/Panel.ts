@@ -80,44 +80,77 @@ export class DatasetBrowserPanel implements vscode.Disposable {
     return this.request && this.index ? { request: this.request, index: this.index, selected: this.selected } : undefined;
   }
 
+  /**
+   * Shows the first page as soon as it is indexed; the rest of a large file is indexed in the
+   * background, with cancellable progress, and the panel is updated when it is done.
+   */
   async load(request: DatasetRequest): Promise<void> {
     this.request = request;
     this.index = undefined;
     this.matches = [];
     this.selected = undefined;
     this.panel.title = `${PANEL_TITLE}: ${request.name}`;
+    let index: DatasetIndex;
     try {
-      this.index = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Codistill: indexing ${request.name}`, cancellable: true },
-        (progress, token) => {
-          const abort = new AbortController();
-          token.onCancellationRequested(() => abort.abort());
-          let reported = 0;
-          return this.ctx.datasets.get(request, {
-            signal: abort.signal,
-            onProgress: (rowsRead, bytesRead, totalBytes) => {
-              this.loading = { path: request.path, rowsRead, bytesRead, totalBytes };
-              void this.channel.notify("datasetBrowser/loading", this.loading);
-              const percent = totalBytes > 0 ? Math.floor((bytesRead / totalBytes) * 100) : 0;
-              progress.report({ message: `${rowsRead.toLocaleString()} rows`, increment: percent - reported });
-              reported = percent;
-            },
-          });
-        },
-      );
+      index = await this.indexWithProgress(request);
     } catch (err) {
       const message = `Could not open ${request.path}: ${(err as Error).message}`;
       this.ctx.log.error(message);
       void this.channel.notify("datasetBrowser/error", { message });
       void vscode.window.showErrorMessage(message);
       return;
-    } finally {
-      this.loading = undefined;
     }
-    const stats = this.index.stats();
-    this.ctx.log.info(`dataset ${request.name}: ${stats.rows} loaded, ${stats.rejected.length} rejected (${request.path})`);
-    for (const r of stats.rejected.slice(0, 20)) this.ctx.log.warn(`  rejected ${r.where}${r.field ? ` [${r.field}]` : ""}: ${r.reason}`);
+    if (this.request !== request) return;
+    this.index = index;
     await this.pushCurrent();
+    index.whenIndexed().then(
+      async () => {
+        if (this.index !== index) return;
+        this.loading = undefined;
+        const stats = index.stats();
+        this.ctx.log.info(`dataset ${request.name}: ${stats.rows} loaded, ${stats.rejected.length} rejected (${request.path})`);
+        for (const r of stats.rejected.slice(0, 20)) this.ctx.log.warn(`  rejected ${r.where}${r.field ? ` [${r.field}]` : ""}: ${r.reason}`);
+        await this.pushCurrent();
+      },
+      (err: Error) => {
+        if (this.index !== index) return;
+        const message = `Indexing ${request.path} stopped: ${err.message}`;
+        this.ctx.log.error(message);
+        void this.channel.notify("datasetBrowser/error", { message });
+      },
+    );
+  }
+
+  /** Resolves with the index at its first page; the progress notification stays until it is whole. */
+  private indexWithProgress(request: DatasetRequest): Promise<DatasetIndex> {
+    return new Promise((resolve, reject) => {
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Codistill: indexing ${request.name}`, cancellable: true },
+        async (progress, token) => {
+          const abort = new AbortController();
+          token.onCancellationRequested(() => abort.abort());
+          let reported = 0;
+          try {
+            const index = await this.ctx.datasets.get(request, {
+              signal: abort.signal,
+              onProgress: (rowsRead, bytesRead, totalBytes) => {
+                this.loading = { path: request.path, rowsRead, bytesRead, totalBytes };
+                void this.channel.notify("datasetBrowser/loading", this.loading);
+                const percent = totalBytes > 0 ? Math.floor((bytesRead / totalBytes) * 100) : 0;
+                progress.report({ message: `${rowsRead.toLocaleString()} rows`, increment: percent - reported });
+                reported = percent;
+              },
+            });
+            resolve(index);
+            await index.whenIndexed().catch(() => undefined);
+          } catch (err) {
+            reject(err);
+          } finally {
+            this.loading = undefined;
+          }
+        },
+      );
+    });
   }
 
   private async pushCurrent(): Promise<void> {
@@ -129,6 +162,7 @@ export class DatasetBrowserPanel implements vscode.Disposable {
       name: this.request.name,
       format: this.index.format,
       rows: this.index.summaries.length,
+      complete: this.index.complete,
       rejectedCount: rejected.length,
       rejected: rejected.slice(0, REJECTIONS_SHOWN),
       facets: facetsOf(this.index.summaries),

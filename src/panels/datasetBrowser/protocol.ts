@@ -15,6 +15,8 @@ export interface DatasetView {
   name: string;
   format: DatasetFormat;
   rows: number;
+  /** False while the rest of a large file is still being indexed: a later push completes it. */
+  complete: boolean;
   rejectedCount: number;
   /** The first rejections, for "N loaded, M rejected" with reasons. */
   rejected: Rejection[];
