@@ -77,7 +77,16 @@ def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_serve)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_serve_command]
+def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
+    from .execution.cli import add_execute_command as add
+
+    add(subparsers)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_serve_command,
+    add_execute_command,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

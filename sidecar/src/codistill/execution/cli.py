@@ -1,0 +1,103 @@
+"""``python -m codistill execute``: run samples against tasks and write results with pass@k."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..tasks import load_tasks
+from .executor import Executor, Limits
+from .passk import summarize
+
+log = logging.getLogger("codistill.execute")
+
+
+def load_samples(path: Path) -> list[dict[str, Any]]:
+    samples = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                sample = json.loads(line)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{number}: not JSON: {exc}") from None
+            if not isinstance(sample, dict) or not isinstance(sample.get("task_id"), str):
+                raise ValueError(f"{path}:{number}: task_id: expected a string")
+            if not isinstance(sample.get("solution", sample.get("completion")), str):
+                raise ValueError(
+                    f"{path}:{number}: solution: a string `solution` or `completion` is required"
+                )
+            samples.append(sample)
+    return samples
+
+
+def run_execute(args: argparse.Namespace) -> int:
+    try:
+        tasks = {task["id"]: task for task in load_tasks(args.tasks)}
+        samples = load_samples(Path(args.samples))
+    except (OSError, ValueError) as exc:
+        print(f"codistill execute: {exc}", file=sys.stderr)
+        return 2
+    unknown = sorted({s["task_id"] for s in samples} - set(tasks))
+    if unknown:
+        print(f"codistill execute: {args.samples}: unknown task_id {unknown[0]!r}", file=sys.stderr)
+        return 2
+    limits = Limits(test_timeout_s=args.timeout)
+    started = time.monotonic()
+    with Executor(workers=args.workers, limits=limits, cache_dir=args.cache_dir) as executor:
+        results = executor.run(tasks, samples)
+    elapsed = time.monotonic() - started
+    by_task: dict[str, list[str]] = {}
+    for result in results:
+        by_task.setdefault(result.task_id, []).append(result.status)
+    summary = summarize(by_task)
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    output = {
+        "summary": {
+            "samples": len(results),
+            "statuses": counts,
+            "pass@k": summary["overall"],
+            "wall_s": round(elapsed, 3),
+            "samples_per_s": round(len(results) / elapsed, 2) if elapsed > 0 else None,
+            "workers": args.workers,
+        },
+        "tasks": summary["tasks"],
+        "samples": [result.to_json() for result in results],
+    }
+    Path(args.out).write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")
+    log.info(
+        "%d samples in %.2f s (%s); pass@k %s -> %s",
+        len(results),
+        elapsed,
+        counts,
+        summary["overall"],
+        args.out,
+    )
+    return 0
+
+
+def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
+    from ..cli import add_log_level_option
+
+    parser = subparsers.add_parser(
+        "execute",
+        help="run samples against normalized tasks in the sandbox and compute pass@k",
+        description="Run EvalPlus-style samples (task_id + solution or completion) against "
+        "normalized Task JSONL; write per-sample statuses and pass@k to a JSON file.",
+    )
+    parser.add_argument("--tasks", required=True, help="normalized Task JSONL")
+    parser.add_argument("--samples", required=True, help="samples JSONL")
+    parser.add_argument("--out", required=True, help="results JSON to write")
+    parser.add_argument("--workers", type=int, default=2, help="parallel sandboxes (default 2)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per test (default 5)")
+    parser.add_argument("--cache-dir", default=None, help="cache for computed expected outputs")
+    add_log_level_option(parser)
+    parser.set_defaults(run=run_execute)
