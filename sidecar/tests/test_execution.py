@@ -100,6 +100,13 @@ def test_completion_is_appended_to_a_code_prompt(executor: Executor) -> None:
     assert [r.sample_index for r in results] == [0, 1]
 
 
+def test_standard_modules_import_under_the_sample_uid(executor: Executor) -> None:
+    # MBPP 124/252/590/688 use cmath, a compiled module the sample's uid may not be able to read.
+    code = "import cmath, fractions, statistics\ndef add(a, b):\n    return int(cmath.sqrt((a + b) ** 2).real)\n"
+    results = executor.run({"custom/add": ADD_TASK}, [{"task_id": "custom/add", "solution": code}])
+    assert [r.status for r in results] == ["passed"], results[0].message
+
+
 ADD_TASK = {
     "id": "custom/add",
     "source": "custom",

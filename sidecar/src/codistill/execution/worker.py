@@ -441,8 +441,29 @@ def run_job(job: dict[str, Any], uid: int | None) -> dict[str, Any]:
     return result
 
 
+# Samples run under a uid of their own, which may not read the interpreter's own folders (a
+# pyenv Python under /root, say): the standard modules benchmark code imports are loaded here,
+# before the fork, so the child finds them in sys.modules.
+PRELOADED_MODULES = (
+    "array", "bisect", "cmath", "collections", "copy", "dataclasses", "datetime", "decimal",
+    "enum", "fractions", "functools", "hashlib", "heapq", "itertools", "json", "math",
+    "operator", "random", "re", "statistics", "string", "typing", "unicodedata",
+)
+
+
+def preload_standard_modules() -> None:
+    import importlib
+
+    for name in PRELOADED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # a trimmed interpreter: the sample gets the ImportError itself
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    preload_standard_modules()
     uid = int(argv[0]) if argv and os.geteuid() == 0 else None
     libc = _libc()
     if libc is not None:
