@@ -23,3 +23,15 @@ describe("webview messages are validated before the host acts on them", () => {
     });
   });
 });
+
+describe("big integers cross to the webview exactly", () => {
+  it("encodes BigInt as its digits, deep inside a task", async () => {
+    const { encodeBigInts, isBigIntValue } = await import("../../src/panels/datasetBrowser/protocol");
+    const encoded = encodeBigInts({ tests: { inputs: [[1, 123456789098765432101234567890n], [-98765432101234567890123456789n]] } });
+    assert.deepEqual(JSON.parse(JSON.stringify(encoded)), {
+      tests: { inputs: [[1, { $bigint: "123456789098765432101234567890" }], [{ $bigint: "-98765432101234567890123456789" }]] },
+    });
+    assert.ok(isBigIntValue({ $bigint: "12" }));
+    assert.ok(!isBigIntValue({ $bigint: "12", other: 1 }));
+  });
+});

@@ -1,33 +1,50 @@
 // JSON as the benchmark files write it. EvalPlus was written by Python's json module, which
 // emits the non-standard tokens NaN, Infinity and -Infinity for non-finite floats (MbppPlus
-// Mbpp/404 has them). Normalized Task JSONL keeps the same convention, so Python's json.loads
-// reads it back unchanged; standard JSON.parse is the fast path and the tolerant reader only
-// runs when it fails.
+// Mbpp/404 has them), and integers of any size (HumanEval+ and MBPP+ inputs hold integers
+// beyond 2^53, which a JS number would round). Integers that a number cannot hold exactly
+// become BigInt. Normalized Task JSONL keeps the same conventions, so Python's json.loads reads
+// it back unchanged; standard JSON.parse is the fast path and the tolerant reader only runs
+// when the text needs it.
 
 const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, "-Infinity": Number.NEGATIVE_INFINITY };
 
-// A JSON string (skipped untouched) or a bare non-finite token outside strings.
-const STRING_OR_TOKEN = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g;
+// A JSON string (skipped untouched), or outside strings a non-finite token or a long integer.
+// (A digit run inside a float's fraction or exponent is not an integer: hence the lookarounds.)
+const STRING_OR_TOKEN = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN|(?<![\d.eE+-])-?\d{16,}(?![.\deE]))/g;
+/** An integer literal long enough that a number might round it. */
+const LONG_INTEGER = /\d{16,}/;
 
 /** Stands in for a non-finite number while JSON.parse runs; a text that already holds it is not rewritten. */
 const MARK = "\u0000nonfinite:";
 const ESCAPED_MARK = "\\u0000nonfinite:";
 
+function tokenValue(token: string): number | bigint {
+  if (token in NON_FINITE) return NON_FINITE[token]!;
+  const exact = BigInt(token);
+  return Number.isSafeInteger(Number(exact)) ? Number(exact) : exact;
+}
+
+function parseMarked(text: string): unknown {
+  const marked = text.replace(STRING_OR_TOKEN, (match, token: string | undefined) => (token === undefined ? match : JSON.stringify(MARK + token)));
+  return JSON.parse(marked, (_key, value: unknown) =>
+    typeof value === "string" && value.startsWith(MARK) ? tokenValue(value.slice(MARK.length)) : value,
+  );
+}
+
 export function parseJson(text: string): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (err) {
     if (!/NaN|Infinity/.test(text) || text.includes(ESCAPED_MARK)) throw err;
-    const marked = text.replace(STRING_OR_TOKEN, (match, token: string | undefined) => (token === undefined ? match : JSON.stringify(MARK + token)));
     try {
-      return JSON.parse(marked, (_key, value: unknown) =>
-        typeof value === "string" && value.startsWith(MARK) ? NON_FINITE[value.slice(MARK.length)] : value,
-      );
+      return parseMarked(text);
     } catch {
       // Malformed for another reason: report the position in the original text.
       throw err;
     }
   }
+  return LONG_INTEGER.test(text) && !text.includes(ESCAPED_MARK) ? parseMarked(text) : parsed;
 }
 
 /** "at position 123" from V8's message, as line and column, so an error points into the file. */

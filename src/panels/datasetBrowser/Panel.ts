@@ -10,6 +10,7 @@ import {
   PANEL_ID,
   PANEL_TITLE,
   datasetBrowserValidators,
+  encodeBigInts,
   type DatasetView,
   type LoadingView,
 } from "./protocol";
@@ -186,7 +187,7 @@ export class DatasetBrowserPanel implements vscode.Disposable {
     const index = this.requireIndex();
     if (i >= index.summaries.length) throw new Error(`task ${i} is out of range (the dataset has ${index.summaries.length})`);
     this.selected = i;
-    return { task: await index.task(i), cot: null };
+    return { task: encodeBigInts(await index.task(i)), cot: null };
   }
 
   private async openInEditor(i: number): Promise<void> {

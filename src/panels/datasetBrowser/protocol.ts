@@ -94,3 +94,24 @@ export const datasetBrowserValidators: ParamsValidators = {
   "datasetBrowser/task": (p) => (isObject(p) && isIndex(p.index) ? undefined : "index: expected a non-negative integer"),
   "datasetBrowser/openInEditor": (p) => (isObject(p) && isIndex(p.index) ? undefined : "index: expected a non-negative integer"),
 };
+
+/**
+ * Webview messages travel as JSON, which has no BigInt: integers too large for a number (EvalPlus
+ * inputs) cross as `{ $bigint: "<digits>" }`, and the webview prints the digits.
+ */
+export interface BigIntValue {
+  $bigint: string;
+}
+
+export function encodeBigInts(value: unknown): unknown {
+  if (typeof value === "bigint") return { $bigint: value.toString() } satisfies BigIntValue;
+  if (Array.isArray(value)) return value.map(encodeBigInts);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeBigInts(v)]));
+  }
+  return value;
+}
+
+export function isBigIntValue(value: unknown): value is BigIntValue {
+  return typeof value === "object" && value !== null && typeof (value as BigIntValue).$bigint === "string" && Object.keys(value).length === 1;
+}
