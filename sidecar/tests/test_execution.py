@@ -107,6 +107,25 @@ def test_standard_modules_import_under_the_sample_uid(executor: Executor) -> Non
     assert [r.status for r in results] == ["passed"], results[0].message
 
 
+def test_huge_integers_in_results_and_strings(executor: Executor) -> None:
+    # HumanEval/83 and 139 build ints of thousands of digits; EvalPlus outputs can exceed a float.
+    task = {
+        "id": "custom/big",
+        "source": "custom",
+        "prompt": "",
+        "entryPoint": "big",
+        "solutions": ["def big(n):\n    return int(str(10 ** n))\n"],
+        "tests": {"kind": "call", "fnName": "big", "inputs": [[5000], [400]], "outputs": None},
+        "meta": {},
+    }
+    wrong = "def big(n):\n    return float(n)\n"
+    results = executor.run(
+        {"custom/big": task},
+        [{"task_id": "custom/big", "solution": task["solutions"][0]}, {"task_id": "custom/big", "solution": wrong}],
+    )
+    assert [r.status for r in results] == ["passed", "failed"], [r.message for r in results]
+
+
 ADD_TASK = {
     "id": "custom/add",
     "source": "custom",

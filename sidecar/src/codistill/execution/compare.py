@@ -57,9 +57,17 @@ def from_json(value: Any) -> Any:
     return canon(value)
 
 
+def _as_float(value: int | float | str) -> float:
+    # An int too large for a float compares as infinity against floats (EvalPlus has such inputs).
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if int(value) > 0 else -math.inf
+
+
 def _number(value: Any) -> float | None:
     if type(value) in (int, float, bool):
-        return float(value)
+        return _as_float(value)
     if isinstance(value, dict) and set(value) == {"__float__"}:
         return float(value["__float__"])
     return None
