@@ -384,6 +384,14 @@ def test_pass_at_k() -> None:
     assert "pass@100" not in summary["tasks"]["a"]["pass@k"]
 
 
+def run_execute_command(
+    tasks: Path, samples: Path, out: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "codistill", "execute", "--tasks", str(tasks)]
+    command += ["--samples", str(samples), "--out", str(out), *options]
+    return subprocess.run(command, env=sidecar_env(), capture_output=True, text=True, timeout=60)
+
+
 def test_execute_command_end_to_end(tmp_path: Path) -> None:
     tasks_file = GOLDEN / "humaneval-slice.tasks.jsonl"
     tasks = tasks_of("humaneval-slice.tasks.jsonl")
@@ -394,26 +402,7 @@ def test_execute_command_end_to_end(tmp_path: Path) -> None:
         rows.append({"task_id": tid, "completion": "    return None\n"})
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "results.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "codistill",
-            "execute",
-            "--tasks",
-            str(tasks_file),
-            "--samples",
-            str(samples),
-            "--out",
-            str(out),
-            "--workers",
-            "2",
-        ],
-        env=sidecar_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_execute_command(tasks_file, samples, out, "--workers", "2")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     assert data["summary"]["samples"] == 10
@@ -423,24 +412,7 @@ def test_execute_command_end_to_end(tmp_path: Path) -> None:
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"task_id": "HumanEval/0"}\n')
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "codistill",
-            "execute",
-            "--tasks",
-            str(tasks_file),
-            "--samples",
-            str(bad),
-            "--out",
-            str(out),
-        ],
-        env=sidecar_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_execute_command(tasks_file, bad, out)
     assert proc.returncode == 2 and "bad.jsonl:1" in proc.stderr
 
 
