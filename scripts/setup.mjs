@@ -65,6 +65,14 @@ function installCodeServer() {
   console.log(output(CODE_SERVER_BIN, ["--version"]));
 }
 
+/** The demo's student: a tiny random-weight model, so `npm start` can evaluate without a download. */
+function makeDemoModel() {
+  step("Demo student model (tiny, random weights) in .cache/models/tiny-student");
+  const out = join(REPO, ".cache", "models", "tiny-student");
+  if (exists(join(out, "config.json"))) return console.log("already there");
+  run(join(REPO, ".venv", "bin", "python"), ["scripts/make-tiny-model.py", out], { env: { CODISTILL_DATA: join(REPO, "data") } });
+}
+
 function build() {
   step("Build and package the extension");
   run("npm", ["run", "build"]);
@@ -77,6 +85,7 @@ try {
   setUpPython();
   installCodeServer();
   run(process.execPath, ["scripts/fetch-data.mjs"]);
+  makeDemoModel();
   build();
   step("Set-up finished: `npm test` runs every test, `npm start` opens VS Code on the demo workspace.");
 } catch (err) {

@@ -3,6 +3,7 @@ import { readSettings } from "./config";
 import type { CodistillContext } from "./context";
 import { runOnnxSelfTest } from "./core/inference/onnxSelfTest";
 import { openDatasetCommand, openTaskInEditorCommand } from "./datasetCommands";
+import { EvaluationPanel } from "./panels/evaluation/Panel";
 import { SidecarStatusPanel } from "./panels/sidecarStatus/Panel";
 import { findOnPath } from "./sidecar/interpreter";
 import { hasNvidiaGpu, planPythonSetup, runSetupPlan } from "./sidecar/pythonSetup";
@@ -16,6 +17,7 @@ export function registerCommands(ctx: CodistillContext): vscode.Disposable[] {
   const handlers: Record<string, (...args: unknown[]) => unknown> = {
     "codistill.openDataset": (arg) => openDatasetCommand(ctx, arg),
     "codistill.openTaskInEditor": () => openTaskInEditorCommand(ctx),
+    "codistill.openEvaluation": () => EvaluationPanel.show(ctx),
     "codistill.showSidecarStatus": () => showSidecarStatus(ctx),
     "codistill.restartSidecar": () => restartSidecar(ctx),
     "codistill.setUpPythonEnvironment": () => setUpPythonEnvironment(ctx),

@@ -19,7 +19,7 @@ export async function declaredDatasets(ctx: CodistillContext): Promise<DatasetDe
   return result.config.datasets;
 }
 
-function toRequest(decl: DatasetDecl): DatasetRequest {
+export function datasetRequest(decl: DatasetDecl): DatasetRequest {
   const { name, path, format, mapping, pythonOnly } = decl;
   return { name, path, ...(format ? { format } : {}), ...(mapping ? { mapping } : {}), ...(pythonOnly !== undefined ? { pythonOnly } : {}) };
 }
@@ -35,7 +35,7 @@ export async function openDatasetCommand(ctx: CodistillContext, arg?: unknown): 
   if (typeof arg === "string") {
     const decl = declared.find((d) => d.name === arg);
     if (!decl) return void vscode.window.showErrorMessage(`No dataset named "${arg}" in codistill.yaml.`);
-    return void (await DatasetBrowserPanel.open(ctx, toRequest(decl)));
+    return void (await DatasetBrowserPanel.open(ctx, datasetRequest(decl)));
   }
   if (arg instanceof vscode.Uri) {
     return void (await DatasetBrowserPanel.open(ctx, { path: arg.fsPath, name: defaultDatasetName(arg.fsPath) }));
@@ -49,7 +49,7 @@ export async function openDatasetCommand(ctx: CodistillContext, arg?: unknown): 
     placeHolder: declared.length ? "A dataset from codistill.yaml, or browse for a file" : "No datasets in codistill.yaml: browse for a file",
   });
   if (!pick) return;
-  if (pick.decl) return void (await DatasetBrowserPanel.open(ctx, toRequest(pick.decl)));
+  if (pick.decl) return void (await DatasetBrowserPanel.open(ctx, datasetRequest(pick.decl)));
   const uris = await vscode.window.showOpenDialog({
     title: "Open a dataset",
     canSelectFiles: true,
@@ -90,7 +90,7 @@ export function datasetLister(ctx: CodistillContext, onCounted: () => void) {
   const counts = new Map<string, { text: string; problem?: boolean }>();
   const count = (decl: DatasetDecl) => {
     counts.set(decl.path, { text: "indexing…" });
-    ctx.datasets.complete(toRequest(decl)).then(
+    ctx.datasets.complete(datasetRequest(decl)).then(
       (index) => {
         const { rows, rejected } = index.stats();
         counts.set(decl.path, { text: `${rows.toLocaleString()} tasks${rejected.length ? `, ${rejected.length} rejected` : ""}` });

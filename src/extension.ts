@@ -8,6 +8,8 @@ import { PANEL_ID as DATASET_PANEL_ID, type DatasetBrowserState } from "./panels
 import { registerReferenceProvider } from "./panels/datasetBrowser/taskEditor";
 import { affectsSidecar, readSettings } from "./config";
 import type { CodistillContext } from "./context";
+import { EvaluationPanel } from "./panels/evaluation/Panel";
+import { PANEL_ID as EVALUATION_PANEL_ID } from "./panels/evaluation/protocol";
 import { SidecarStatusPanel } from "./panels/sidecarStatus/Panel";
 import { PANEL_ID } from "./panels/sidecarStatus/protocol";
 import {
@@ -70,6 +72,9 @@ export function activate(extension: vscode.ExtensionContext): void {
         DatasetBrowserPanel.revive(panel, ctx);
         if (state?.path) await DatasetBrowserPanel.active?.load({ path: state.path, name: defaultDatasetName(state.path) });
       },
+    }),
+    vscode.window.registerWebviewPanelSerializer(EVALUATION_PANEL_ID, {
+      deserializeWebviewPanel: async (panel) => EvaluationPanel.revive(panel, ctx),
     }),
     registerReferenceProvider(),
     ...registerCommands(ctx),

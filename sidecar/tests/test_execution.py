@@ -8,13 +8,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from codistill.execution import Executor, Limits, pass_at_k, summarize
+from codistill.execution import ExecutionCancelled, Executor, Limits, pass_at_k, summarize
 from codistill.execution.worker import _processes
 from codistill.tasks import load_tasks
 
@@ -102,7 +103,10 @@ def test_completion_is_appended_to_a_code_prompt(executor: Executor) -> None:
 
 def test_standard_modules_import_under_the_sample_uid(executor: Executor) -> None:
     # MBPP 124/252/590/688 use cmath, a compiled module the sample's uid may not be able to read.
-    code = "import cmath, fractions, statistics\ndef add(a, b):\n    return int(cmath.sqrt((a + b) ** 2).real)\n"
+    code = (
+        "import cmath, fractions, statistics\n"
+        "def add(a, b):\n    return int(cmath.sqrt((a + b) ** 2).real)\n"
+    )
     results = executor.run({"custom/add": ADD_TASK}, [{"task_id": "custom/add", "solution": code}])
     assert [r.status for r in results] == ["passed"], results[0].message
 
@@ -121,7 +125,10 @@ def test_huge_integers_in_results_and_strings(executor: Executor) -> None:
     wrong = "def big(n):\n    return float(n)\n"
     results = executor.run(
         {"custom/big": task},
-        [{"task_id": "custom/big", "solution": task["solutions"][0]}, {"task_id": "custom/big", "solution": wrong}],
+        [
+            {"task_id": "custom/big", "solution": task["solutions"][0]},
+            {"task_id": "custom/big", "solution": wrong},
+        ],
     )
     assert [r.status for r in results] == ["passed", "failed"], [r.message for r in results]
 
@@ -166,7 +173,8 @@ ADVERSARIAL = [
     (
         "__eq__ always True",
         CALL_TASK,
-        "class Any:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
+        "class Any:\n    def __eq__(self, other): return True\n"
+        "    def __ne__(self, other): return False\n"
         "def add(a, b):\n    return Any()\n",
         {"failed"},
     ),
@@ -199,7 +207,8 @@ ADVERSARIAL = [
     (
         "ignore SIGTERM",
         ADD_TASK,
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True: time.sleep(1)\n",
+        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "while True: time.sleep(1)\n",
         {"timeout"},
     ),
     (
@@ -244,7 +253,8 @@ def test_adversarial(
 def test_fork_bomb_is_bounded(executor: Executor) -> None:
     code = (
         "import os, time\nn = 0\nfor _ in range(200):\n    try:\n        pid = os.fork()\n"
-        "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n"
+        "    except OSError:\n        break\n"
+        "    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n"
         "    n += 1\nassert n < 200, n\n" + GOOD
     )
     [result] = executor.run({"custom/add": ADD_TASK}, [{"task_id": "custom/add", "solution": code}])
@@ -279,10 +289,11 @@ def test_cwd_is_a_fresh_temp_dir_and_outside_files_are_protected(executor: Execu
         code = (
             "import os, tempfile\n"
             "cwd = os.getcwd()\n"
-            "assert os.listdir(cwd) == ['stdout.txt', 'stderr.txt'] or sorted(os.listdir(cwd)) == ['stderr.txt', 'stdout.txt'], os.listdir(cwd)\n"
+            "assert sorted(os.listdir(cwd)) == ['stderr.txt', 'stdout.txt'], os.listdir(cwd)\n"
             "assert os.path.basename(cwd).startswith('codistill-exec-')\n"
             "open('mine.txt', 'w').write('ok')\n"
-            f"try:\n    open({str(sentinel)!r}, 'w').write('overwritten')\nexcept OSError:\n    pass\n"
+            f"try:\n    open({str(sentinel)!r}, 'w').write('overwritten')\n"
+            "except OSError:\n    pass\n"
             f"try:\n    os.remove({str(sentinel)!r})\nexcept OSError:\n    pass\n" + GOOD
         )
         [result] = executor.run(
@@ -418,11 +429,76 @@ def test_execute_command_end_to_end(tmp_path: Path) -> None:
 
 def test_network_namespace_has_only_loopback(executor: Executor) -> None:
     code = (
-        "import socket\nnames = [n for _, n in socket.if_nameindex()]\nassert names == ['lo'], names\n"
-        + GOOD
+        "import socket\nnames = [n for _, n in socket.if_nameindex()]\n"
+        "assert names == ['lo'], names\n" + GOOD
     )
     [result] = executor.run({"custom/add": ADD_TASK}, [{"task_id": "custom/add", "solution": code}])
     if (
         os.geteuid() == 0
     ):  # unshare(CLONE_NEWNET) needs CAP_SYS_ADMIN; otherwise sockets are patched
         assert result.status == "passed", result.to_json()
+
+
+SLOW_ADD = "import time\ndef add(a, b):\n    time.sleep(0.3)\n    return a + b\n"
+
+
+def test_on_result_reports_each_sample_once_in_sequence(executor: Executor) -> None:
+    samples = [{"task_id": "custom/call", "solution": s} for s in [GOOD, SLOW_ADD, "x = ("] * 3]
+    calls: list[tuple[int, int, int, str]] = []
+    inside = threading.Event()
+
+    def on_result(result: Any, done: int, total: int) -> None:
+        # Serialized: no second call may start while this one sleeps.
+        assert not inside.is_set()
+        inside.set()
+        time.sleep(0.02)
+        calls.append((done, total, result.sample_index, result.status))
+        inside.clear()
+
+    results = executor.run({"custom/call": CALL_TASK}, samples, on_result=on_result)
+    assert [c[0] for c in calls] == list(range(1, 10))
+    assert {c[1] for c in calls} == {9}
+    reported = sorted((c[2], c[3]) for c in calls)
+    assert reported == sorted((r.sample_index, r.status) for r in results)
+    assert [r.status for r in results] == ["passed", "passed", "error"] * 3
+
+
+def test_cancel_skips_samples_not_started(executor: Executor) -> None:
+    cancel = threading.Event()
+    samples = [{"task_id": "custom/call", "solution": SLOW_ADD} for _ in range(20)]
+    seen: list[int] = []
+
+    def on_result(result: Any, done: int, total: int) -> None:
+        seen.append(done)
+        cancel.set()
+
+    started = time.monotonic()
+    with pytest.raises(ExecutionCancelled) as caught:
+        executor.run({"custom/call": CALL_TASK}, samples, on_result=on_result, cancel=cancel)
+    elapsed = time.monotonic() - started
+    # The first result sets the flag; at most the other worker's sample was still in flight.
+    assert 1 <= len(caught.value.results) <= executor.workers
+    assert seen == list(range(1, len(caught.value.results) + 1))
+    assert all(r.status == "passed" for r in caught.value.results)
+    assert caught.value.total == 20
+    assert elapsed < 20 * 0.3 / executor.workers
+    assert leftovers(executor) == []
+
+
+def test_cancel_set_before_run_runs_nothing(executor: Executor) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    calls: list[int] = []
+    with pytest.raises(ExecutionCancelled) as caught:
+        executor.run(
+            {"custom/call": CALL_TASK},
+            [{"task_id": "custom/call", "solution": GOOD}] * 5,
+            on_result=lambda r, done, total: calls.append(done),
+            cancel=cancel,
+        )
+    assert caught.value.results == [] and calls == []
+    # The executor stays usable afterwards.
+    [after] = executor.run(
+        {"custom/call": CALL_TASK}, [{"task_id": "custom/call", "solution": GOOD}]
+    )
+    assert after.status == "passed"

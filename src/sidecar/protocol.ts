@@ -11,6 +11,8 @@ export const ErrorCode = {
   InvalidParams: -32602,
   InternalError: -32603,
   UnsupportedProtocolVersion: -32001,
+  /** eval/generate: the backend asked for (or any, for "auto") cannot run in the sidecar's Python. */
+  BackendUnavailable: -32002,
   RequestCancelled: -32800,
 } as const;
 
@@ -89,14 +91,107 @@ export interface CancelParams {
   id: RequestId;
 }
 
+// ---- evaluation (DESIGN.md, "Workspace artifacts": .codistill/runs/<run-id>/eval/<benchmark>/)
+
+export type EvalBackend = "transformers" | "vllm";
+export type EvalBackendChoice = "auto" | EvalBackend;
+export type EvalPhase = "generate" | "execute";
+
+export const EVAL_BACKENDS: readonly EvalBackend[] = ["transformers", "vllm"];
+export const EVAL_BACKEND_CHOICES: readonly EvalBackendChoice[] = ["auto", ...EVAL_BACKENDS];
+export const EVAL_PHASES: readonly EvalPhase[] = ["generate", "execute"];
+
+/** Writes <outDir>/samples.jsonl (EvalPlus samples, appended as they are made) and generation.json. */
+export interface EvalGenerateParams {
+  /** Local Hugging Face model folder. */
+  model: string;
+  /** PEFT LoRA adapter folder applied on top of `model`. */
+  adapter?: string | null;
+  /** Normalized Task JSONL. */
+  tasksPath: string;
+  /** Created when missing; .codistill/runs/<run-id>/eval/<benchmark>. */
+  outDir: string;
+  /** Samples per task; must be 1 when temperature is 0 (greedy). */
+  n: number;
+  /** 0 = greedy decoding. */
+  temperature: number;
+  /** In (0, 1]; default 0.95. */
+  topP?: number;
+  /** Default 512. */
+  maxNewTokens?: number;
+  /** Prompts per generate call (transformers also decodes at most this many sequences at once); default 8. */
+  batchSize?: number;
+  /** Default "auto": vLLM when it is installed and CUDA is available, else transformers. */
+  backend?: EvalBackendChoice;
+  /** Only the first `limit` tasks. */
+  limit?: number;
+  /** Default 0. */
+  seed?: number;
+}
+
+export interface EvalGenerateResult {
+  samplesPath: string;
+  samples: number;
+  tasks: number;
+  backend: EvalBackend;
+  wallS: number;
+}
+
+/** Writes <outDir>/results.json (EvalPlus-compatible superset). */
+export interface EvalExecuteParams {
+  tasksPath: string;
+  samplesPath: string;
+  outDir: string;
+  /** Parallel sandboxes; default 2. */
+  workers?: number;
+  /** Seconds per test; default 5. */
+  timeoutS?: number;
+  /** pass@k values; default [1, 10, 100] (a k is reported when every task has at least k samples). */
+  ks?: number[];
+}
+
+export interface EvalExecuteSummary {
+  samples: number;
+  tasks: number;
+  /** Status -> count: passed, failed, timeout, error, oom, needs_judge. */
+  statuses: Record<string, number>;
+  /** "pass@1" -> value in [0, 1]. */
+  passAtK: Record<string, number>;
+  wallS: number;
+}
+
+export interface EvalExecuteResult {
+  resultsPath: string;
+  summary: EvalExecuteSummary;
+}
+
+/** Notification `eval/progress`, sent while an eval/generate or eval/execute request runs. */
+export interface EvalProgressParams {
+  /** The id of the eval/generate or eval/execute request it reports on. */
+  requestId: RequestId;
+  phase: EvalPhase;
+  done: number;
+  total: number;
+  message?: string;
+}
+
 /** Request method -> [params, result]. The client's `request` is typed by this map. */
 export interface MethodMap {
   initialize: [InitializeParams, InitializeResult];
   "health/ping": [PingParams, PingResult];
   shutdown: [undefined, null];
+  "eval/generate": [EvalGenerateParams, EvalGenerateResult];
+  "eval/execute": [EvalExecuteParams, EvalExecuteResult];
 }
 
 export type MethodName = keyof MethodMap;
+
+/** Notification method (sidecar -> extension) -> params. */
+export interface NotificationMap {
+  "eval/progress": EvalProgressParams;
+}
+
+export type NotificationName = keyof NotificationMap;
 
 // ---- validation ------------------------------------------------------------
 // Validators return problems as "path: what was expected", empty when valid, so an
@@ -122,6 +217,37 @@ function expectNullableString(value: unknown, path: string, problems: Problems):
 
 function expectNonNegativeInteger(value: unknown, path: string, problems: Problems): void {
   if (!isInteger(value) || value < 0) problems.push(`${path}: expected a non-negative integer`);
+}
+
+function expectNonEmptyString(value: unknown, path: string, problems: Problems): void {
+  if (typeof value !== "string" || value.length === 0) problems.push(`${path}: expected a non-empty string`);
+}
+
+function expectPositiveInteger(value: unknown, path: string, problems: Problems): void {
+  if (!isInteger(value) || value < 1) problems.push(`${path}: expected a positive integer`);
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+function expectNonNegativeNumber(value: unknown, path: string, problems: Problems): void {
+  if (!isFiniteNumber(value) || value < 0) problems.push(`${path}: expected a non-negative number`);
+}
+
+function expectOneOf(value: unknown, choices: readonly string[], path: string, problems: Problems): void {
+  if (typeof value !== "string" || !choices.includes(value)) {
+    problems.push(`${path}: expected one of ${choices.map((c) => `"${c}"`).join(", ")}`);
+  }
+}
+
+/** Checks an optional member: absent (undefined) is fine, anything else goes to `check`. */
+function optional(value: unknown, check: (v: unknown) => void): void {
+  if (value !== undefined) check(value);
+}
+
+/** An object used as a dictionary: any keys, each value checked by `check(value, path)`. */
+function expectMapOf(value: unknown, path: string, problems: Problems, check: (v: unknown, p: string) => void): void {
+  if (!expectObject(value, path, problems)) return;
+  for (const [key, entry] of Object.entries(value)) check(entry, `${path}.${key}`);
 }
 
 function expectObject(value: unknown, path: string, problems: Problems): value is Record<string, unknown> {
@@ -171,6 +297,36 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
     const problems: Problems = [];
     if (!expectObject(params, "params", problems)) return problems;
     if (!isRequestId(params.id)) problems.push("params.id: expected a string or an integer");
+    return problems;
+  },
+  "eval/generate"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    for (const key of ["model", "tasksPath", "outDir"]) expectNonEmptyString(params[key], `params.${key}`, problems);
+    expectPositiveInteger(params.n, "params.n", problems);
+    expectNonNegativeNumber(params.temperature, "params.temperature", problems);
+    if (params.adapter !== undefined && params.adapter !== null) expectNonEmptyString(params.adapter, "params.adapter", problems);
+    optional(params.topP, (v) => {
+      // top-p 0 would keep no token at all, so the range is open at 0.
+      if (!isFiniteNumber(v) || v <= 0 || v > 1) problems.push("params.topP: expected a number in (0, 1]");
+    });
+    for (const key of ["maxNewTokens", "batchSize", "limit"]) optional(params[key], (v) => expectPositiveInteger(v, `params.${key}`, problems));
+    optional(params.backend, (v) => expectOneOf(v, EVAL_BACKEND_CHOICES, "params.backend", problems));
+    optional(params.seed, (v) => expectNonNegativeInteger(v, "params.seed", problems));
+    return problems;
+  },
+  "eval/execute"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    for (const key of ["tasksPath", "samplesPath", "outDir"]) expectNonEmptyString(params[key], `params.${key}`, problems);
+    optional(params.workers, (v) => expectPositiveInteger(v, "params.workers", problems));
+    optional(params.timeoutS, (v) => {
+      if (!isFiniteNumber(v) || v <= 0) problems.push("params.timeoutS: expected a positive number");
+    });
+    optional(params.ks, (v) => {
+      if (!Array.isArray(v)) problems.push("params.ks: expected an array");
+      else v.forEach((k, i) => expectPositiveInteger(k, `params.ks[${i}]`, problems));
+    });
     return problems;
   },
 };
@@ -233,6 +389,31 @@ const resultValidators: Record<string, (result: unknown) => Problems> = {
   shutdown(result) {
     return result === null ? [] : ["result: expected null"];
   },
+  "eval/generate"(result) {
+    const problems: Problems = [];
+    if (!expectObject(result, "result", problems)) return problems;
+    expectString(result.samplesPath, "result.samplesPath", problems);
+    expectNonNegativeInteger(result.samples, "result.samples", problems);
+    expectNonNegativeInteger(result.tasks, "result.tasks", problems);
+    expectOneOf(result.backend, EVAL_BACKENDS, "result.backend", problems);
+    expectNonNegativeNumber(result.wallS, "result.wallS", problems);
+    return problems;
+  },
+  "eval/execute"(result) {
+    const problems: Problems = [];
+    if (!expectObject(result, "result", problems)) return problems;
+    expectString(result.resultsPath, "result.resultsPath", problems);
+    const summary = result.summary;
+    if (!expectObject(summary, "result.summary", problems)) return problems;
+    expectNonNegativeInteger(summary.samples, "result.summary.samples", problems);
+    expectNonNegativeInteger(summary.tasks, "result.summary.tasks", problems);
+    expectMapOf(summary.statuses, "result.summary.statuses", problems, (v, p) => expectNonNegativeInteger(v, p, problems));
+    expectMapOf(summary.passAtK, "result.summary.passAtK", problems, (v, p) => {
+      if (!isFiniteNumber(v) || v < 0 || v > 1) problems.push(`${p}: expected a number in [0, 1]`);
+    });
+    expectNonNegativeNumber(summary.wallS, "result.summary.wallS", problems);
+    return problems;
+  },
 };
 
 export function validateResult(method: string, result: unknown): Problems {
@@ -260,6 +441,40 @@ export function validateResponse(msg: unknown, method?: string): Problems {
     problems.push(...validateResult(method, msg.result));
   }
   return problems;
+}
+
+const notificationValidators: Record<string, (params: unknown) => Problems> = {
+  "eval/progress"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    if (!isRequestId(params.requestId)) problems.push("params.requestId: expected a string or an integer");
+    expectOneOf(params.phase, EVAL_PHASES, "params.phase", problems);
+    expectNonNegativeInteger(params.done, "params.done", problems);
+    expectNonNegativeInteger(params.total, "params.total", problems);
+    expectString(params.message, "params.message", problems, true);
+    return problems;
+  },
+};
+
+/** A notification from the sidecar: JSON-RPC 2.0 shape, no id, and its method's params. */
+export function validateNotification(msg: unknown): Problems {
+  const problems: Problems = [];
+  if (!expectObject(msg, "message", problems)) return problems;
+  if (msg.jsonrpc !== "2.0") problems.push('jsonrpc: expected "2.0"');
+  if ("id" in msg) problems.push("id: expected no id (a notification)");
+  if (typeof msg.method !== "string" || msg.method.length === 0) {
+    problems.push("method: expected a non-empty string");
+    return problems;
+  }
+  const validate = notificationValidators[msg.method];
+  if (!validate) return [...problems, `method: no params schema for notification "${msg.method}"`];
+  return [...problems, ...validate(msg.params)];
+}
+
+/** Anything the sidecar writes: a notification when it has a method and no id, else a response. */
+export function validateMessageToClient(msg: unknown, method?: string): Problems {
+  if (isObject(msg) && "method" in msg && !("id" in msg)) return validateNotification(msg);
+  return validateResponse(msg, method);
 }
 
 /** Responses have an id and a result or error; everything else from the server is a notification. */

@@ -48,8 +48,11 @@ export class ConnectionClosedError extends Error {
 }
 
 export interface RequestOptions {
+  /** 0 waits forever: for long work that reports progress and is cancelled by `signal`. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Told the JSON-RPC id before the request is sent, to match notifications that carry it. */
+  onRequestId?: (id: RequestId) => void;
 }
 
 interface Pending {
@@ -104,6 +107,7 @@ export class RpcClient {
     }
     if (options.signal?.aborted) return Promise.reject(new RequestCancelledError(method));
     const id = this.nextId++;
+    options.onRequestId?.(id);
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     return new Promise((resolve, reject) => {
       const onAbort = () => this.abandon(id, new RequestCancelledError(method));

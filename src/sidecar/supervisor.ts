@@ -73,6 +73,13 @@ interface Running {
   exited: Promise<void>;
   readySince?: number;
   stderrTail: string[];
+  /** This client's registrations of the supervisor's notification handlers. */
+  detachers: Map<NotificationEntry, () => void>;
+}
+
+interface NotificationEntry {
+  method: string;
+  handler: (params: unknown) => void;
 }
 
 /**
@@ -93,6 +100,7 @@ export class SidecarSupervisor extends EventEmitter {
   private startPromise: Promise<void> | undefined;
   private readonly history: StateChange[] = [];
   private readonly backoff: BackoffPolicy;
+  private readonly notificationHandlers: NotificationEntry[] = [];
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -140,6 +148,23 @@ export class SidecarSupervisor extends EventEmitter {
   async request<M extends MethodName>(method: M, params: MethodMap[M][0], options?: RequestOptions): Promise<MethodMap[M][1]> {
     await this.ready();
     return this.current!.client.request(method, params, { timeoutMs: this.options.requestTimeoutMs, ...options });
+  }
+
+  /** Listens to a notification from this sidecar and from every one launched after a restart. */
+  onNotification(method: string, handler: (params: unknown) => void): () => void {
+    const entry: NotificationEntry = { method, handler };
+    this.notificationHandlers.push(entry);
+    if (this.current) this.attach(this.current, entry);
+    return () => {
+      const index = this.notificationHandlers.indexOf(entry);
+      if (index >= 0) this.notificationHandlers.splice(index, 1);
+      this.current?.detachers.get(entry)?.();
+      this.current?.detachers.delete(entry);
+    };
+  }
+
+  private attach(running: Running, entry: NotificationEntry): void {
+    running.detachers.set(entry, running.client.onNotification(entry.method, entry.handler));
   }
 
   async restart(): Promise<void> {
@@ -237,7 +262,8 @@ export class SidecarSupervisor extends EventEmitter {
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
       (this.options.sidecarLog ?? ((l: string) => this.options.log.info(`[sidecar] ${l}`)))(line);
     });
-    const running: Running = { process: process_, client, stderrTail, exited: Promise.resolve() };
+    const running: Running = { process: process_, client, stderrTail, exited: Promise.resolve(), detachers: new Map() };
+    for (const entry of this.notificationHandlers) this.attach(running, entry);
     running.exited = process_.then(
       (result) => this.onExit(running, describeExit(result.exitCode, result.signal)),
       (err: Error) => this.onExit(running, `failed to run: ${err.message}`),

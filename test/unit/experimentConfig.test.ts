@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { parseExperimentConfig, readExperimentConfig } from "../../src/core/experiment/config";
+import { EVALUATION_DEFAULTS, parseExperimentConfig, readExperimentConfig } from "../../src/core/experiment/config";
 import { REPO } from "./helpers";
 
 const FILE = "/ws/codistill.yaml";
@@ -69,6 +69,39 @@ describe("codistill.yaml", () => {
         "/ws/codistill.yaml:14:16 teacher.temperature: expected a non-negative number",
       ],
     );
+  });
+
+  it("reads the student model and evaluation settings, with defaults for what is absent", () => {
+    const { config, problems } = parseExperimentConfig(
+      ["student:", "  model: ../models/tiny", "evaluation:", "  n: 5", "  temperature: 0.8", "  limit: 20"].join("\n"),
+      FILE,
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config.student, { model: "/models/tiny" });
+    assert.deepEqual(config.evaluation, { ...EVALUATION_DEFAULTS, n: 5, temperature: 0.8, limit: 20 });
+    assert.deepEqual(parseExperimentConfig("student: { model: Qwen/Qwen2.5-Coder-0.5B }", FILE).config.student, { model: "Qwen/Qwen2.5-Coder-0.5B" });
+    assert.deepEqual(parseExperimentConfig("name: x", FILE).config.evaluation, EVALUATION_DEFAULTS);
+  });
+
+  it("names each bad evaluation setting and keeps the default for it", () => {
+    const { config, problems } = parseExperimentConfig(
+      ["student: {}", "evaluation:", "  n: 2.5", "  topP: 0", "  temperature: -1", "  beams: 4", "  workers: 3"].join("\n"),
+      FILE,
+    );
+    assert.equal(config.student, undefined);
+    assert.deepEqual(config.evaluation, { ...EVALUATION_DEFAULTS, workers: 3 });
+    assert.deepEqual(
+      problems.map((p) => `${p.where} ${p.field}: ${p.reason}`),
+      [
+        "/ws/codistill.yaml:1:10 student.model: missing",
+        "/ws/codistill.yaml:3:6 evaluation.n: expected an integer >= 1",
+        "/ws/codistill.yaml:4:9 evaluation.topP: expected a number > 0 and <= 1",
+        "/ws/codistill.yaml:5:16 evaluation.temperature: expected a number >= 0",
+        "/ws/codistill.yaml:6:10 evaluation.beams: unknown setting; expected one of n, temperature, topP, maxNewTokens, limit, workers, timeoutS",
+      ],
+    );
+    const greedy = parseExperimentConfig("evaluation: { n: 4 }", FILE).problems;
+    assert.match(greedy[0]!.reason, /greedy decoding/);
   });
 
   it("reports YAML syntax errors with their position", () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { validateEnvelopeToServer, validateParams, validateResponse } from "../../src/sidecar/protocol";
+import { validateEnvelopeToServer, validateMessageToClient, validateParams, validateResponse } from "../../src/sidecar/protocol";
 import { goldenMessages } from "./helpers";
 
 function problemsOf(golden: ReturnType<typeof goldenMessages>[number]): string[] {
-  if (golden.direction === "toClient") return validateResponse(golden.message, golden.method);
+  if (golden.direction === "toClient") return validateMessageToClient(golden.message, golden.method);
   const envelope = validateEnvelopeToServer(golden.message);
   if (envelope.length) return envelope;
   const msg = golden.message as { method: string; params?: unknown };

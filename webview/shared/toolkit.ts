@@ -8,6 +8,8 @@ import {
   vsCodeDataGridCell,
   vsCodeDataGridRow,
   vsCodeDivider,
+  vsCodeProgressRing,
+  vsCodeTextField,
 } from "@vscode/webview-ui-toolkit";
 
 let registered = false;
@@ -22,6 +24,8 @@ export function registerToolkit(): void {
     vsCodeDataGridCell(),
     vsCodeDataGridRow(),
     vsCodeDivider(),
+    vsCodeProgressRing(),
+    vsCodeTextField(),
   );
 }
 
@@ -78,4 +82,19 @@ function gridRow(cells: string[], kind?: "header"): HTMLElement {
     row.appendChild(cell);
   });
   return row;
+}
+
+/** A labelled text field; `onInput` gets the text as typed. */
+export function textField(label: string, value: string, onInput: (value: string) => void, testId?: string): HTMLElement & { value: string } {
+  const el = document.createElement("vscode-text-field") as HTMLElement & { value: string };
+  el.textContent = label;
+  el.setAttribute("value", value);
+  el.value = value;
+  if (testId) el.dataset.testid = testId;
+  el.addEventListener("input", () => onInput(el.value));
+  return el;
+}
+
+export function progressRing(): HTMLElement {
+  return document.createElement("vscode-progress-ring");
 }

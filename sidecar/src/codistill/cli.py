@@ -83,9 +83,16 @@ def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
     add(subparsers)
 
 
+def add_eval_command(subparsers: argparse._SubParsersAction) -> None:
+    from .evaluation.cli import add_eval_command as add
+
+    add(subparsers)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_serve_command,
     add_execute_command,
+    add_eval_command,
 ]
 
 

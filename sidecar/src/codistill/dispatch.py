@@ -18,13 +18,25 @@ class RequestCancelled(Exception):
     """Raised inside a handler when the client cancelled its request; answered with -32800."""
 
 
+Notify = Callable[[str, Any], None]
+
+
+def _drop_notification(method: str, params: Any) -> None:
+    # Tokens made outside the server (tests, the CLI) have no client to tell.
+    return None
+
+
 class CancelToken:
-    """Cancellation flag handed to every handler; long work polls it or sleeps on it."""
+    """What a handler gets besides its params: a cancellation flag that long work polls or sleeps
+    on, the id of the request it serves (``None`` for notifications), and ``notify`` to send the
+    client notifications while it works (progress that names ``request_id``)."""
 
-    __slots__ = ("_event",)
+    __slots__ = ("_event", "request_id", "_notify")
 
-    def __init__(self) -> None:
+    def __init__(self, request_id: Any = None, notify: Notify | None = None) -> None:
         self._event = threading.Event()
+        self.request_id = request_id
+        self._notify = notify or _drop_notification
 
     def cancel(self) -> None:
         self._event.set()
@@ -32,6 +44,16 @@ class CancelToken:
     @property
     def is_cancelled(self) -> bool:
         return self._event.is_set()
+
+    @property
+    def event(self) -> threading.Event:
+        """The underlying event, for APIs that take a ``threading.Event`` to stop on."""
+        return self._event
+
+    def notify(self, method: str, params: Any = None) -> None:
+        """Send a notification to the client. Safe from any thread: the server writes each
+        message whole, so it never interleaves with a response or another notification."""
+        self._notify(method, params)
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``, waking early on cancel. Returns whether it was cancelled."""

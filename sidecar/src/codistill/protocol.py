@@ -28,9 +28,15 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 UNSUPPORTED_PROTOCOL_VERSION = -32001
+# eval/generate: the backend asked for (or any, for "auto") cannot run in this interpreter.
+BACKEND_UNAVAILABLE = -32002
 REQUEST_CANCELLED = -32800
 
 CANCEL_REQUEST_METHOD = "$/cancelRequest"
+EVAL_PROGRESS_NOTIFICATION = "eval/progress"
+EVAL_BACKENDS = ("transformers", "vllm")
+EVAL_BACKEND_CHOICES = ("auto", *EVAL_BACKENDS)
+EVAL_PHASES = ("generate", "execute")
 
 # ---------------------------------------------------------------------------------------------
 # Schema building blocks
@@ -119,6 +125,16 @@ REQUEST_ID = value_check("a string or an integer", is_request_id)
 RESPONSE_ID = value_check("a string, an integer or null", lambda v: v is None or is_request_id(v))
 NULL = value_check("null", lambda v: v is None)
 ANY = Schema("any value", lambda value, path: [])
+POSITIVE_INTEGER = value_check("a positive integer", lambda v: is_integer(v) and v >= 1)
+POSITIVE_NUMBER = value_check("a positive number", lambda v: is_number(v) and v > 0)
+# top-p 0 would keep no token at all, so the range is open at 0.
+TOP_P = value_check("a number in (0, 1]", lambda v: is_number(v) and 0 < v <= 1)
+PROBABILITY = value_check("a number in [0, 1]", lambda v: is_number(v) and 0 <= v <= 1)
+
+
+def one_of(*choices: str) -> Schema:
+    description = "one of " + ", ".join(f'"{choice}"' for choice in choices)
+    return value_check(description, lambda v: isinstance(v, str) and v in choices)
 
 
 def array_of(item: Schema) -> Schema:
@@ -130,6 +146,21 @@ def array_of(item: Schema) -> Schema:
         problems: Problems = []
         for index, element in enumerate(value):
             problems += item.validate(element, f"{path}[{index}]")
+        return problems
+
+    return Schema(description, validate)
+
+
+def map_of(value_schema: Schema) -> Schema:
+    """An object used as a dictionary: any keys, every value checked by ``value_schema``."""
+    description = "an object"
+
+    def validate(value: Any, path: str) -> Problems:
+        if not isinstance(value, dict):
+            return [wrong_value(path, description, value)]
+        problems: Problems = []
+        for key, element in value.items():
+            problems += value_schema.validate(element, child_path(path, key))
         return problems
 
     return Schema(description, validate)
@@ -222,6 +253,38 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
     "health/ping": object_params(optional={"delayMs": NON_NEGATIVE_NUMBER}),
     "shutdown": no_params,
     CANCEL_REQUEST_METHOD: object_params(required={"id": REQUEST_ID}),
+    # Evaluation (DESIGN.md, "Workspace artifacts": .codistill/runs/<run-id>/eval/<benchmark>/).
+    # Paths are local to the sidecar's machine; the handlers name a path that cannot be read.
+    "eval/generate": object_params(
+        required={
+            "model": NON_EMPTY_STRING,
+            "tasksPath": NON_EMPTY_STRING,
+            "outDir": NON_EMPTY_STRING,
+            "n": POSITIVE_INTEGER,
+            "temperature": NON_NEGATIVE_NUMBER,
+        },
+        optional={
+            "adapter": nullable(NON_EMPTY_STRING),
+            "topP": TOP_P,
+            "maxNewTokens": POSITIVE_INTEGER,
+            "batchSize": POSITIVE_INTEGER,
+            "backend": one_of(*EVAL_BACKEND_CHOICES),
+            "limit": POSITIVE_INTEGER,
+            "seed": NON_NEGATIVE_INTEGER,
+        },
+    ),
+    "eval/execute": object_params(
+        required={
+            "tasksPath": NON_EMPTY_STRING,
+            "samplesPath": NON_EMPTY_STRING,
+            "outDir": NON_EMPTY_STRING,
+        },
+        optional={
+            "workers": POSITIVE_INTEGER,
+            "timeoutS": POSITIVE_NUMBER,
+            "ks": array_of(POSITIVE_INTEGER),
+        },
+    ),
 }
 
 
@@ -272,10 +335,34 @@ INITIALIZE_RESULT = object_of(
 
 PING_RESULT = object_of(required={"pong": TRUE, "pid": INTEGER})
 
+EVAL_GENERATE_RESULT = object_of(
+    required={
+        "samplesPath": STRING,
+        "samples": NON_NEGATIVE_INTEGER,
+        "tasks": NON_NEGATIVE_INTEGER,
+        "backend": one_of(*EVAL_BACKENDS),
+        "wallS": NON_NEGATIVE_NUMBER,
+    }
+)
+
+EVAL_SUMMARY = object_of(
+    required={
+        "samples": NON_NEGATIVE_INTEGER,
+        "tasks": NON_NEGATIVE_INTEGER,
+        "statuses": map_of(NON_NEGATIVE_INTEGER),
+        "passAtK": map_of(PROBABILITY),
+        "wallS": NON_NEGATIVE_NUMBER,
+    }
+)
+
+EVAL_EXECUTE_RESULT = object_of(required={"resultsPath": STRING, "summary": EVAL_SUMMARY})
+
 RESULT_SCHEMAS: dict[str, Schema] = {
     "initialize": INITIALIZE_RESULT,
     "health/ping": PING_RESULT,
     "shutdown": NULL,
+    "eval/generate": EVAL_GENERATE_RESULT,
+    "eval/execute": EVAL_EXECUTE_RESULT,
 }
 
 ERROR_OBJECT = object_of(required={"code": INTEGER, "message": STRING}, optional={"data": ANY})
@@ -307,6 +394,50 @@ def validate_response(message: Any, method: str | None = None) -> Problems:
     elif method is not None:
         problems += validate_result(method, message["result"])
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Notifications sent to the client
+
+NOTIFICATION_PARAMS: dict[str, Schema] = {
+    EVAL_PROGRESS_NOTIFICATION: object_of(
+        required={
+            "requestId": REQUEST_ID,
+            "phase": one_of(*EVAL_PHASES),
+            "done": NON_NEGATIVE_INTEGER,
+            "total": NON_NEGATIVE_INTEGER,
+        },
+        optional={"message": STRING},
+    ),
+}
+
+
+def validate_notification(message: Any) -> Problems:
+    """A notification from the server: JSON-RPC 2.0 shape, no id, and its method's params."""
+    if not isinstance(message, dict):
+        return [wrong_value("message", "a JSON-RPC notification object", message)]
+    problems: Problems = []
+    if message.get("jsonrpc") != JSONRPC_VERSION:
+        problems += _problem_for("jsonrpc", '"2.0"', message)
+    if "id" in message:
+        problems.append(wrong_value("id", "no id (a notification)", message["id"]))
+    method = message.get("method")
+    if not isinstance(method, str) or not method:
+        return problems + _problem_for("method", NON_EMPTY_STRING.description, message)
+    schema = NOTIFICATION_PARAMS.get(method)
+    if schema is None:
+        return problems + [f"method: no params schema for notification {method!r}"]
+    if "params" not in message:
+        return problems + [missing_value("params", schema.description)]
+    return problems + schema.validate(message["params"], "params")
+
+
+def validate_message_to_client(message: Any, method: str | None = None) -> Problems:
+    """Anything the server writes: a notification when it has a method and no id, else a
+    response (checked against ``method``'s result schema when given)."""
+    if isinstance(message, dict) and "method" in message and "id" not in message:
+        return validate_notification(message)
+    return validate_response(message, method)
 
 
 # ---------------------------------------------------------------------------------------------

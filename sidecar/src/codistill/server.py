@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 from . import __version__, protocol
 from .dispatch import CancelToken, Method, MethodRegistry, RequestCancelled, RpcError
+from .evaluation.rpc import register_eval_methods
 from .methods import register_core_methods
 from .stdio import take_over_stdio
 
@@ -37,6 +38,7 @@ DEFAULT_SHUTDOWN_GRACE_S = 3.0
 
 METHODS = MethodRegistry()
 register_core_methods(METHODS)
+register_eval_methods(METHODS)
 
 
 #: Adds a method to the registry the ``serve`` command uses.
@@ -258,7 +260,7 @@ class Server:
                 {"problems": problems},
             )
             return
-        token = self._track(request_id)
+        token = self._track(request_id, request_id=request_id)
         if token is None:
             self._send_error(
                 request_id,
@@ -284,16 +286,16 @@ class Server:
             log.warning("ignoring invalid %s notification: %s", name, "; ".join(problems))
             return
         if method.notification or method.inline:
-            self._run_notification(method, params, CancelToken())
+            self._run_notification(method, params, CancelToken(notify=self.send_notification))
             return
         key = object()
-        token = self._track(key)
+        token = self._track(key, request_id=None)
         self._pool.submit(self._run_notification, method, params, token, key)
 
     # -- running ---------------------------------------------------------------------------
 
-    def _track(self, key: Any) -> CancelToken | None:
-        token = CancelToken()
+    def _track(self, key: Any, request_id: Any) -> CancelToken | None:
+        token = CancelToken(request_id, notify=self.send_notification)
         with self._in_flight_changed:
             if key in self._in_flight:
                 return None
@@ -357,12 +359,25 @@ class Server:
         log.warning("answering id %s with error %d: %s", request_id, code, message)
         self._send(protocol.error_response(request_id, code, message, data))
 
+    def send_notification(self, method: str, params: Any = None) -> None:
+        """Handlers reach this through ``token.notify``, from any thread. A notification that
+        cannot be encoded is dropped with a log line: it has no id to answer an error to."""
+        try:
+            data = encode_message(protocol.notification(method, params))
+        except (TypeError, ValueError):
+            log.exception("dropping %s notification: its params are not valid JSON", method)
+            return
+        self._write(data)
+
     def _send(self, message: dict[str, Any]) -> None:
         try:
             data = encode_message(message)
         except (TypeError, ValueError) as exc:
             log.exception("the answer to id %s is not valid JSON", message.get("id"))
             data = encode_message(internal_error_response(message.get("id"), exc))
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
         try:
             self._writer.write(data)
         except OSError as exc:

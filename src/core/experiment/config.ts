@@ -1,6 +1,7 @@
 // codistill.yaml: the experiment. This reads the parts that exist so far (name, datasets,
-// teacher) and reports every problem with its file, line and field.
+// teacher, student, evaluation) and reports every problem with its file, line and field.
 import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from "yaml";
 import type { DatasetFormat, FieldMapping } from "../datasets/api";
@@ -24,11 +25,32 @@ export interface TeacherDecl {
   temperature?: number;
 }
 
+export interface StudentDecl {
+  /** A local Hugging Face folder (absolute once read) or a hub id the user has cached. */
+  model: string;
+}
+
+/** Defaults of the evaluation panel and of `python -m codistill eval`. */
+export interface EvaluationDecl {
+  n: number;
+  temperature: number;
+  topP: number;
+  maxNewTokens: number;
+  /** Only the first `limit` tasks of each benchmark: for quick looks, not for reported figures. */
+  limit?: number;
+  workers: number;
+  timeoutS: number;
+}
+
+export const EVALUATION_DEFAULTS: EvaluationDecl = { n: 1, temperature: 0, topP: 0.95, maxNewTokens: 512, workers: 2, timeoutS: 5 };
+
 export interface ExperimentConfig {
   file: string;
   name?: string;
   datasets: DatasetDecl[];
   teacher?: TeacherDecl;
+  student?: StudentDecl;
+  evaluation: EvaluationDecl;
 }
 
 export interface ConfigProblem {
@@ -74,7 +96,7 @@ function fieldName(path: (string | number)[]): string {
 export function parseExperimentConfig(text: string, file: string): ConfigResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const config: ExperimentConfig = { file, datasets: [] };
+  const config: ExperimentConfig = { file, datasets: [], evaluation: { ...EVALUATION_DEFAULTS } };
   const sink = new ProblemSink(file, lines, doc);
   for (const error of doc.errors) {
     const { line, col } = lines.linePos(error.pos[0]);
@@ -94,6 +116,8 @@ export function parseExperimentConfig(text: string, file: string): ConfigResult 
   }
   config.datasets = readDatasets(top.datasets, doc, sink, file);
   config.teacher = readTeacher(top.teacher, sink);
+  config.student = readStudent(top.student, sink, resolve(file, ".."));
+  config.evaluation = readEvaluation(top.evaluation, sink);
   return { config, problems: sink.problems };
 }
 
@@ -197,6 +221,69 @@ function readTeacher(value: unknown, sink: ProblemSink): TeacherDecl | undefined
     else sink.add(["teacher", "temperature"], "expected a non-negative number");
   }
   return teacher;
+}
+
+function readStudent(value: unknown, sink: ProblemSink, baseDir: string): StudentDecl | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    sink.add(["student"], "expected a mapping with a model");
+    return undefined;
+  }
+  const model = (value as Record<string, unknown>).model;
+  if (typeof model !== "string" || !model.trim()) {
+    sink.add(["student", "model"], model === undefined ? "missing" : "expected a path to a Hugging Face model folder");
+    return undefined;
+  }
+  return { model: resolveModel(model.trim(), baseDir) };
+}
+
+/** As Hugging Face reads it: "org/name" is a hub id (from the local cache); anything else is a folder. */
+function resolveModel(model: string, baseDir: string): string {
+  if (model.startsWith("~/")) return join(homedir(), model.slice(2));
+  const hubId = /^[\w.-]+\/[\w.-]+$/.test(model) && !model.startsWith(".");
+  return hubId ? model : resolve(baseDir, model);
+}
+
+type NumberRule = { min: number; max?: number; integer?: boolean; exclusiveMin?: boolean };
+
+const EVALUATION_RULES: Record<keyof EvaluationDecl, NumberRule> = {
+  n: { min: 1, integer: true },
+  temperature: { min: 0 },
+  topP: { min: 0, max: 1, exclusiveMin: true },
+  maxNewTokens: { min: 1, integer: true },
+  limit: { min: 1, integer: true },
+  workers: { min: 1, integer: true },
+  timeoutS: { min: 0, exclusiveMin: true },
+};
+
+function readEvaluation(value: unknown, sink: ProblemSink): EvaluationDecl {
+  const evaluation: EvaluationDecl = { ...EVALUATION_DEFAULTS };
+  if (value === undefined || value === null) return evaluation;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    sink.add(["evaluation"], "expected a mapping (n, temperature, topP, maxNewTokens, limit, workers, timeoutS)");
+    return evaluation;
+  }
+  for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
+    const rule = EVALUATION_RULES[key as keyof EvaluationDecl];
+    if (!rule) {
+      sink.add(["evaluation", key], `unknown setting; expected one of ${Object.keys(EVALUATION_RULES).join(", ")}`);
+      continue;
+    }
+    const problem = numberProblem(raw, rule);
+    if (problem) sink.add(["evaluation", key], problem);
+    else evaluation[key as keyof EvaluationDecl] = raw as number;
+  }
+  if (evaluation.temperature === 0 && evaluation.n > 1) sink.add(["evaluation", "n"], "greedy decoding (temperature 0) gives one sample per task; set temperature above 0 for n > 1");
+  return evaluation;
+}
+
+function numberProblem(raw: unknown, rule: NumberRule): string | undefined {
+  const range = `${rule.integer ? "an integer" : "a number"} ${rule.exclusiveMin ? ">" : ">="} ${rule.min}${rule.max !== undefined ? ` and <= ${rule.max}` : ""}`;
+  if (typeof raw !== "number" || Number.isNaN(raw)) return `expected ${range}`;
+  if (rule.integer && !Number.isInteger(raw)) return `expected ${range}`;
+  if (rule.exclusiveMin ? raw <= rule.min : raw < rule.min) return `expected ${range}`;
+  if (rule.max !== undefined && raw > rule.max) return `expected ${range}`;
+  return undefined;
 }
 
 /** The workspace's codistill.yaml, or undefined when it has none. */

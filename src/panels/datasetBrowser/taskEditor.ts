@@ -45,6 +45,15 @@ export async function openTaskInEditor(dataset: DatasetRequest, task: Task): Pro
   await vscode.commands.executeCommand("vscode.diff", referenceUri, taskUri, `${task.id}: reference solution ↔ task`, { preview: false });
 }
 
+/** Two read-only documents (paths under the reference scheme) side by side in a diff editor. */
+export async function showReadOnlyDiff(left: { path: string; text: string }, right: { path: string; text: string }, title: string): Promise<void> {
+  const leftUri = vscode.Uri.from({ scheme: REFERENCE_SCHEME, path: left.path });
+  const rightUri = vscode.Uri.from({ scheme: REFERENCE_SCHEME, path: right.path });
+  references.set(leftUri, left.text);
+  references.set(rightUri, right.text);
+  await vscode.commands.executeCommand("vscode.diff", leftUri, rightUri, title, { preview: true });
+}
+
 async function exists(uri: vscode.Uri): Promise<boolean> {
   try {
     await vscode.workspace.fs.stat(uri);

@@ -6,10 +6,18 @@ Torch-free and standard-library only. `Executor` owns a pool of pre-started work
 
 import sys as _sys
 
-from .executor import Executor, Limits, SampleResult, build_program
+from .executor import ExecutionCancelled, Executor, Limits, SampleResult, build_program
 from .passk import pass_at_k, summarize
 
-__all__ = ["Executor", "Limits", "SampleResult", "build_program", "pass_at_k", "summarize"]
+__all__ = [
+    "ExecutionCancelled",
+    "Executor",
+    "Limits",
+    "SampleResult",
+    "build_program",
+    "pass_at_k",
+    "summarize",
+]
 
 # Python 3.11+ refuses to turn ints of over 4,300 digits into text and back. Benchmark code
 # (HumanEval/83, 139) builds such ints and its results travel as JSON between the sample, the

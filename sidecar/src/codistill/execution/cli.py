@@ -48,7 +48,11 @@ def run_execute(args: argparse.Namespace) -> int:
     if unknown:
         print(f"codistill execute: {args.samples}: unknown task_id {unknown[0]!r}", file=sys.stderr)
         return 2
-    limits = Limits(test_timeout_s=args.timeout)
+    limits = Limits(
+        test_timeout_s=args.timeout,
+        time_limit_factor=args.time_limit_factor,
+        min_time_limit=args.min_time_limit,
+    )
     started = time.monotonic()
     with Executor(workers=args.workers, limits=limits, cache_dir=args.cache_dir) as executor:
         results = executor.run(tasks, samples)
@@ -97,7 +101,26 @@ def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--samples", required=True, help="samples JSONL")
     parser.add_argument("--out", required=True, help="results JSON to write")
     parser.add_argument("--workers", type=int, default=2, help="parallel sandboxes (default 2)")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per test (default 5)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        help="seconds per test without a reference time, and for loading a sample (default 5)",
+    )
+    parser.add_argument(
+        "--time-limit-factor",
+        type=float,
+        default=Limits.time_limit_factor,
+        help="a call test may take this many times the reference solution's time on that "
+        "input (EvalPlus's gt-time-limit-factor; default %(default)s)",
+    )
+    parser.add_argument(
+        "--min-time-limit",
+        type=float,
+        default=Limits.min_time_limit,
+        help="seconds a call test may always take, however fast the reference "
+        "(EvalPlus's min-time-limit; default %(default)s)",
+    )
     parser.add_argument("--cache-dir", default=None, help="cache for computed expected outputs")
     add_log_level_option(parser)
     parser.set_defaults(run=run_execute)

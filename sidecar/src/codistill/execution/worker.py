@@ -9,14 +9,18 @@ and, when the worker runs as root, a uid of its own (so RLIMIT_NPROC applies, fi
 world-writable places cannot be written, and every process it leaves, even after setsid, is found
 and killed by uid). It reports over a pipe: one JSON frame per test, then the per-run nonce.
 The worker compares outputs itself, so nothing the sample returns is trusted to compare itself.
+Expected call outputs come from a file of one JSON text per line, opened after the fork; a
+reference run ("record" mode) writes that file and reports the time each input took.
 """
 
 from __future__ import annotations
 
 import builtins
 import ctypes
+import hashlib
 import json
 import os
+import re
 import resource
 import secrets
 import select
@@ -26,13 +30,21 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Any
+from typing import Any, BinaryIO
 
 from .compare import call_output_matches, canon, stdout_matches
+from .evalplus import Plan, convert_input, oracle_verdict, transform_output
 
 CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
 MAX_FRAMES_BYTES = 64 << 20
+# An answer whose JSON is longer travels as a SHA-256 digest, compared exactly: MBPP+/255 answers
+# 900 MB on one input. Shorter ones (HumanEval+/130's 12 MB lists) keep the float tolerance.
+DIGEST_OVER_CHARS = 32 << 20
+# Reference runs are trusted to be large: HumanEval+/15 and /130 answer over 64 MB in all.
+MAX_RECORD_BYTES = 512 << 20
+# A call's result frame as the child writes it (see _out_frame); the value's JSON text follows.
+OUT_FRAME = re.compile(rb'\{"i": (\d+), "t": (\d+\.\d+), "out": ')
 MAX_MESSAGE = 500
 
 
@@ -119,10 +131,13 @@ def _child(job: dict[str, Any], wfd: int, nonce: str, tmp: str, uid: int | None)
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
     write = os.write
 
+    def send_bytes(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[write(wfd, view) :]
+
     def send(frame: dict[str, Any]) -> None:
-        data = (json.dumps(frame) + "\n").encode("utf-8")
-        while data:
-            data = data[write(wfd, data) :]
+        send_bytes((json.dumps(frame) + "\n").encode("utf-8"))
 
     tests = job["tests"]
     kind = tests["kind"]
@@ -144,8 +159,11 @@ def _child(job: dict[str, Any], wfd: int, nonce: str, tmp: str, uid: int | None)
                 exec(compile(tests["code"], "<tests>", "exec"), globals_)  # noqa: S102
             else:
                 fn = _find_function(globals_, tests["fnName"])
+                plan = job.get("evalplus")
+                record = job.get("mode") == "record"
                 for index, args in enumerate(tests["inputs"]):
-                    send({"i": index, "out": canon(fn(*args))})
+                    seconds, text = _call(fn, plan, args, record)
+                    send_bytes(_out_frame(index, seconds, text))
         sys.stdout.flush()
         send({"end": nonce})
     except BaseException as exc:  # noqa: BLE001 - everything the sample raises is a verdict
@@ -161,6 +179,29 @@ def _child(job: dict[str, Any], wfd: int, nonce: str, tmp: str, uid: int | None)
         except BaseException:  # noqa: BLE001
             pass
     os._exit(0)
+
+
+def _call(fn: Any, plan: Plan | None, args: list[Any], record: bool) -> tuple[float, str]:
+    """Seconds the call took (with turning its value into JSON) and that JSON text."""
+    args = convert_input(plan, args)
+    started = time.perf_counter()
+    text = json.dumps(canon(transform_output(plan, fn(*args), record)))
+    if len(text) > DIGEST_OVER_CHARS:
+        text = _digest(text)
+    return time.perf_counter() - started, text
+
+
+def _digest(text: str) -> str:
+    """A stand-in for an answer too large to send: equal texts, equal stand-ins."""
+    digest = hashlib.sha256()
+    for start in range(0, len(text), 1 << 24):
+        digest.update(text[start : start + (1 << 24)].encode())
+    return json.dumps({"__digest__": digest.hexdigest(), "chars": len(text)})
+
+
+def _out_frame(index: int, seconds: float, text: str) -> bytes:
+    # Laid out so the worker finds the value's JSON text without parsing it (see OUT_FRAME).
+    return f'{{"i": {index}, "t": {seconds:.6f}, "out": '.encode() + text.encode() + b"}\n"
 
 
 def _describe(exc: BaseException) -> str:
@@ -293,14 +334,241 @@ def _tail(path: str, limit: int = 2000) -> str:
         return ""
 
 
+class _LineReader:
+    """Splits the pipe's bytes into lines; a line of hundreds of MB costs one join, not one copy
+    of the buffer per read."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def feed(self, data: bytes) -> list[bytes]:
+        lines = []
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            self.parts.append(data[start:end])
+            lines.append(b"".join(self.parts))
+            self.parts = []
+            start = end + 1
+        if start < len(data):
+            self.parts.append(data[start:])
+        return lines
+
+
+class _Judge:
+    """Judges the frames of one child as they arrive; `result["status"]` is set once decided."""
+
+    def __init__(self, job: dict[str, Any], tmp: str, nonce: str) -> None:
+        self.job = job
+        self.tests = job["tests"]
+        self.kind = self.tests["kind"]
+        self.limits = job["limits"]
+        self.record = job.get("mode") == "record"
+        self.plan: Plan | None = job.get("evalplus")
+        self.tmp = tmp
+        self.nonce = nonce
+        self.n_tests = len(self.tests["inputs"]) if self.kind in ("call", "stdio") else 1
+        self.seen = 0
+        self.current: int | None = None  # the test the child is running, once it is known
+        self.result: dict[str, Any] = {"status": None, "failed_test": None, "message": None}
+        self.times: list[float] = []
+        self.expected: BinaryIO | None = None
+        self.recording: BinaryIO | None = None
+        self.max_bytes = MAX_FRAMES_BYTES
+
+    def open_files(self) -> None:
+        """Call outputs: written one JSON text a line (record mode) or read so (check mode)."""
+        if self.kind != "call":
+            return
+        if self.record:
+            self.recording = open(self.job["record_path"], "wb")  # noqa: SIM115
+            self.max_bytes = MAX_RECORD_BYTES
+        else:
+            path = self.job["expected_path"]
+            self.expected = open(path, "rb")  # noqa: SIM115
+            # A right answer is about as large as the reference's, which may exceed the cap.
+            self.max_bytes = max(MAX_FRAMES_BYTES, 2 * os.path.getsize(path) + (1 << 20))
+
+    def close_files(self) -> None:
+        for handle in (self.expected, self.recording):
+            if handle is not None:
+                handle.close()
+
+    def verdict(self, status: str, message: str | None, test: int | None = None) -> None:
+        self.result.update(
+            status=status, message=_truncate(message) if message else None, failed_test=test
+        )
+
+    def time_limit(self) -> float:
+        """Seconds the child may take to send its next frame."""
+        if self.kind == "call" and self.current is not None:
+            if self.record:
+                return float(self.limits["reference_timeout_s"])
+            per_input = self.job.get("time_limits")
+            if per_input and self.seen < len(per_input):
+                return float(per_input[self.seen])
+        return float(self.limits["test_timeout_s"])
+
+    def timed_out(self, limit: float) -> None:
+        where = f"test {self.current}" if self.current is not None else "the sample"
+        self.verdict("timeout", f"{where} ran past its time limit of {limit:.3g} s", self.current)
+
+    def on_line(self, line: bytes) -> None:
+        match = OUT_FRAME.match(line)
+        if match and line.endswith(b"}"):
+            self.on_out(int(match[1]), float(match[2]), line[match.end() : -1])
+            return
+        try:
+            frame = json.loads(line)
+            if not isinstance(frame, dict):
+                raise ValueError
+        except ValueError:
+            self.verdict("failed", "garbled result frame (the sample wrote to the result pipe?)")
+            return
+        if "end" in frame:
+            self.on_end(frame["end"])
+        elif "error" in frame:
+            self.on_error(frame)
+        elif "phase" in frame:
+            self.current = 0 if self.kind != "assert" else None
+        elif frame.get("i") != self.seen:
+            self.verdict("failed", "result frames out of order")
+        elif "ran" in frame and self.kind == "stdio":
+            self.on_ran()
+        else:
+            self.verdict("failed", "unknown result frame")
+
+    def on_end(self, nonce: Any) -> None:
+        if nonce == self.nonce and self.seen == (self.n_tests if self.kind != "assert" else 0):
+            self.verdict("passed", None)
+        else:
+            self.verdict("failed", "completion marker is wrong or came too early")
+
+    def on_error(self, frame: dict[str, Any]) -> None:
+        if frame.get("oom"):
+            status = "oom"
+        else:
+            status = "error" if frame.get("compile") else "failed"
+        self.verdict(status, frame["error"], frame.get("i"))
+
+    def on_out(self, index: int, seconds: float, payload: bytes) -> None:
+        if self.kind != "call" or self.current is None:
+            self.verdict("failed", "unknown result frame")
+            return
+        if index != self.seen:
+            self.verdict("failed", "result frames out of order")
+            return
+        if self.record:
+            self.keep_output(payload, seconds)
+        else:
+            self.check_output(payload)
+        self.seen += 1
+        self.current = self.seen
+
+    def keep_output(self, payload: bytes, seconds: float) -> None:
+        try:
+            json.loads(payload)
+        except ValueError:
+            self.verdict("failed", "garbled result frame", self.seen)
+            return
+        assert self.recording is not None
+        self.recording.write(payload + b"\n")
+        self.times.append(seconds)
+
+    def check_output(self, payload: bytes) -> None:
+        assert self.expected is not None
+        want = self.expected.readline().rstrip(b"\n")
+        if not want:
+            raise RuntimeError("the expected outputs file has fewer lines than the task inputs")
+        try:
+            matches = payload == want or self.outputs_match(json.loads(payload), json.loads(want))
+        except ValueError:
+            self.verdict("failed", "garbled result frame", self.seen)
+            return
+        if not matches:
+            got_text = _truncate(payload.decode("utf-8", "replace"), 150)
+            want_text = _truncate(want.decode("utf-8", "replace"), 150)
+            self.verdict("failed", f"wrong output: got {got_text}, expected {want_text}", self.seen)
+
+    def outputs_match(self, got: Any, want: Any) -> bool:
+        atol = float(self.tests.get("atol") or 0)
+        special = oracle_verdict(self.plan, got, self.tests["inputs"][self.seen], atol)
+        if special is not None:
+            return special
+        wrapped, stored = bool(self.job.get("wrapped")), bool(self.job.get("stored"))
+        return call_output_matches(got, want, atol, wrapped, stored)
+
+    def on_ran(self) -> None:
+        want = self.tests["outputs"][self.seen]
+        got, over = _read_capped(
+            os.path.join(self.tmp, f"stdout-{self.seen}.txt"), 2 * len(want.encode()) + (1 << 16)
+        )
+        judge = self.tests.get("specialJudge")
+        if over or not stdout_matches(got, want, judge):
+            if judge == "non-deterministic":
+                self.verdict(
+                    "needs_judge",
+                    "output differs from the reference answer and the task needs a checker",
+                    self.seen,
+                )
+            else:
+                self.verdict(
+                    "failed",
+                    f"wrong output: got {_truncate(got, 150)!r}, expected {_truncate(want, 150)!r}",
+                    self.seen,
+                )
+        self.seen += 1
+        self.current = self.seen
+
+    def on_exit(self, wait_status: int) -> None:
+        """The verdict when the child ended without one."""
+        stderr = _tail(os.path.join(self.tmp, "stderr.txt")).strip()
+        if not os.WIFSIGNALED(wait_status):
+            code = os.WEXITSTATUS(wait_status)
+            self.verdict(
+                "failed", f"exited with code {code} before the tests finished", self.current
+            )
+            return
+        sig = os.WTERMSIG(wait_status)
+        if sig == signal.SIGXCPU:
+            self.verdict("timeout", "CPU time limit exceeded", self.current)
+        elif sig == signal.SIGXFSZ:
+            self.verdict("failed", "output file size limit exceeded", self.current)
+        else:
+            name = (
+                signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            )
+            detail = f": {stderr[-300:]}" if stderr else ""
+            self.verdict("error", f"killed by {name}{detail}", self.current)
+
+
+def _read_frames(rfd: int, judge: _Judge) -> None:
+    """Feed the child's frames to `judge` until a verdict, the end of the pipe or a deadline."""
+    reader = _LineReader()
+    total = 0
+    limit = judge.time_limit()
+    deadline = time.monotonic() + limit
+    while judge.result["status"] is None:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([rfd], [], [], left)[0]:
+            judge.timed_out(limit)
+            return
+        data = os.read(rfd, 1 << 20)
+        if not data:
+            return
+        total += len(data)
+        if total > judge.max_bytes:
+            judge.verdict("error", "the sample's results exceed the size limit", judge.current)
+            return
+        for line in reader.feed(data):
+            judge.on_line(line)
+            if judge.result["status"] is not None:
+                return
+            limit = judge.time_limit()
+            deadline = time.monotonic() + limit
+
+
 def run_job(job: dict[str, Any], uid: int | None) -> dict[str, Any]:
     started = time.monotonic()
-    limits = job["limits"]
-    tests = job["tests"]
-    kind = tests["kind"]
-    record = job.get("mode") == "record"
-    expected = job.get("expected")
-    n_tests = len(tests["inputs"]) if kind in ("call", "stdio") else 1
     nonce = secrets.token_hex(16)
     tmp = tempfile.mkdtemp(prefix="codistill-exec-")
     if uid is not None:
@@ -315,129 +583,24 @@ def run_job(job: dict[str, Any], uid: int | None) -> dict[str, Any]:
         finally:
             os._exit(70)
     os.close(wfd)
-    result: dict[str, Any] = {"status": None, "failed_test": None, "message": None}
-    outputs: list[Any] = []
-    seen = 0
-    timeout = float(limits["test_timeout_s"])
-    deadline = time.monotonic() + timeout
-    buffer = b""
-    total = 0
-    current: int | None = None
-
-    def verdict(status: str, message: str | None, test: int | None = None) -> None:
-        result.update(
-            status=status, message=_truncate(message) if message else None, failed_test=test
-        )
-
+    judge = _Judge(job, tmp, nonce)
     try:
-        while result["status"] is None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([rfd], [], [], left)[0]:
-                verdict("timeout", f"no progress within {timeout:g} s", current)
-                break
-            data = os.read(rfd, 1 << 16)
-            if not data:
-                break
-            total += len(data)
-            if total > MAX_FRAMES_BYTES:
-                verdict("error", "the sample's results exceed the size limit", current)
-                break
-            buffer += data
-            while b"\n" in buffer and result["status"] is None:
-                line, buffer = buffer.split(b"\n", 1)
-                try:
-                    frame = json.loads(line)
-                    if not isinstance(frame, dict):
-                        raise ValueError
-                except ValueError:
-                    verdict("failed", "garbled result frame (the sample wrote to the result pipe?)")
-                    break
-                deadline = time.monotonic() + timeout
-                if "end" in frame:
-                    if frame["end"] == nonce and seen == (n_tests if kind != "assert" else 0):
-                        verdict("passed", None)
-                    else:
-                        verdict("failed", "completion marker is wrong or came too early")
-                elif "error" in frame:
-                    status = (
-                        "oom"
-                        if frame.get("oom")
-                        else ("error" if frame.get("compile") else "failed")
-                    )
-                    verdict(status, frame["error"], frame.get("i"))
-                elif "phase" in frame:
-                    current = 0 if kind != "assert" else None
-                elif frame.get("i") != seen:
-                    verdict("failed", "result frames out of order")
-                elif "out" in frame:
-                    if record:
-                        outputs.append(frame["out"])
-                    elif not call_output_matches(
-                        frame["out"],
-                        expected[seen],
-                        float(tests.get("atol") or 0),
-                        bool(job.get("wrapped")),
-                    ):
-                        got = json.dumps(frame["out"])
-                        want = json.dumps(expected[seen])
-                        verdict(
-                            "failed",
-                            f"wrong output: got {_truncate(got, 150)}, expected {_truncate(want, 150)}",
-                            seen,
-                        )
-                    seen += 1
-                    current = seen
-                elif "ran" in frame:
-                    want = tests["outputs"][seen]
-                    got, over = _read_capped(
-                        os.path.join(tmp, f"stdout-{seen}.txt"), 2 * len(want.encode()) + (1 << 16)
-                    )
-                    if over or not stdout_matches(got, want, tests.get("specialJudge")):
-                        if tests.get("specialJudge") == "non-deterministic":
-                            verdict(
-                                "needs_judge",
-                                "output differs from the reference answer and the task needs a checker",
-                                seen,
-                            )
-                        else:
-                            verdict(
-                                "failed",
-                                f"wrong output: got {_truncate(got, 150)!r}, expected {_truncate(want, 150)!r}",
-                                seen,
-                            )
-                    seen += 1
-                    current = seen
-                else:
-                    verdict("failed", "unknown result frame")
+        # Opened after the fork, so the sample cannot read the expected outputs.
+        judge.open_files()
+        _read_frames(rfd, judge)
     finally:
         os.close(rfd)
+        judge.close_files()
         kill_everything(pid, uid)
         _, wait_status = os.waitpid(pid, 0)
         _reap_orphans()
-    if result["status"] is None:
-        stderr = _tail(os.path.join(tmp, "stderr.txt")).strip()
-        if os.WIFSIGNALED(wait_status):
-            sig = os.WTERMSIG(wait_status)
-            if sig == signal.SIGXCPU:
-                verdict("timeout", "CPU time limit exceeded", current)
-            elif sig == signal.SIGXFSZ:
-                verdict("failed", "output file size limit exceeded", current)
-            else:
-                name = (
-                    signal.Signals(sig).name
-                    if sig in signal.Signals._value2member_map_
-                    else str(sig)
-                )
-                verdict(
-                    "error", f"killed by {name}" + (f": {stderr[-300:]}" if stderr else ""), current
-                )
-        else:
-            code = os.WEXITSTATUS(wait_status)
-            verdict("failed", f"exited with code {code} before the tests finished", current)
+    if judge.result["status"] is None:
+        judge.on_exit(wait_status)
     shutil.rmtree(tmp, ignore_errors=True)
+    result = judge.result
     result["duration_s"] = round(time.monotonic() - started, 4)
-    if record:
-        result["outputs"] = outputs
+    if judge.record:
+        result["times"] = judge.times
     return result
 
 
@@ -445,9 +608,29 @@ def run_job(job: dict[str, Any], uid: int | None) -> dict[str, Any]:
 # pyenv Python under /root, say): the standard modules benchmark code imports are loaded here,
 # before the fork, so the child finds them in sys.modules.
 PRELOADED_MODULES = (
-    "array", "bisect", "cmath", "collections", "copy", "dataclasses", "datetime", "decimal",
-    "enum", "fractions", "functools", "hashlib", "heapq", "itertools", "json", "math",
-    "operator", "random", "re", "statistics", "string", "typing", "unicodedata",
+    "array",
+    "bisect",
+    "cmath",
+    "collections",
+    "copy",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "hashlib",
+    "heapq",
+    "itertools",
+    "json",
+    "math",
+    "operator",
+    "random",
+    "re",
+    "statistics",
+    "string",
+    "typing",
+    "unicodedata",
 )
 
 

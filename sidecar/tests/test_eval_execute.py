@@ -1,0 +1,208 @@
+"""eval/execute's results.json on the EvalPlus golden slices, with real samples run in the
+sandbox: right answers, answers overfit to the base tests, wrong and broken ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eval_support import evalplus_samples, read_json, task
+
+from codistill import protocol
+from codistill.evaluation.common import EvalCancelled, EvalInputError
+from codistill.evaluation.execute import ExecuteRequest, run_execution
+
+from conftest import sidecar_env
+
+ENTRY_KEYS = [
+    "task_id",
+    "solution",
+    "status",
+    "base_status",
+    "plus_status",
+    "failed_test",
+    "message",
+    "duration_s",
+]
+
+
+@pytest.fixture(scope="module")
+def evalplus_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("evalplus")
+    tasks = root / "tasks.jsonl"
+    chosen = [
+        ("humanevalplus-slice", "HumanEval/2"),
+        ("mbppplus-slice", "Mbpp/404"),
+        ("humaneval-slice", "HumanEval/0"),
+    ]
+    lines = [json.dumps(task(name, task_id)) for name, task_id in chosen]
+    tasks.write_text("\n".join(lines) + "\n")
+    samples = root / "samples.jsonl"
+    samples.write_text("".join(json.dumps(s) + "\n" for s in evalplus_samples()))
+    return {"root": root, "tasks": tasks, "samples": samples}
+
+
+@pytest.fixture(scope="module")
+def executed(evalplus_files: dict[str, Path]) -> tuple[dict[str, Any], dict[str, Any]]:
+    # generation.json next to the samples is copied into results.json.
+    (evalplus_files["root"] / "generation.json").write_text(json.dumps({"model": "m", "n": 4}))
+    request = ExecuteRequest(
+        str(evalplus_files["tasks"]),
+        str(evalplus_files["samples"]),
+        str(evalplus_files["root"] / "out"),
+        workers=2,
+        timeout_s=3,
+        ks=(1, 2, 10),
+    )
+    steps: list[tuple[int, int]] = []
+    result = run_execution(request, lambda done, total, message: steps.append((done, total)))
+    assert steps[0] == (0, 10) and steps[-1] == (10, 10)
+    assert [done for done, _ in steps] == list(range(11))
+    return result, read_json(Path(result["resultsPath"]))
+
+
+def statuses(results: dict[str, Any], task_id: str) -> list[tuple[Any, ...]]:
+    return [
+        (e["status"], e["base_status"], e["plus_status"], e["failed_test"])
+        for e in results["eval"][task_id]
+    ]
+
+
+def test_results_json_has_the_spec_shape(
+    executed: tuple[dict[str, Any], dict[str, Any]], evalplus_files: dict[str, Path]
+) -> None:
+    result, results = executed
+    assert list(results) == [
+        "date",
+        "hash",
+        "tasksPath",
+        "samplesPath",
+        "generation",
+        "summary",
+        "eval",
+    ]
+    assert results["hash"] == hashlib.sha256(evalplus_files["tasks"].read_bytes()).hexdigest()
+    assert results["tasksPath"] == str(evalplus_files["tasks"])
+    assert results["samplesPath"] == str(evalplus_files["samples"])
+    assert results["generation"] == {"model": "m", "n": 4}
+    assert results["summary"] == result["summary"]
+    assert protocol.validate_result("eval/execute", result) == []
+    assert list(results["eval"]) == ["HumanEval/2", "Mbpp/404", "HumanEval/0"]
+    for entries in results["eval"].values():
+        for entry in entries:
+            assert list(entry) == ENTRY_KEYS
+
+
+def test_base_and_plus_status_follow_the_failing_input(
+    executed: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    _, results = executed
+    # HumanEval/2 has 3 base inputs and Mbpp/404 3; input 3 is the first extra one.
+    assert statuses(results, "HumanEval/2")[:3] == [
+        ("passed", "pass", "pass", None),
+        ("failed", "pass", "fail", 3),
+        ("failed", "fail", "fail", 0),
+    ]
+    broken = statuses(results, "HumanEval/2")[3]
+    assert broken[0] != "passed" and broken[1:] == ("fail", "fail", None)
+    assert statuses(results, "Mbpp/404")[:3] == [
+        ("passed", "pass", "pass", None),
+        ("failed", "pass", "fail", 3),
+        ("failed", "fail", "fail", 0),
+    ]
+    # Exiting early is never a pass (no completion marker).
+    assert statuses(results, "Mbpp/404")[3][1:3] == ("fail", "fail")
+    # HumanEval without EvalPlus inputs has no plus verdict.
+    right, wrong = statuses(results, "HumanEval/0")
+    assert right == ("passed", "pass", None, None)
+    assert wrong[0] == "failed" and wrong[1:3] == ("fail", None)
+
+
+def test_solution_is_the_program_that_ran(executed: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, results = executed
+    prompt = task("humanevalplus-slice", "HumanEval/2")["prompt"]
+    assert results["eval"]["HumanEval/2"][2]["solution"] == prompt + "    return number\n"
+
+
+def test_summary_counts_statuses_and_pass_at_k(
+    executed: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    _, results = executed
+    summary = results["summary"]
+    assert (summary["samples"], summary["tasks"]) == (10, 3)
+    assert sum(summary["statuses"].values()) == 10 and summary["statuses"]["passed"] == 3
+    # 1 of 4, 1 of 4, 1 of 2 correct: pass@1 = (1/4 + 1/4 + 1/2) / 3; pass@2 = (1/2 + 1/2 + 1) / 3;
+    # pass@10 is left out because no task has 10 samples.
+    assert summary["passAtK"] == pytest.approx({"pass@1": 1 / 3, "pass@2": 2 / 3})
+    assert summary["wallS"] > 0
+
+
+def test_cancelled_execution_writes_no_results(
+    evalplus_files: dict[str, Path], tmp_path: Path
+) -> None:
+    cancel = threading.Event()
+
+    def progress(done: int, total: int, message: str) -> None:
+        if done >= 2:
+            cancel.set()
+
+    request = ExecuteRequest(
+        str(evalplus_files["tasks"]), str(evalplus_files["samples"]), str(tmp_path), workers=1
+    )
+    with pytest.raises(EvalCancelled) as caught:
+        run_execution(request, progress, cancel)
+    assert 2 <= caught.value.done < 10 and caught.value.total == 10
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_unknown_task_in_samples_is_named(evalplus_files: dict[str, Path], tmp_path: Path) -> None:
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(
+        '{"task_id": "HumanEval/2", "completion": "    return 0.0\\n"}\n'
+        '{"task_id": "HumanEval/999", "completion": "    pass\\n"}\n'
+    )
+    request = ExecuteRequest(str(evalplus_files["tasks"]), str(samples), str(tmp_path))
+    with pytest.raises(EvalInputError, match=r"^samplesPath: .*sample 2: task_id 'HumanEval/999'"):
+        run_execution(request)
+
+
+def test_cli_execute_writes_the_same_results(
+    executed: tuple[dict[str, Any], dict[str, Any]], evalplus_files: dict[str, Path], tmp_path: Path
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "codistill",
+        "eval",
+        "execute",
+        "--tasks",
+        str(evalplus_files["tasks"]),
+        "--samples",
+        str(evalplus_files["samples"]),
+        "--out-dir",
+        str(tmp_path),
+        "--timeout",
+        "3",
+        "--ks",
+        "1",
+        "2",
+        "10",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=sidecar_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["resultsPath"] == str(tmp_path / "results.json")
+    results = read_json(tmp_path / "results.json")
+    _, expected = executed
+
+    def verdicts(r: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
+        return {task_id: statuses(r, task_id) for task_id in r["eval"]}
+
+    assert verdicts(results) == verdicts(expected)
+    assert results["summary"]["passAtK"] == expected["summary"]["passAtK"]

@@ -1,0 +1,199 @@
+// One evaluation = one model on one benchmark: export the benchmark's tasks, have the sidecar
+// generate samples (`eval/generate`), then run them in its sandbox (`eval/execute`). Everything a
+// run writes stays in its folder, `<model home>/eval/<benchmark>/`, so results are reproducible
+// from the files alone (DESIGN.md, "Workspace artifacts").
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { once } from "node:events";
+import { basename, join } from "node:path";
+import type { DatasetIndex } from "../datasets/api";
+import { serializeTask } from "../datasets/serialize";
+import type { EvaluationDecl } from "../experiment/config";
+import { listRunFolders } from "../runs/runFolders";
+
+export type EvalModelKind = "base" | "adapter" | "checkpoint";
+
+export interface EvalModel {
+  /** "base", "<run-id>" or "<run-id>@step-<n>": stable across reloads, used by the panel. */
+  id: string;
+  label: string;
+  kind: EvalModelKind;
+  /** The Hugging Face model folder (or hub id) the sidecar loads. */
+  model: string;
+  adapter?: string;
+  /** Its results live in `<home>/eval/<benchmark>/`. */
+  home: string;
+}
+
+export const BASE_MODEL_ID = "base";
+
+export function evalDir(model: EvalModel, benchmark: string): string {
+  return join(model.home, "eval", benchmark);
+}
+
+/** The base run folder's name: one per base model, so switching models keeps both baselines. */
+export function baseRunId(model: string): string {
+  return `base-${basename(model).replace(/[^\w.-]+/g, "-")}`;
+}
+
+/**
+ * The models to evaluate: the student's base model, then every run's final adapter and its
+ * checkpoints. An adapter is evaluated on the base its adapter_config.json names, when that exists.
+ */
+export async function listEvalModels(workspaceRoot: string, studentModel: string | undefined): Promise<EvalModel[]> {
+  const models: EvalModel[] = [];
+  if (studentModel) {
+    models.push({
+      id: BASE_MODEL_ID,
+      label: `Base: ${basename(studentModel)}`,
+      kind: "base",
+      model: studentModel,
+      home: join(workspaceRoot, ".codistill", "runs", baseRunId(studentModel)),
+    });
+  }
+  for (const run of await listRunFolders(workspaceRoot)) {
+    const adapter = join(run.path, "adapter");
+    const base = await adapterBase(adapter);
+    if (base !== undefined) {
+      const model = base || studentModel;
+      if (model) models.push({ id: run.id, label: `${run.id} (adapter)`, kind: "adapter", model, adapter, home: run.path });
+    }
+    for (const step of await checkpointSteps(run.path)) {
+      const folder = join(run.path, "checkpoints", `step-${step}`);
+      const model = (await adapterBase(folder)) || studentModel;
+      if (model) models.push({ id: `${run.id}@step-${step}`, label: `${run.id} step ${step}`, kind: "checkpoint", model, adapter: folder, home: folder });
+    }
+  }
+  return models;
+}
+
+/** `base_model_name_or_path` of a PEFT adapter folder ("" when unset), or undefined if none is there. */
+async function adapterBase(folder: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(folder, "adapter_config.json"), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    const base = (JSON.parse(text) as { base_model_name_or_path?: unknown }).base_model_name_or_path;
+    if (typeof base !== "string" || !base) return "";
+    // Training records absolute folders; a hub id or a folder moved away falls back to the student.
+    return base.startsWith("/") ? await stat(base).then(() => base, () => "") : base;
+  } catch {
+    return "";
+  }
+}
+
+async function checkpointSteps(runPath: string): Promise<number[]> {
+  const entries = await readdir(join(runPath, "checkpoints")).catch(() => [] as string[]);
+  return entries
+    .map((name) => /^step-(\d+)$/.exec(name)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** Writes the first `limit` tasks (all without a limit) as normalized Task JSONL; returns the count. */
+export async function exportTasks(index: DatasetIndex, out: string, limit?: number, signal?: AbortSignal): Promise<number> {
+  await index.whenIndexed();
+  const count = Math.min(index.summaries.length, limit ?? Infinity);
+  const stream = createWriteStream(out);
+  try {
+    for (let i = 0; i < count; i++) {
+      signal?.throwIfAborted();
+      if (!stream.write(`${serializeTask(await index.task(i))}\n`)) await once(stream, "drain");
+    }
+  } finally {
+    stream.end();
+    await once(stream, "close");
+  }
+  return count;
+}
+
+export type EvalPhase = "export" | "generate" | "execute";
+
+export interface EvalProgress {
+  phase: EvalPhase;
+  done: number;
+  total: number;
+  message?: string;
+}
+
+/** What runEvaluation needs from the sidecar: its two eval methods and their progress. */
+export interface EvalSidecar {
+  request(method: "eval/generate" | "eval/execute", params: Record<string, unknown>, options: EvalRequestOptions): Promise<unknown>;
+  onNotification(method: "eval/progress", handler: (params: unknown) => void): () => void;
+}
+
+export interface EvalRequestOptions {
+  signal?: AbortSignal;
+  timeoutMs: number;
+  onRequestId: (id: string | number) => void;
+}
+
+export interface EvalJob {
+  model: EvalModel;
+  benchmark: string;
+  tasks: DatasetIndex;
+  settings: EvaluationDecl;
+}
+
+export interface EvalOutcome {
+  dir: string;
+  tasksPath: string;
+  samplesPath: string;
+  resultsPath: string;
+}
+
+/** Runs one model on one benchmark; cancelling `signal` cancels the sidecar request in flight. */
+export async function runEvaluation(job: EvalJob, sidecar: EvalSidecar, onProgress: (p: EvalProgress) => void, signal?: AbortSignal): Promise<EvalOutcome> {
+  const dir = evalDir(job.model, job.benchmark);
+  await mkdir(dir, { recursive: true });
+  const tasksPath = join(dir, "tasks.jsonl");
+  onProgress({ phase: "export", done: 0, total: 1, message: `exporting ${job.benchmark}` });
+  const count = await exportTasks(job.tasks, tasksPath, job.settings.limit, signal);
+  onProgress({ phase: "export", done: 1, total: 1, message: `${count} tasks` });
+
+  const { n, temperature, topP, maxNewTokens, workers, timeoutS } = job.settings;
+  const generated = (await callWithProgress(sidecar, "eval/generate", {
+    model: job.model.model,
+    adapter: job.model.adapter ?? null,
+    tasksPath,
+    outDir: dir,
+    n,
+    temperature,
+    topP,
+    maxNewTokens,
+  }, onProgress, signal)) as { samplesPath: string };
+  const executed = (await callWithProgress(sidecar, "eval/execute", {
+    tasksPath,
+    samplesPath: generated.samplesPath,
+    outDir: dir,
+    workers,
+    timeoutS,
+  }, onProgress, signal)) as { resultsPath: string };
+  return { dir, tasksPath, samplesPath: generated.samplesPath, resultsPath: executed.resultsPath };
+}
+
+async function callWithProgress(
+  sidecar: EvalSidecar,
+  method: "eval/generate" | "eval/execute",
+  params: Record<string, unknown>,
+  onProgress: (p: EvalProgress) => void,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  let requestId: string | number | undefined;
+  const detach = sidecar.onNotification("eval/progress", (raw) => {
+    const p = raw as { requestId?: unknown; phase?: unknown; done?: unknown; total?: unknown; message?: unknown };
+    if (p.requestId !== requestId || (p.phase !== "generate" && p.phase !== "execute")) return;
+    if (typeof p.done !== "number" || typeof p.total !== "number") return;
+    onProgress({ phase: p.phase, done: p.done, total: p.total, ...(typeof p.message === "string" ? { message: p.message } : {}) });
+  });
+  try {
+    // No timeout: a large benchmark takes hours on a CPU; progress shows it is alive and the user can cancel.
+    return await sidecar.request(method, params, { signal, timeoutMs: 0, onRequestId: (id) => (requestId = id) });
+  } finally {
+    detach();
+  }
+}

@@ -1,0 +1,212 @@
+import * as vscode from "vscode";
+import type { CodistillContext } from "../../context";
+import { evalDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress, type EvalSidecar } from "../../core/evaluation/runner";
+import { readEvalResults, type EvalResults } from "../../core/evaluation/results";
+import { findTask } from "../../core/evaluation/tasksFile";
+import { EVALUATION_DEFAULTS, readExperimentConfig, type EvaluationDecl, type ExperimentConfig } from "../../core/experiment/config";
+import { datasetRequest, workspaceRoot } from "../../datasetCommands";
+import { showReadOnlyDiff } from "../datasetBrowser/taskEditor";
+import { PanelChannel, panelHtml, panelWebviewOptions } from "../shared/webviewHost";
+import { comparisonRows, drillDownRows, type LoadedResults } from "./view";
+import {
+  PANEL_ID,
+  PANEL_TITLE,
+  evaluationValidators,
+  type EvaluationView,
+  type OpenSampleParams,
+  type RunParams,
+  type RunningView,
+  type TaskRowView,
+  type TasksParams,
+} from "./protocol";
+
+/** The "Codistill Evaluation" panel: choose models × benchmarks, run them, compare and drill down. */
+export class EvaluationPanel implements vscode.Disposable {
+  private static current: EvaluationPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly channel: PanelChannel;
+  private running: { abort: AbortController; view: RunningView } | undefined;
+  private models: EvalModel[] = [];
+  private lastOutcome: string | null = null;
+
+  static show(ctx: CodistillContext): EvaluationPanel {
+    if (EvaluationPanel.current) {
+      EvaluationPanel.current.panel.reveal();
+      return EvaluationPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_ID, PANEL_TITLE, vscode.ViewColumn.Active, panelWebviewOptions(ctx.extensionUri));
+    return (EvaluationPanel.current = new EvaluationPanel(panel, ctx));
+  }
+
+  static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
+    panel.webview.options = panelWebviewOptions(ctx.extensionUri);
+    EvaluationPanel.current?.dispose();
+    EvaluationPanel.current = new EvaluationPanel(panel, ctx);
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly ctx: CodistillContext,
+  ) {
+    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, "media", "codistill.svg");
+    panel.webview.html = panelHtml(panel.webview, ctx.extensionUri, "evaluation", PANEL_TITLE);
+    this.channel = new PanelChannel(
+      panel.webview,
+      evaluationValidators,
+      {
+        "evaluation/ready": () => this.push(),
+        "evaluation/refresh": () => this.push(),
+        "evaluation/run": (p) => this.run(p as RunParams),
+        "evaluation/cancel": () => this.running?.abort.abort(),
+        "evaluation/tasks": (p) => this.tasks(p as TasksParams),
+        "evaluation/openSample": (p) => this.openSample(p as OpenSampleParams),
+      },
+      ctx.log,
+    );
+    this.disposables.push(this.channel, panel.onDidDispose(() => this.dispose()));
+  }
+
+  private async config(): Promise<{ root: string; config: ExperimentConfig | undefined; problems: string[] }> {
+    const root = workspaceRoot();
+    if (!root) throw new Error("Open a folder first: evaluation results are written under .codistill/runs/ in the workspace.");
+    const result = await readExperimentConfig(root);
+    return { root, config: result?.config, problems: result ? result.problems.map((p) => `${p.where} ${p.field}: ${p.reason}`) : ["No codistill.yaml in this workspace: add one with student.model and datasets."] };
+  }
+
+  private async push(): Promise<void> {
+    const view = await this.buildView();
+    await this.channel.notify("evaluation/state", view);
+  }
+
+  private async buildView(): Promise<EvaluationView> {
+    const { root, config, problems } = await this.config();
+    this.models = await listEvalModels(root, config?.student?.model);
+    const benchmarks = config?.datasets.map((d) => d.name) ?? [];
+    const loaded = await this.loadResults(benchmarks, problems);
+    const settings = config?.evaluation ?? EVALUATION_DEFAULTS;
+    return {
+      models: this.models.map(({ id, label, kind }) => ({ id, label, kind })),
+      benchmarks,
+      settings: { n: settings.n, temperature: settings.temperature, limit: settings.limit ?? null },
+      rows: comparisonRows(loaded),
+      problems,
+      running: this.running?.view ?? null,
+      lastOutcome: this.lastOutcome,
+    };
+  }
+
+  /** Every model × benchmark that has a results.json; unreadable ones become problems naming the file. */
+  private async loadResults(benchmarks: string[], problems: string[]): Promise<LoadedResults[]> {
+    const loaded: LoadedResults[] = [];
+    for (const model of this.models) {
+      for (const benchmark of benchmarks) {
+        const path = `${evalDir(model, benchmark)}/results.json`;
+        try {
+          loaded.push({ model, benchmark, results: await readEvalResults(path) });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") problems.push((err as Error).message);
+        }
+      }
+    }
+    return loaded;
+  }
+
+  private async results(modelId: string, benchmark: string): Promise<{ model: EvalModel; results: EvalResults }> {
+    const model = this.models.find((m) => m.id === modelId);
+    if (!model) throw new Error(`No model "${modelId}": refresh the panel.`);
+    return { model, results: await readEvalResults(`${evalDir(model, benchmark)}/results.json`) };
+  }
+
+  private async tasks(params: TasksParams): Promise<TaskRowView[]> {
+    return drillDownRows((await this.results(params.modelId, params.benchmark)).results);
+  }
+
+  /** The generated program beside the task's reference solution, in VS Code's diff editor. */
+  private async openSample(params: OpenSampleParams): Promise<void> {
+    const { model, results } = await this.results(params.modelId, params.benchmark);
+    const task = results.tasks.find((t) => t.taskId === params.taskId);
+    const sample = task?.samples[params.sample];
+    if (!sample) throw new Error(`${results.path}: no sample ${params.sample} of task ${params.taskId}`);
+    const reference = await findTask(results.tasksPath, params.taskId);
+    const referenceText = reference?.solutions[0] ?? `# ${results.tasksPath} has no reference solution for ${params.taskId}\n`;
+    const header = sample.status === "passed" ? "# passed\n" : `# ${sample.status}${sample.failedTest !== null ? ` at test ${sample.failedTest}` : ""}: ${(sample.message ?? "").split("\n").join("\n# ")}\n`;
+    const name = params.taskId.replace(/[^\w.-]+/g, "_");
+    await showReadOnlyDiff(
+      { path: `/eval/${model.id}/${params.benchmark}/${name}.reference.py`, text: referenceText },
+      { path: `/eval/${model.id}/${params.benchmark}/${name}.sample-${params.sample}.py`, text: header + sample.solution },
+      `${params.taskId}: reference ↔ ${model.label} sample ${params.sample}`,
+    );
+  }
+
+  private async run(params: RunParams): Promise<void> {
+    if (this.running) throw new Error("An evaluation is already running: cancel it first.");
+    const { config } = await this.config();
+    if (!config) throw new Error("No codistill.yaml in this workspace.");
+    const models = params.models.map((id) => this.models.find((m) => m.id === id) ?? fail(`unknown model "${id}": refresh the panel`));
+    const decls = params.benchmarks.map((name) => config.datasets.find((d) => d.name === name) ?? fail(`no dataset "${name}" in codistill.yaml`));
+    const settings: EvaluationDecl = { ...config.evaluation, n: params.n, temperature: params.temperature, ...(params.limit === null ? { limit: undefined } : { limit: params.limit }) };
+    const abort = new AbortController();
+    this.lastOutcome = null;
+    const steps = models.length * decls.length;
+    this.running = { abort, view: { modelLabel: models[0]!.label, benchmark: decls[0]!.name, step: 1, steps, phase: "export", done: 0, total: 1 } };
+    void this.channel.notify("evaluation/progress", this.running.view);
+    // The run outlives this request: the webview hears about it through progress and state.
+    void this.runAll(models, decls, settings, abort);
+  }
+
+  private async runAll(models: EvalModel[], decls: ExperimentConfig["datasets"], settings: EvaluationDecl, abort: AbortController): Promise<void> {
+    const sidecar = this.sidecar();
+    const title = `Evaluating ${models.length} model(s) on ${decls.length} benchmark(s)`;
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+        token.onCancellationRequested(() => abort.abort());
+        let step = 0;
+        for (const model of models) {
+          for (const decl of decls) {
+            step++;
+            const tasks = await this.ctx.datasets.complete(datasetRequest(decl));
+            const report = (p: EvalProgress) => {
+              const view: RunningView = { modelLabel: model.label, benchmark: decl.name, step, steps: models.length * decls.length, ...p };
+              this.running!.view = view;
+              progress.report({ message: `${model.label} on ${decl.name} (${step}/${view.steps}): ${p.phase} ${p.done}/${p.total}` });
+              void this.channel.notify("evaluation/progress", view);
+            };
+            const outcome = await runEvaluation({ model, benchmark: decl.name, tasks, settings }, sidecar, report, abort.signal);
+            this.ctx.log.info(`evaluation: ${model.label} on ${decl.name} -> ${outcome.resultsPath}`);
+            await this.push();
+          }
+        }
+      });
+      void vscode.window.showInformationMessage(`Codistill: evaluation finished (${models.length * decls.length} result set(s)).`);
+    } catch (err) {
+      const message = abort.signal.aborted ? "evaluation cancelled; results already written are kept" : `evaluation failed: ${(err as Error).message}`;
+      this.lastOutcome = message;
+      this.ctx.log.error(message);
+      void vscode.window[abort.signal.aborted ? "showWarningMessage" : "showErrorMessage"](`Codistill: ${message}`);
+    } finally {
+      this.running = undefined;
+      void this.channel.notify("evaluation/progress", null);
+      this.ctx.refreshExplorer();
+      await this.push().catch((err: Error) => this.ctx.log.error(`evaluation panel: ${err.message}`));
+    }
+  }
+
+  private sidecar(): EvalSidecar {
+    const supervisor = this.ctx.supervisor;
+    return {
+      request: (method, params, options) => supervisor.request(method, params as never, options),
+      onNotification: (method, handler) => supervisor.onNotification(method, handler),
+    };
+  }
+
+  dispose(): void {
+    if (EvaluationPanel.current === this) EvaluationPanel.current = undefined;
+    this.running?.abort.abort();
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+    this.panel.dispose();
+  }
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}

@@ -1,0 +1,152 @@
+// Messages between the "Codistill Evaluation" webview and the extension host.
+import { noParams, type ParamsValidators } from "../shared/messages";
+
+export const PANEL_ID = "codistill.evaluation";
+export const PANEL_TITLE = "Codistill Evaluation";
+
+export interface ModelView {
+  id: string;
+  label: string;
+  kind: "base" | "adapter" | "checkpoint";
+}
+
+/** A value with its bootstrap confidence interval (95 %). */
+export interface Estimate {
+  value: number;
+  low: number;
+  high: number;
+}
+
+/** CodeBLEU columns stay "unavailable" (never 0) until the structure issue computes them. */
+export type StructuralCell = { available: true; value: number } | { available: false; reason: string };
+
+export interface ResultRowView {
+  modelId: string;
+  modelLabel: string;
+  benchmark: string;
+  isBaseline: boolean;
+  tasks: number;
+  /** Samples per task (the smallest, when tasks differ). */
+  n: number;
+  temperature: number | null;
+  date: string;
+  pass1: Estimate;
+  passK: { k: number; value: number }[];
+  syntax: StructuralCell;
+  dataflow: StructuralCell;
+  /** pass@1 minus the baseline's on the same benchmark, paired over their shared tasks. */
+  delta: (Estimate & { sharedTasks: number }) | null;
+  /** Why there is no delta on a non-baseline row (no baseline results, no shared tasks). */
+  deltaNote: string | null;
+}
+
+export interface TaskRowView {
+  taskId: string;
+  samples: number;
+  passed: number;
+  statuses: string[];
+  /** The first failing sample, its failing test and message. */
+  failingSample: number | null;
+  failedTest: number | null;
+  message: string | null;
+}
+
+export interface RunningView {
+  modelLabel: string;
+  benchmark: string;
+  /** 1-based position of this model × benchmark pair in the whole run. */
+  step: number;
+  steps: number;
+  phase: "export" | "generate" | "execute";
+  done: number;
+  total: number;
+  message?: string;
+}
+
+export interface EvaluationSettingsView {
+  n: number;
+  temperature: number;
+  limit: number | null;
+}
+
+export interface EvaluationView {
+  models: ModelView[];
+  benchmarks: string[];
+  settings: EvaluationSettingsView;
+  rows: ResultRowView[];
+  /** codistill.yaml problems and unreadable results, each naming its file. */
+  problems: string[];
+  running: RunningView | null;
+  /** How the last run ended when it did not finish: the error, or that it was cancelled. */
+  lastOutcome: string | null;
+}
+
+export interface RunParams extends EvaluationSettingsView {
+  models: string[];
+  benchmarks: string[];
+}
+
+export interface TasksParams {
+  modelId: string;
+  benchmark: string;
+}
+
+export interface OpenSampleParams extends TasksParams {
+  taskId: string;
+  sample: number;
+}
+
+/** Webview -> host. */
+export interface EvaluationToHost {
+  "evaluation/ready": undefined;
+  "evaluation/refresh": undefined;
+  "evaluation/run": RunParams;
+  "evaluation/cancel": undefined;
+  /** A request: answered with TaskRowView[]. */
+  "evaluation/tasks": TasksParams;
+  "evaluation/openSample": OpenSampleParams;
+}
+
+/** Host -> webview notifications. */
+export interface EvaluationToWebview {
+  "evaluation/state": EvaluationView;
+  "evaluation/progress": RunningView | null;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isNonEmptyStringList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x !== "");
+const isPositiveInteger = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+
+function validateRun(p: unknown): string | undefined {
+  if (!isObject(p)) return "expected an object";
+  if (!isNonEmptyStringList(p.models)) return "models: choose at least one model";
+  if (!isNonEmptyStringList(p.benchmarks)) return "benchmarks: choose at least one benchmark";
+  if (!isPositiveInteger(p.n)) return "n: expected an integer >= 1";
+  if (typeof p.temperature !== "number" || !(p.temperature >= 0)) return "temperature: expected a number >= 0";
+  if (p.temperature === 0 && (p.n as number) > 1) return "n: greedy decoding (temperature 0) gives one sample per task; raise the temperature for n > 1";
+  if (p.limit !== null && !isPositiveInteger(p.limit)) return "limit: expected null or an integer >= 1";
+  return undefined;
+}
+
+function validateTasks(p: unknown): string | undefined {
+  if (!isObject(p)) return "expected an object";
+  if (typeof p.modelId !== "string" || !p.modelId) return "modelId: expected a non-empty string";
+  if (typeof p.benchmark !== "string" || !p.benchmark) return "benchmark: expected a non-empty string";
+  return undefined;
+}
+
+export const evaluationValidators: ParamsValidators = {
+  "evaluation/ready": noParams,
+  "evaluation/refresh": noParams,
+  "evaluation/run": validateRun,
+  "evaluation/cancel": noParams,
+  "evaluation/tasks": validateTasks,
+  "evaluation/openSample": (p) => {
+    const problem = validateTasks(p);
+    if (problem) return problem;
+    const o = p as Record<string, unknown>;
+    if (typeof o.taskId !== "string" || !o.taskId) return "taskId: expected a non-empty string";
+    if (!Number.isInteger(o.sample) || (o.sample as number) < 0) return "sample: expected a non-negative integer";
+    return undefined;
+  },
+};

@@ -1,0 +1,133 @@
+// The Evaluation panel in a real VS Code: a tiny random model (made by scripts/make-tiny-model.py)
+// and a LoRA adapter of it are evaluated on three HumanEval tasks by the real sidecar; the table
+// shows pass@1 with its interval, the adapter's delta against the base, CodeBLEU columns marked
+// unavailable, the chart; a task opens in the diff editor; a long run is cancelled.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { FrameLocator } from "playwright-core";
+import { parseDocument } from "yaml";
+import {
+  leftoverProcesses,
+  repoRoot,
+  runCommand,
+  screenshot,
+  startVsCode,
+  stop,
+  trustWorkspace,
+  waitForNotification,
+  webviewFrame,
+  type VsCodeSession,
+} from "./harness";
+import { demoWorkspaceCopy } from "./workspace";
+
+const VSIX = join(repoRoot(), "dist", "codistill-linux-x64.vsix");
+const PYTHON = join(repoRoot(), ".venv", "bin", "python");
+
+describe("the Evaluation panel", () => {
+  let session: VsCodeSession;
+  let workspace: string;
+  let frame: FrameLocator;
+
+  before(async () => {
+    workspace = demoWorkspaceCopy();
+    const adapter = join(workspace, ".codistill", "runs", "run-1", "adapter");
+    execFileSync(PYTHON, [join(repoRoot(), "scripts", "make-tiny-model.py"), join(workspace, "models", "tiny"), "--adapter", adapter], { stdio: "inherit" });
+    const config = parseDocument(readFileSync(join(workspace, "codistill.yaml"), "utf8"));
+    config.setIn(["student", "model"], "./models/tiny");
+    config.setIn(["evaluation", "maxNewTokens"], 24);
+    config.setIn(["evaluation", "limit"], 3);
+    writeFileSync(join(workspace, "codistill.yaml"), config.toString());
+    session = await startVsCode({ vsix: VSIX, workspace, userSettings: { "codistill.pythonPath": PYTHON } });
+    await trustWorkspace(session);
+  });
+
+  after(async () => {
+    if (session) {
+      await stop(session);
+      assert.deepEqual(leftoverProcesses(session.marker), []);
+    }
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("evaluates the base model and the adapter, and compares them with intervals and a chart", async () => {
+    await runCommand(session, "Codistill: Open Evaluation");
+    frame = await webviewFrame(session, "Codistill Evaluation");
+    const adapterBox = frame.locator('[data-testid="model-run-1"]');
+    await adapterBox.waitFor({ timeout: 30_000 });
+    assert.equal(await frame.locator('[data-testid="model-base"]').getAttribute("aria-checked"), "true");
+    assert.equal(await frame.locator('[data-testid="benchmark-humaneval"]').getAttribute("aria-checked"), "true");
+    assert.equal(await frame.locator('[data-testid="no-results"]').count(), 1);
+    await adapterBox.click();
+
+    await frame.locator("vscode-button", { hasText: "Run Evaluation" }).click();
+    await frame.locator('[data-testid="progress-text"]').waitFor({ timeout: 30_000 });
+    await screenshot(session, "evaluation-running");
+    const rows = frame.locator('[data-testid="result-row"]');
+    const outcome = frame.locator('[data-testid="last-outcome"]');
+    await rows.nth(1).or(outcome).waitFor({ timeout: 300_000 });
+    if (await outcome.count()) assert.fail(`the run did not finish: ${await outcome.innerText()}`);
+    await waitForNotification(session, "evaluation finished");
+    assert.equal(await rows.count(), 2);
+
+    const base = rows.filter({ hasText: "Base: tiny" });
+    const student = rows.filter({ hasText: "run-1 (adapter)" });
+    assert.match(await base.locator('[data-testid="pass1"]').innerText(), /^\d+\.\d \(\d+\.\d–\d+\.\d\)$/);
+    assert.match(await base.innerText(), /baseline/);
+    assert.match(await student.innerText(), /[+-]\d+\.\d \(-?\d+\.\d, -?\d+\.\d\) over 3 tasks/);
+    assert.equal(await student.locator("td", { hasText: /^unavailable$/ }).count(), 2, "syntax and dataflow match wait for CodeBLEU");
+    assert.equal(await frame.locator("canvas#pass-chart").count(), 1);
+    await screenshot(session, "evaluation-results");
+
+    // What the run left in the workspace: EvalPlus-style samples and results per model × benchmark.
+    const dir = join(workspace, ".codistill", "runs", "base-tiny", "eval", "humaneval");
+    const samples = readFileSync(join(dir, "samples.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { task_id: string; solution: string });
+    assert.deepEqual(samples.map((s) => s.task_id), ["HumanEval/0", "HumanEval/1", "HumanEval/2"]);
+    const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as { eval: Record<string, unknown[]> };
+    assert.deepEqual(Object.keys(results.eval), ["HumanEval/0", "HumanEval/1", "HumanEval/2"]);
+    assert.ok(existsSync(join(workspace, ".codistill", "runs", "run-1", "eval", "humaneval", "results.json")));
+  });
+
+  it("drills down to the tasks and opens a sample against its reference in the diff editor", async () => {
+    await frame.locator('[data-testid="result-row"]', { hasText: "Base: tiny" }).locator("button", { hasText: "Tasks" }).click();
+    const tasks = frame.locator('[data-testid="task-row"]');
+    await tasks.nth(2).waitFor({ timeout: 15_000 });
+    assert.equal(await tasks.count(), 3);
+    const first = tasks.first();
+    assert.match(await first.innerText(), /HumanEval\/0\s+\d\/1/);
+    await first.locator("button", { hasText: "Diff" }).click();
+    await session.page.locator(".tabs-container .tab", { hasText: "HumanEval/0: reference ↔ Base: tiny sample 0" }).waitFor({ timeout: 20_000 });
+    const original = session.page.locator(".monaco-diff-editor .editor.original .view-lines");
+    await original.filter({ hasText: "has_close_elements" }).waitFor({ timeout: 20_000 });
+    const modified = session.page.locator(".monaco-diff-editor .editor.modified .view-lines");
+    assert.match(await modified.innerText(), /^#\s(passed|failed|error|timeout)/);
+    await screenshot(session, "evaluation-diff");
+  });
+
+  it("names a bad setting, then cancels a long run and keeps what it generated", async () => {
+    await session.page.locator(".tabs-container .tab", { hasText: "Codistill Evaluation" }).click();
+    frame = await webviewFrame(session, "Codistill Evaluation");
+    await frame.locator('[data-testid="result-row"]').first().waitFor({ timeout: 30_000 });
+    // Every MBPP task, the base model only: minutes of work, cancelled after the first samples.
+    await frame.locator('[data-testid="model-run-1"]').click();
+    await frame.locator('[data-testid="benchmark-humaneval"]').click();
+    await frame.locator('[data-testid="benchmark-mbpp"]').click();
+    // A setting the run cannot honour is named before anything starts.
+    await frame.locator('[data-testid="n"] input').fill("2");
+    await frame.locator("vscode-button", { hasText: "Run Evaluation" }).click();
+    assert.match(await frame.locator('[data-testid="form-problem"]').innerText(), /n: greedy decoding/);
+    await frame.locator('[data-testid="n"] input').fill("1");
+    await frame.locator('[data-testid="limit"] input').fill("");
+    await frame.locator("vscode-button", { hasText: "Run Evaluation" }).click();
+    await frame.locator('[data-testid="progress-text"]', { hasText: /Generating [1-9]\d*\// }).waitFor({ timeout: 120_000 });
+    await frame.locator("vscode-button", { hasText: "Cancel" }).click();
+    await waitForNotification(session, "evaluation cancelled", { timeoutMs: 60_000 });
+    await frame.locator("vscode-button", { hasText: "Run Evaluation" }).waitFor({ timeout: 15_000 });
+    const samples = join(workspace, ".codistill", "runs", "base-tiny", "eval", "mbpp", "samples.jsonl");
+    const lines = readFileSync(samples, "utf8").trim().split("\n").filter(Boolean).length;
+    assert.ok(lines > 0 && lines < 974, `a cancelled run keeps its ${lines} samples and stops early`);
+    assert.ok(!existsSync(join(workspace, ".codistill", "runs", "base-tiny", "eval", "mbpp", "results.json")));
+  });
+});

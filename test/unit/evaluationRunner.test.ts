@@ -1,0 +1,122 @@
+// Which models the evaluation offers (base, run adapters, checkpoints) and where each one's
+// results go, on a real workspace tree; then whole evaluations through a real sidecar.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { openDataset, type Dataset } from "../../src/core/datasets/index";
+import { readEvalResults } from "../../src/core/evaluation/results";
+import { baseRunId, evalDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress, type EvalSidecar } from "../../src/core/evaluation/runner";
+import { EVALUATION_DEFAULTS } from "../../src/core/experiment/config";
+import { sidecarLaunchArgs } from "../../src/sidecar/interpreter";
+import { consoleLogger } from "../../src/sidecar/logger";
+import { SidecarSupervisor } from "../../src/sidecar/supervisor";
+import { REPO, sidecarPython, waitFor } from "./helpers";
+
+describe("evaluation models", () => {
+  const root = mkdtempSync(join(tmpdir(), "codistill-evalmodels-"));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const runs = join(root, ".codistill", "runs");
+  const adapterConfig = (dir: string, base: string) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "adapter_config.json"), JSON.stringify({ peft_type: "LORA", base_model_name_or_path: base, r: 4 }));
+  };
+
+  it("lists the student's base model, each run's adapter and its checkpoints in step order", async () => {
+    const otherBase = join(root, "other-base");
+    mkdirSync(otherBase);
+    adapterConfig(join(runs, "run-a", "adapter"), otherBase);
+    adapterConfig(join(runs, "run-a", "checkpoints", "step-20"), "");
+    adapterConfig(join(runs, "run-a", "checkpoints", "step-5"), "/moved/away");
+    mkdirSync(join(runs, "run-a", "checkpoints", "not-a-step"), { recursive: true });
+    mkdirSync(join(runs, "run-empty"), { recursive: true });
+    const models = await listEvalModels(root, "/models/tiny-student");
+    assert.deepEqual(
+      models.map((m) => [m.id, m.kind, m.model, m.adapter ?? null]),
+      [
+        ["base", "base", "/models/tiny-student", null],
+        ["run-a", "adapter", otherBase, join(runs, "run-a", "adapter")],
+        ["run-a@step-5", "checkpoint", "/models/tiny-student", join(runs, "run-a", "checkpoints", "step-5")],
+        ["run-a@step-20", "checkpoint", "/models/tiny-student", join(runs, "run-a", "checkpoints", "step-20")],
+      ],
+    );
+    assert.equal(evalDir(models[0]!, "humaneval"), join(runs, baseRunId("/models/tiny-student"), "eval", "humaneval"));
+    assert.equal(baseRunId("/models/tiny-student"), "base-tiny-student");
+    assert.equal(evalDir(models[2]!, "mbpp"), join(runs, "run-a", "checkpoints", "step-5", "eval", "mbpp"));
+  });
+
+  it("offers no base model without student.model, and adapters only when their base is known", async () => {
+    const models = await listEvalModels(root, undefined);
+    assert.deepEqual(models.map((m) => m.id), ["run-a"]);
+  });
+});
+
+describe("runEvaluation with a real sidecar and a tiny model", () => {
+  const root = mkdtempSync(join(tmpdir(), "codistill-evalrun-"));
+  const modelDir = join(root, "tiny");
+  const supervisor = new SidecarSupervisor({
+    launch: async () => ({ command: sidecarPython(), args: sidecarLaunchArgs("info") }),
+    log: consoleLogger("evaluation", "error"),
+    clientName: "unit-test",
+    clientVersion: "0",
+    requestTimeoutMs: 30_000,
+    backoff: { initialMs: 100, maxMs: 1000, resetAfterMs: 60_000 },
+    stopGraceMs: 1500,
+  });
+  const sidecar: EvalSidecar = {
+    request: (method, params, options) => supervisor.request(method, params as never, options),
+    onNotification: (method, handler) => supervisor.onNotification(method, handler),
+  };
+  let humaneval: Dataset;
+
+  before(async () => {
+    execFileSync(sidecarPython(), [join(REPO, "scripts", "make-tiny-model.py"), modelDir], { stdio: "ignore" });
+    humaneval = await openDataset(join(REPO, "test", "fixtures", "datasets", "golden", "humaneval-slice.tasks.jsonl"));
+  });
+  after(async () => {
+    await supervisor.stop();
+    await humaneval?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("exports the tasks, generates, executes and reports progress of both phases, across a sidecar restart", async () => {
+    await supervisor.start();
+    // Notification handlers outlive the process they were registered with.
+    process.kill(supervisor.snapshot().pid!, "SIGKILL");
+    await waitFor("crashed", () => supervisor.state === "crashed");
+    await waitFor("ready again", () => supervisor.state === "ready", 30_000);
+
+    const model: EvalModel = { id: "base", label: "Base: tiny", kind: "base", model: modelDir, home: join(root, ".codistill", "runs", "base-tiny") };
+    const progress: EvalProgress[] = [];
+    const settings = { ...EVALUATION_DEFAULTS, maxNewTokens: 16, limit: 2 };
+    const outcome = await runEvaluation({ model, benchmark: "humaneval", tasks: humaneval, settings }, sidecar, (p) => progress.push(p));
+
+    assert.equal(outcome.dir, join(model.home, "eval", "humaneval"));
+    const tasks = readFileSync(outcome.tasksPath, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string });
+    assert.equal(tasks.length, 2);
+    const results = await readEvalResults(outcome.resultsPath);
+    assert.deepEqual(results.tasks.map((t) => t.taskId), tasks.map((t) => t.id));
+    assert.ok(results.tasks.every((t) => t.samples.length === 1));
+    assert.equal(results.generation?.model, modelDir);
+    for (const phase of ["export", "generate", "execute"] as const) {
+      const last = progress.filter((p) => p.phase === phase).at(-1);
+      assert.ok(last && last.done === last.total, `${phase} progress reaches its total: ${JSON.stringify(progress)}`);
+    }
+    assert.equal(progress.find((p) => p.phase === "generate" && p.done === p.total)?.total, 2);
+  });
+
+  it("cancels through the AbortSignal and leaves no results file", async () => {
+    const model: EvalModel = { id: "base", label: "Base: tiny", kind: "base", model: modelDir, home: join(root, ".codistill", "runs", "cancelled") };
+    const abort = new AbortController();
+    const settings = { ...EVALUATION_DEFAULTS, maxNewTokens: 64, limit: undefined, n: 4, temperature: 0.8 };
+    const run = runEvaluation({ model, benchmark: "humaneval", tasks: humaneval, settings }, sidecar, (p) => {
+      if (p.phase === "generate") abort.abort();
+    }, abort.signal);
+    await assert.rejects(run, /cancelled/);
+    assert.ok(!existsSync(join(model.home, "eval", "humaneval", "results.json")));
+    // The sidecar is still there for the next request.
+    assert.deepEqual((await supervisor.request("health/ping", {})).pong, true);
+  });
+});
