@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from eval_support import evalplus_samples, read_json, task
 from codistill import protocol
 from codistill.evaluation.common import EvalCancelled, EvalInputError
 from codistill.evaluation.execute import ExecuteRequest, run_execution
+from codistill.execution import Executor
 
 from conftest import sidecar_env
 
@@ -84,6 +86,7 @@ def test_results_json_has_the_spec_shape(
         "tasksPath",
         "samplesPath",
         "generation",
+        "limits",
         "summary",
         "eval",
     ]
@@ -91,6 +94,8 @@ def test_results_json_has_the_spec_shape(
     assert results["tasksPath"] == str(evalplus_files["tasks"])
     assert results["samplesPath"] == str(evalplus_files["samples"])
     assert results["generation"] == {"model": "m", "n": 4}
+    # EvalPlus's per-input limits by default: max(1 s, 4 x the reference's time).
+    assert results["limits"] == {"timeoutS": 3, "timeLimitFactor": 4, "minTimeLimitS": 1}
     assert results["summary"] == result["summary"]
     assert protocol.validate_result("eval/execute", result) == []
     assert list(results["eval"]) == ["HumanEval/2", "Mbpp/404", "HumanEval/0"]
@@ -172,6 +177,77 @@ def test_unknown_task_in_samples_is_named(evalplus_files: dict[str, Path], tmp_p
         run_execution(request)
 
 
+def verdicts(results: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
+    return {task_id: statuses(results, task_id) for task_id in results["eval"]}
+
+
+def test_second_execution_reuses_cached_expected_outputs(
+    executed: tuple[dict[str, Any], dict[str, Any]],
+    evalplus_files: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    modes: list[str] = []
+    run_job = Executor._run_job
+
+    def spy(self: Executor, job: dict[str, Any]) -> dict[str, Any]:
+        modes.append(job["mode"])
+        return run_job(self, job)
+
+    monkeypatch.setattr(Executor, "_run_job", spy)
+    cache = tmp_path / "cache" / "expected-outputs"  # created, parents and all
+
+    def execute(out: str) -> dict[str, Any]:
+        request = ExecuteRequest(
+            str(evalplus_files["tasks"]),
+            str(evalplus_files["samples"]),
+            str(tmp_path / out),
+            workers=2,
+            timeout_s=3,
+            ks=(1, 2, 10),
+            cache_dir=str(cache),
+            time_limit_factor=6,
+            min_time_limit_s=2,
+        )
+        return read_json(Path(run_execution(request)["resultsPath"]))
+
+    first = execute("first")
+    # One reference run per EvalPlus task (HumanEval/2, Mbpp/404; HumanEval/0 has assertions),
+    # kept as its outputs and its times per input.
+    assert modes.count("record") == 2
+    cached = {path.name: path for path in cache.iterdir()}
+    kinds = sorted(name.split(".", 1)[1] for name in cached)
+    assert kinds == ["json", "json", "outputs.jsonl", "outputs.jsonl"]
+    # Back-date the files: a rewrite would show as a fresh mtime.
+    old = 1_000_000_000
+    for path in cached.values():
+        os.utime(path, (old, old))
+
+    modes.clear()
+    second = execute("second")
+    assert "record" not in modes and modes.count("check") == 10
+    assert {path.name for path in cache.iterdir()} == set(cached)
+    assert all(path.stat().st_mtime == old for path in cached.values())
+    # Same verdicts as without a cache, and the limits they were judged under.
+    _, uncached = executed
+    assert verdicts(first) == verdicts(second) == verdicts(uncached)
+    for results in (first, second):
+        assert results["limits"] == {"timeoutS": 3, "timeLimitFactor": 6, "minTimeLimitS": 2}
+
+
+def test_unusable_cache_dir_is_named(evalplus_files: dict[str, Path], tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("")
+    request = ExecuteRequest(
+        str(evalplus_files["tasks"]),
+        str(evalplus_files["samples"]),
+        str(tmp_path / "out"),
+        cache_dir=str(not_a_folder),
+    )
+    with pytest.raises(EvalInputError, match=r"^cacheDir: .* exists and is not a folder"):
+        run_execution(request)
+
+
 def test_cli_execute_writes_the_same_results(
     executed: tuple[dict[str, Any], dict[str, Any]], evalplus_files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -193,6 +269,12 @@ def test_cli_execute_writes_the_same_results(
         "1",
         "2",
         "10",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--time-limit-factor",
+        "5",
+        "--min-time-limit",
+        "1.5",
     ]
     done = subprocess.run(command, capture_output=True, text=True, env=sidecar_env(), timeout=120)
     assert done.returncode == 0, done.stderr
@@ -201,8 +283,33 @@ def test_cli_execute_writes_the_same_results(
     results = read_json(tmp_path / "results.json")
     _, expected = executed
 
-    def verdicts(r: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
-        return {task_id: statuses(r, task_id) for task_id in r["eval"]}
-
     assert verdicts(results) == verdicts(expected)
     assert results["summary"]["passAtK"] == expected["summary"]["passAtK"]
+    assert results["limits"] == {"timeoutS": 3, "timeLimitFactor": 5, "minTimeLimitS": 1.5}
+    assert len(list((tmp_path / "cache").glob("*.outputs.jsonl"))) == 2
+
+
+def test_cli_execute_rejects_a_non_positive_time_limit_factor(
+    evalplus_files: dict[str, Path], tmp_path: Path
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "codistill",
+        "eval",
+        "execute",
+        "--tasks",
+        str(evalplus_files["tasks"]),
+        "--samples",
+        str(evalplus_files["samples"]),
+        "--out-dir",
+        str(tmp_path),
+        "--time-limit-factor",
+        "-2",
+        "--min-time-limit",
+        "0",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, env=sidecar_env(), timeout=60)
+    assert done.returncode == 2
+    assert "params.timeLimitFactor: " in done.stderr and "params.minTimeLimitS: " in done.stderr
+    assert not (tmp_path / "results.json").exists()

@@ -180,6 +180,7 @@ def test_golden_execute_request_runs_with_real_files(server: Sidecar, tmp_path: 
         tasksPath=str(tasks),
         samplesPath=str(samples),
         outDir=str(tmp_path / "out"),
+        cacheDir=str(tmp_path / "cache"),
     )
     response, notifications = call(server, message["method"], params, message["id"])
     assert protocol.validate_response(response, "eval/execute") == []
@@ -192,6 +193,9 @@ def test_golden_execute_request_runs_with_real_files(server: Sidecar, tmp_path: 
     results = read_json(Path(response["result"]["resultsPath"]))
     assert results["summary"] == summary
     assert [e["base_status"] for e in results["eval"]["Mbpp/404"]][:3] == ["pass", "pass", "fail"]
+    assert results["limits"] == {"timeoutS": 5, "timeLimitFactor": 4, "minTimeLimitS": 1}
+    # The reference runs' outputs of both tasks are kept for the next request.
+    assert len(list((tmp_path / "cache").glob("*.outputs.jsonl"))) == 2
 
 
 def test_unusable_inputs_answer_invalid_params_naming_the_field(

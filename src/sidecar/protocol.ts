@@ -148,6 +148,16 @@ export interface EvalExecuteParams {
   timeoutS?: number;
   /** pass@k values; default [1, 10, 100] (a k is reported when every task has at least k samples). */
   ks?: number[];
+  /**
+   * Keeps the expected outputs of reference-solution runs (EvalPlus's extra inputs) for later
+   * requests; created when missing. Without it every request runs the references again.
+   * The extension uses <workspace>/.codistill/cache/expected-outputs.
+   */
+  cacheDir?: string;
+  /** A call test checked against a reference run may take max(minTimeLimitS, timeLimitFactor × the reference's time on that input); > 0, default 4 (EvalPlus's). */
+  timeLimitFactor?: number;
+  /** Seconds; > 0, default 1 (EvalPlus's). */
+  minTimeLimitS?: number;
 }
 
 export interface EvalExecuteSummary {
@@ -231,6 +241,10 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Num
 
 function expectNonNegativeNumber(value: unknown, path: string, problems: Problems): void {
   if (!isFiniteNumber(value) || value < 0) problems.push(`${path}: expected a non-negative number`);
+}
+
+function expectPositiveNumber(value: unknown, path: string, problems: Problems): void {
+  if (!isFiniteNumber(value) || value <= 0) problems.push(`${path}: expected a positive number`);
 }
 
 function expectOneOf(value: unknown, choices: readonly string[], path: string, problems: Problems): void {
@@ -320,9 +334,8 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
     if (!expectObject(params, "params", problems)) return problems;
     for (const key of ["tasksPath", "samplesPath", "outDir"]) expectNonEmptyString(params[key], `params.${key}`, problems);
     optional(params.workers, (v) => expectPositiveInteger(v, "params.workers", problems));
-    optional(params.timeoutS, (v) => {
-      if (!isFiniteNumber(v) || v <= 0) problems.push("params.timeoutS: expected a positive number");
-    });
+    for (const key of ["timeoutS", "timeLimitFactor", "minTimeLimitS"]) optional(params[key], (v) => expectPositiveNumber(v, `params.${key}`, problems));
+    optional(params.cacheDir, (v) => expectNonEmptyString(v, "params.cacheDir", problems));
     optional(params.ks, (v) => {
       if (!Array.isArray(v)) problems.push("params.ks: expected an array");
       else v.forEach((k, i) => expectPositiveInteger(k, `params.ks[${i}]`, problems));

@@ -103,6 +103,13 @@ describe("results.json", () => {
     assert.equal(parseEvalResults(brokenFixture(["generation", "adapter"], REMOVE), "r.json").generation!.adapter, null);
   });
 
+  it("reads files with members it does not use, such as the limits eval/execute records", () => {
+    const expected = parseEvalResults(readFileSync(fixture("humanevalplus-base-n5"), "utf8"), "r.json");
+    const limits = { timeoutS: 5, timeLimitFactor: 4, minTimeLimitS: 1 };
+    assert.deepEqual(parseEvalResults(brokenFixture(["limits"], limits), "r.json"), expected);
+    assert.deepEqual(parseEvalResults(brokenFixture(["summary", "futureStat"], 1), "r.json"), expected);
+  });
+
   it("names the file and the field of a mistyped sample", () => {
     const file = "/ws/.codistill/runs/a/eval/humaneval+/results.json";
     assertEvalError(() => parseEvalResults(brokenFixture(["eval", "HumanEval/0", 1, "status"], 3), file), {

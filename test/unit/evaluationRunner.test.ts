@@ -2,13 +2,13 @@
 // results go, on a real workspace tree; then whole evaluations through a real sidecar.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openDataset, type Dataset } from "../../src/core/datasets/index";
 import { readEvalResults } from "../../src/core/evaluation/results";
-import { baseRunId, evalDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress, type EvalSidecar } from "../../src/core/evaluation/runner";
+import { baseRunId, evalDir, expectedOutputsCacheDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress, type EvalSidecar } from "../../src/core/evaluation/runner";
 import { EVALUATION_DEFAULTS } from "../../src/core/experiment/config";
 import { sidecarLaunchArgs } from "../../src/sidecar/interpreter";
 import { consoleLogger } from "../../src/sidecar/logger";
@@ -45,6 +45,7 @@ describe("evaluation models", () => {
     assert.equal(evalDir(models[0]!, "humaneval"), join(runs, baseRunId("/models/tiny-student"), "eval", "humaneval"));
     assert.equal(baseRunId("/models/tiny-student"), "base-tiny-student");
     assert.equal(evalDir(models[2]!, "mbpp"), join(runs, "run-a", "checkpoints", "step-5", "eval", "mbpp"));
+    assert.equal(expectedOutputsCacheDir(root), join(root, ".codistill", "cache", "expected-outputs"));
   });
 
   it("offers no base model without student.model, and adapters only when their base is known", async () => {
@@ -69,15 +70,20 @@ describe("runEvaluation with a real sidecar and a tiny model", () => {
     request: (method, params, options) => supervisor.request(method, params as never, options),
     onNotification: (method, handler) => supervisor.onNotification(method, handler),
   };
+  const cacheDir = expectedOutputsCacheDir(root);
   let humaneval: Dataset;
+  let humanevalPlus: Dataset;
 
   before(async () => {
     execFileSync(sidecarPython(), [join(REPO, "scripts", "make-tiny-model.py"), modelDir], { stdio: "ignore" });
-    humaneval = await openDataset(join(REPO, "test", "fixtures", "datasets", "golden", "humaneval-slice.tasks.jsonl"));
+    const golden = join(REPO, "test", "fixtures", "datasets", "golden");
+    humaneval = await openDataset(join(golden, "humaneval-slice.tasks.jsonl"));
+    humanevalPlus = await openDataset(join(golden, "humanevalplus-slice.tasks.jsonl"));
   });
   after(async () => {
     await supervisor.stop();
     await humaneval?.close();
+    await humanevalPlus?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -91,7 +97,7 @@ describe("runEvaluation with a real sidecar and a tiny model", () => {
     const model: EvalModel = { id: "base", label: "Base: tiny", kind: "base", model: modelDir, home: join(root, ".codistill", "runs", "base-tiny") };
     const progress: EvalProgress[] = [];
     const settings = { ...EVALUATION_DEFAULTS, maxNewTokens: 16, limit: 2 };
-    const outcome = await runEvaluation({ model, benchmark: "humaneval", tasks: humaneval, settings }, sidecar, (p) => progress.push(p));
+    const outcome = await runEvaluation({ model, benchmark: "humaneval", tasks: humaneval, settings, cacheDir }, sidecar, (p) => progress.push(p));
 
     assert.equal(outcome.dir, join(model.home, "eval", "humaneval"));
     const tasks = readFileSync(outcome.tasksPath, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string });
@@ -107,11 +113,27 @@ describe("runEvaluation with a real sidecar and a tiny model", () => {
     assert.equal(progress.find((p) => p.phase === "generate" && p.done === p.total)?.total, 2);
   });
 
+  it("keeps the expected outputs of EvalPlus reference runs in the workspace cache and records the limits", async () => {
+    const model: EvalModel = { id: "base", label: "Base: tiny", kind: "base", model: modelDir, home: join(root, ".codistill", "runs", "base-plus") };
+    const settings = { ...EVALUATION_DEFAULTS, maxNewTokens: 16, timeoutS: 3 };
+    const outcome = await runEvaluation({ model, benchmark: "humaneval+", tasks: humanevalPlus, settings, cacheDir }, sidecar, () => {});
+    // HumanEval+ expected outputs come from running each task's reference: one outputs file and
+    // one file of reference times per task of the slice (HumanEval/2, HumanEval/53).
+    const cached = readdirSync(cacheDir).sort();
+    assert.equal(cached.filter((f) => f.endsWith(".outputs.jsonl")).length, 2, cached.join(", "));
+    assert.equal(cached.filter((f) => /^[0-9a-f]{64}\.json$/.test(f)).length, 2, cached.join(", "));
+    assert.ok(!cached.some((f) => f.endsWith(".tmp")), cached.join(", "));
+    const raw = JSON.parse(readFileSync(outcome.resultsPath, "utf8")) as { limits?: unknown };
+    assert.deepEqual(raw.limits, { timeoutS: 3, timeLimitFactor: 4, minTimeLimitS: 1 });
+    // The reader takes the extra member in its stride.
+    assert.equal((await readEvalResults(outcome.resultsPath)).tasks.length, 2);
+  });
+
   it("cancels through the AbortSignal and leaves no results file", async () => {
     const model: EvalModel = { id: "base", label: "Base: tiny", kind: "base", model: modelDir, home: join(root, ".codistill", "runs", "cancelled") };
     const abort = new AbortController();
     const settings = { ...EVALUATION_DEFAULTS, maxNewTokens: 64, limit: undefined, n: 4, temperature: 0.8 };
-    const run = runEvaluation({ model, benchmark: "humaneval", tasks: humaneval, settings }, sidecar, (p) => {
+    const run = runEvaluation({ model, benchmark: "humaneval", tasks: humaneval, settings, cacheDir }, sidecar, (p) => {
       if (p.phase === "generate") abort.abort();
     }, abort.signal);
     await assert.rejects(run, /cancelled/);

@@ -79,7 +79,7 @@ describe("codistill.yaml", () => {
     assert.deepEqual(problems, []);
     assert.deepEqual(config.student, { model: "/models/tiny" });
     assert.deepEqual(config.evaluation, { ...EVALUATION_DEFAULTS, n: 5, temperature: 0.8, limit: 20 });
-    assert.deepEqual(parseExperimentConfig("student: { model: Qwen/Qwen2.5-Coder-0.5B }", FILE).config.student, { model: "Qwen/Qwen2.5-Coder-0.5B" });
+    assert.deepEqual(parseExperimentConfig("student: { model: models/Qwen2.5-Coder-0.5B }", FILE).config.student, { model: "/ws/models/Qwen2.5-Coder-0.5B" });
     assert.deepEqual(parseExperimentConfig("name: x", FILE).config.evaluation, EVALUATION_DEFAULTS);
   });
 

@@ -1,7 +1,7 @@
 // The right-hand side: one task in full (problem, starter code, solutions, tests, reasoning).
 // Large parts (hundreds of solutions or stdio cases) are drawn only when asked for.
 import type { Task, TaskTests } from "../../src/core/datasets/task";
-import type { CotView } from "../../src/panels/datasetBrowser/protocol";
+import { isFloatValue, type CotView } from "../../src/panels/datasetBrowser/protocol";
 import { el } from "../shared/host";
 import { button } from "../shared/toolkit";
 import { chip, count, countBadge, difficultyBucket, difficultyLabel, firstLines, lineCount, plural, pyArgs, pyRepr, truncate } from "./format";
@@ -224,7 +224,8 @@ export class DetailView {
   private callTests(tests: Extract<TaskTests, { kind: "call" }>): HTMLElement {
     const n = tests.inputs.length;
     const summary = el("p", { className: "dsb-tests-summary", testId: "tests-summary" }, "Calls to ", el("code", { text: tests.fnName, testId: "tests-fn" }), `: ${plural(n, "input")}`);
-    if (tests.atol) summary.append(`, outputs compared with atol ${tests.atol}`);
+    // A float atol with an integral value (0.0) crosses as { $float }: pyRepr prints either form.
+    if (tests.atol) summary.append(`, outputs compared with atol ${pyRepr(tests.atol)}`);
     const parts: HTMLElement[] = [summary];
     const outputs = tests.outputs;
     if (outputs === null) {
@@ -307,11 +308,11 @@ export class DetailView {
 
   /** TACO's url, time and memory limits and the like: primitive values only. */
   private meta(task: Task): HTMLElement[] {
-    const entries = Object.entries(task.meta ?? {}).filter(([, v]) => v !== null && ["string", "number", "boolean"].includes(typeof v));
+    const entries = Object.entries(task.meta ?? {}).filter(([, v]) => (v !== null && ["string", "number", "boolean"].includes(typeof v)) || isFloatValue(v));
     if (!entries.length) return [];
     const dl = el("dl", { className: "dsb-meta", testId: "detail-meta" });
     for (const [k, v] of entries.slice(0, 30)) {
-      const value = String(v);
+      const value = isFloatValue(v) ? v.$float : String(v);
       const dd = el("dd", {});
       if (typeof v === "string" && /^https?:\/\//.test(v)) {
         const a = el("a", { text: truncate(value, 200) });

@@ -1,6 +1,6 @@
 // Small helpers for display: numbers, truncation, Python-like values, difficulty buckets, badges.
 
-import { isBigIntValue } from "../../src/panels/datasetBrowser/protocol";
+import { isBigIntValue, isFloatValue } from "../../src/panels/datasetBrowser/protocol";
 const numberFormat = new Intl.NumberFormat("en-US");
 
 export function count(n: number): string {
@@ -52,6 +52,7 @@ export function pyRepr(value: unknown, max = 200): string {
     if (typeof v === "number") return push(Number.isFinite(v) ? String(v) : Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf");
     if (typeof v === "string") return push(JSON.stringify(v.length > max ? v.slice(0, max + 1) : v));
     if (isBigIntValue(v)) return push(v.$bigint);
+    if (isFloatValue(v)) return push(v.$float);
     if (Array.isArray(v)) {
       if (!push("[")) return false;
       for (let i = 0; i < v.length; i++) {

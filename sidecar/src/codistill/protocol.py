@@ -283,6 +283,13 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
             "workers": POSITIVE_INTEGER,
             "timeoutS": POSITIVE_NUMBER,
             "ks": array_of(POSITIVE_INTEGER),
+            # Expected outputs computed by running reference solutions, kept across requests
+            # (.codistill/cache/expected-outputs); created when missing.
+            "cacheDir": NON_EMPTY_STRING,
+            # EvalPlus's per-input time limit of a call test whose expected outputs come from a
+            # reference run: max(minTimeLimitS, timeLimitFactor x the reference's time).
+            "timeLimitFactor": POSITIVE_NUMBER,
+            "minTimeLimitS": POSITIVE_NUMBER,
         },
     ),
 }

@@ -1,44 +1,32 @@
 // Normalized Task JSONL: one Task per line, keys in schema order (meta's keys sorted), so the
 // same dataset always exports to the same bytes. Non-finite floats are written as Python's json
-// module writes them (NaN, Infinity, -Infinity): the sidecar reads them with plain json.loads.
-import { stringifyValue } from "./json";
+// module writes them (NaN, Infinity, -Infinity), and floats with an integral value as floats
+// (1.0, not 1): the sidecar reads them with plain json.loads, as the types the source had.
+import { copyFloatMark, stringifyValue } from "./json";
 import type { Task, TaskTests } from "./task";
 
-function ordered(entries: [string, unknown][]): Record<string, unknown> {
+/** The given keys of `from`, in that order, without the absent ones; integral floats stay floats. */
+function ordered(from: object, keys: readonly string[]): Record<string, unknown> {
+  const source = from as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of entries) if (value !== undefined) out[key] = value;
+  for (const key of keys) {
+    if (source[key] === undefined) continue;
+    out[key] = source[key];
+    copyFloatMark(source, key, out);
+  }
   return out;
 }
 
-function orderedTests(tests: TaskTests): Record<string, unknown> {
-  switch (tests.kind) {
-    case "assert":
-      return ordered([["kind", tests.kind], ["setup", tests.setup], ["code", tests.code], ["challenge", tests.challenge]]);
-    case "call":
-      return ordered([["kind", tests.kind], ["fnName", tests.fnName], ["inputs", tests.inputs], ["outputs", tests.outputs], ["atol", tests.atol]]);
-    case "stdio":
-      return ordered([["kind", tests.kind], ["inputs", tests.inputs], ["outputs", tests.outputs], ["specialJudge", tests.specialJudge]]);
-  }
-}
-
-function sortedKeys(record: Record<string, unknown>): Record<string, unknown> {
-  return ordered(Object.keys(record).sort().map((key) => [key, record[key]]));
-}
+const TEST_KEYS: Record<TaskTests["kind"], readonly string[]> = {
+  assert: ["kind", "setup", "code", "challenge"],
+  call: ["kind", "fnName", "inputs", "outputs", "atol"],
+  stdio: ["kind", "inputs", "outputs", "specialJudge"],
+};
 
 /** The Task as one line of normalized Task JSONL, without the newline. */
 export function serializeTask(task: Task): string {
-  return stringifyValue(
-    ordered([
-      ["id", task.id],
-      ["source", task.source],
-      ["prompt", task.prompt],
-      ["entryPoint", task.entryPoint],
-      ["starterCode", task.starterCode],
-      ["solutions", task.solutions],
-      ["tests", orderedTests(task.tests)],
-      ["difficulty", task.difficulty],
-      ["tags", task.tags],
-      ["meta", sortedKeys(task.meta)],
-    ]),
-  );
+  const line = ordered(task, ["id", "source", "prompt", "entryPoint", "starterCode", "solutions", "tests", "difficulty", "tags", "meta"]);
+  line.tests = ordered(task.tests, TEST_KEYS[task.tests.kind]);
+  line.meta = ordered(task.meta, Object.keys(task.meta).sort());
+  return stringifyValue(line);
 }

@@ -31,6 +31,15 @@ export function evalDir(model: EvalModel, benchmark: string): string {
   return join(model.home, "eval", benchmark);
 }
 
+/**
+ * Where eval/execute keeps the expected outputs it gets by running reference solutions (EvalPlus's
+ * extra inputs: 80–90 s for MBPP+), shared by every model and benchmark of the workspace. The
+ * sidecar keys them by content, so a changed task or reference never reads a stale entry.
+ */
+export function expectedOutputsCacheDir(workspaceRoot: string): string {
+  return join(workspaceRoot, ".codistill", "cache", "expected-outputs");
+}
+
 /** The base run folder's name: one per base model, so switching models keeps both baselines. */
 export function baseRunId(model: string): string {
   return `base-${basename(model).replace(/[^\w.-]+/g, "-")}`;
@@ -137,6 +146,8 @@ export interface EvalJob {
   benchmark: string;
   tasks: DatasetIndex;
   settings: EvaluationDecl;
+  /** eval/execute's cache of expected outputs: `expectedOutputsCacheDir(<workspace root>)`. */
+  cacheDir: string;
 }
 
 export interface EvalOutcome {
@@ -172,6 +183,7 @@ export async function runEvaluation(job: EvalJob, sidecar: EvalSidecar, onProgre
     outDir: dir,
     workers,
     timeoutS,
+    cacheDir: job.cacheDir,
   }, onProgress, signal)) as { resultsPath: string };
   return { dir, tasksPath, samplesPath: generated.samplesPath, resultsPath: executed.resultsPath };
 }

@@ -26,7 +26,7 @@ export interface TeacherDecl {
 }
 
 export interface StudentDecl {
-  /** A local Hugging Face folder (absolute once read) or a hub id the user has cached. */
+  /** A local Hugging Face model folder, absolute once read. */
   model: string;
 }
 
@@ -231,17 +231,15 @@ function readStudent(value: unknown, sink: ProblemSink, baseDir: string): Studen
   }
   const model = (value as Record<string, unknown>).model;
   if (typeof model !== "string" || !model.trim()) {
-    sink.add(["student", "model"], model === undefined ? "missing" : "expected a path to a Hugging Face model folder");
+    sink.add(["student", "model"], model === undefined ? "missing" : "expected the path of a Hugging Face model folder");
     return undefined;
   }
   return { model: resolveModel(model.trim(), baseDir) };
 }
 
-/** As Hugging Face reads it: "org/name" is a hub id (from the local cache); anything else is a folder. */
+/** The sidecar loads local folders only (nothing is downloaded at run time): "~/" is the home folder. */
 function resolveModel(model: string, baseDir: string): string {
-  if (model.startsWith("~/")) return join(homedir(), model.slice(2));
-  const hubId = /^[\w.-]+\/[\w.-]+$/.test(model) && !model.startsWith(".");
-  return hubId ? model : resolve(baseDir, model);
+  return model.startsWith("~/") ? join(homedir(), model.slice(2)) : resolve(baseDir, model);
 }
 
 type NumberRule = { min: number; max?: number; integer?: boolean; exclusiveMin?: boolean };

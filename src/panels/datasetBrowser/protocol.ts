@@ -1,5 +1,6 @@
 // Messages between the Dataset Browser webview and the extension host. Pure: imported by both.
 import type { Rejection, TaskFilter, TaskSummary, DatasetFormat } from "../../core/datasets/api";
+import { floatText, isMarkedFloat } from "../../core/datasets/json";
 import type { Task } from "../../core/datasets/task";
 import { noParams, type ParamsValidators } from "../shared/messages";
 
@@ -97,21 +98,32 @@ export const datasetBrowserValidators: ParamsValidators = {
 
 /**
  * Webview messages travel as JSON, which has no BigInt: integers too large for a number (EvalPlus
- * inputs) cross as `{ $bigint: "<digits>" }`, and the webview prints the digits.
+ * inputs) cross as `{ $bigint: "<digits>" }`, and the webview prints the digits. Nor does it keep
+ * 1.0 apart from 1: a float with an integral value (src/core/datasets/json.ts) crosses as
+ * `{ $float: "1.0" }`, and the webview prints that text.
  */
 export interface BigIntValue {
   $bigint: string;
 }
 
+export interface FloatValue {
+  $float: string;
+}
+
 export function encodeBigInts(value: unknown): unknown {
   if (typeof value === "bigint") return { $bigint: value.toString() } satisfies BigIntValue;
-  if (Array.isArray(value)) return value.map(encodeBigInts);
+  const item = (holder: object, key: string | number, v: unknown) => (isMarkedFloat(holder, key) ? ({ $float: floatText(v as number) } satisfies FloatValue) : encodeBigInts(v));
+  if (Array.isArray(value)) return value.map((v, i) => item(value, i, v));
   if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeBigInts(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, item(value, k, v)]));
   }
   return value;
 }
 
 export function isBigIntValue(value: unknown): value is BigIntValue {
   return typeof value === "object" && value !== null && typeof (value as BigIntValue).$bigint === "string" && Object.keys(value).length === 1;
+}
+
+export function isFloatValue(value: unknown): value is FloatValue {
+  return typeof value === "object" && value !== null && typeof (value as FloatValue).$float === "string" && Object.keys(value).length === 1;
 }

@@ -1,6 +1,6 @@
 import * as vscode from "vscode";
 import type { CodistillContext } from "../../context";
-import { evalDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress, type EvalSidecar } from "../../core/evaluation/runner";
+import { evalDir, expectedOutputsCacheDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress, type EvalSidecar } from "../../core/evaluation/runner";
 import { readEvalResults, type EvalResults } from "../../core/evaluation/results";
 import { findTask } from "../../core/evaluation/tasksFile";
 import { EVALUATION_DEFAULTS, readExperimentConfig, type EvaluationDecl, type ExperimentConfig } from "../../core/experiment/config";
@@ -140,7 +140,7 @@ export class EvaluationPanel implements vscode.Disposable {
 
   private async run(params: RunParams): Promise<void> {
     if (this.running) throw new Error("An evaluation is already running: cancel it first.");
-    const { config } = await this.config();
+    const { root, config } = await this.config();
     if (!config) throw new Error("No codistill.yaml in this workspace.");
     const models = params.models.map((id) => this.models.find((m) => m.id === id) ?? fail(`unknown model "${id}": refresh the panel`));
     const decls = params.benchmarks.map((name) => config.datasets.find((d) => d.name === name) ?? fail(`no dataset "${name}" in codistill.yaml`));
@@ -151,10 +151,10 @@ export class EvaluationPanel implements vscode.Disposable {
     this.running = { abort, view: { modelLabel: models[0]!.label, benchmark: decls[0]!.name, step: 1, steps, phase: "export", done: 0, total: 1 } };
     void this.channel.notify("evaluation/progress", this.running.view);
     // The run outlives this request: the webview hears about it through progress and state.
-    void this.runAll(models, decls, settings, abort);
+    void this.runAll(models, decls, settings, expectedOutputsCacheDir(root), abort);
   }
 
-  private async runAll(models: EvalModel[], decls: ExperimentConfig["datasets"], settings: EvaluationDecl, abort: AbortController): Promise<void> {
+  private async runAll(models: EvalModel[], decls: ExperimentConfig["datasets"], settings: EvaluationDecl, cacheDir: string, abort: AbortController): Promise<void> {
     const sidecar = this.sidecar();
     const title = `Evaluating ${models.length} model(s) on ${decls.length} benchmark(s)`;
     try {
@@ -171,7 +171,7 @@ export class EvaluationPanel implements vscode.Disposable {
               progress.report({ message: `${model.label} on ${decl.name} (${step}/${view.steps}): ${p.phase} ${p.done}/${p.total}` });
               void this.channel.notify("evaluation/progress", view);
             };
-            const outcome = await runEvaluation({ model, benchmark: decl.name, tasks, settings }, sidecar, report, abort.signal);
+            const outcome = await runEvaluation({ model, benchmark: decl.name, tasks, settings, cacheDir }, sidecar, report, abort.signal);
             this.ctx.log.info(`evaluation: ${model.label} on ${decl.name} -> ${outcome.resultsPath}`);
             await this.push();
           }

@@ -55,6 +55,9 @@ def execute_params(args: argparse.Namespace) -> dict[str, Any]:
             "workers": args.workers,
             "timeoutS": args.timeout,
             "ks": args.ks,
+            "cacheDir": args.cache_dir,
+            "timeLimitFactor": args.time_limit_factor,
+            "minTimeLimitS": args.min_time_limit,
         }
     )
 
@@ -146,6 +149,7 @@ def add_generate_command(subparsers: argparse._SubParsersAction) -> None:
 
 def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
     from ..cli import add_log_level_option
+    from ..execution import Limits
 
     parser = subparsers.add_parser(
         "execute",
@@ -160,6 +164,26 @@ def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per test (default 5)")
     parser.add_argument(
         "--ks", type=int, nargs="+", default=None, help="pass@k values (default 1 10 100)"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="folder that keeps expected outputs of reference runs for later runs (created "
+        "when missing; default: none, every run recomputes them)",
+    )
+    parser.add_argument(
+        "--time-limit-factor",
+        type=float,
+        default=None,
+        help="a call test may take this many times the reference solution's time on that "
+        f"input (EvalPlus's gt-time-limit-factor; default {Limits.time_limit_factor})",
+    )
+    parser.add_argument(
+        "--min-time-limit",
+        type=float,
+        default=None,
+        help="seconds a call test may always take, however fast the reference "
+        f"(EvalPlus's min-time-limit; default {Limits.min_time_limit})",
     )
     add_log_level_option(parser)
     parser.set_defaults(run=run_execute)

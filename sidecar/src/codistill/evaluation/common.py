@@ -54,15 +54,21 @@ def write_json(path: Path, value: Any) -> None:
     tmp.replace(path)
 
 
-def prepare_out_dir(out_dir: str) -> Path:
-    path = Path(out_dir)
+def prepare_folder(field: str, folder: str) -> Path:
+    """The folder a parameter names, created when missing; EvalInputError naming the parameter
+    when it cannot be."""
+    path = Path(folder)
     if path.exists() and not path.is_dir():
-        raise EvalInputError("outDir", f"{out_dir} exists and is not a folder")
+        raise EvalInputError(field, f"{folder} exists and is not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise EvalInputError("outDir", f"cannot create {out_dir}: {exc.strerror}") from None
+        raise EvalInputError(field, f"cannot create {folder}: {exc.strerror}") from None
     return path.resolve()
+
+
+def prepare_out_dir(out_dir: str) -> Path:
+    return prepare_folder("outDir", out_dir)
 
 
 def require_file(field: str, path: str) -> Path:

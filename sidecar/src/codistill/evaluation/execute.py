@@ -3,7 +3,13 @@
 results.json is EvalPlus's format plus what Codistill's panels need: per task, one entry per
 sample in sample order with `status`, EvalPlus's `base_status` / `plus_status`, the failing
 test and the sandbox's message; a summary with status counts and pass@k (unbiased estimator);
-and the generation.json found next to the samples, so results say how they were produced.
+the generation.json found next to the samples and the time limits the samples ran under, so
+results say how they were produced and judged.
+
+Expected outputs that come from running a task's reference solution (EvalPlus's extra inputs)
+are kept in `cacheDir` when one is given, so a later request on the same tasks skips those runs
+(80-90 s for MBPP+): the cache is keyed by content (reference, inputs), and holds the
+reference's time per input rather than time limits, so it serves any limits.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from .common import (
     EvalInputError,
     Progress,
     no_progress,
+    prepare_folder,
     prepare_out_dir,
     require_file,
     utc_now,
@@ -47,6 +54,10 @@ class ExecuteRequest:
     workers: int = 2
     timeout_s: float = 5.0
     ks: tuple[int, ...] = DEFAULT_KS
+    # Folder for expected outputs of reference runs, kept across requests; None: per request.
+    cache_dir: str | None = None
+    time_limit_factor: float = Limits.time_limit_factor
+    min_time_limit_s: float = Limits.min_time_limit
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ExecuteRequest:
@@ -57,7 +68,26 @@ class ExecuteRequest:
             workers=params.get("workers", 2),
             timeout_s=float(params.get("timeoutS", 5.0)),
             ks=tuple(params.get("ks", DEFAULT_KS)),
+            cache_dir=params.get("cacheDir"),
+            time_limit_factor=float(params.get("timeLimitFactor", Limits.time_limit_factor)),
+            min_time_limit_s=float(params.get("minTimeLimitS", Limits.min_time_limit)),
         )
+
+    def limits(self) -> Limits:
+        return Limits(
+            test_timeout_s=self.timeout_s,
+            time_limit_factor=self.time_limit_factor,
+            min_time_limit=self.min_time_limit_s,
+        )
+
+
+def limits_record(limits: Limits) -> dict[str, float]:
+    """results.json's `limits`: the time limits the samples were judged under."""
+    return {
+        "timeoutS": limits.test_timeout_s,
+        "timeLimitFactor": limits.time_limit_factor,
+        "minTimeLimitS": limits.min_time_limit,
+    }
 
 
 def file_sha256(path: Path) -> str:
@@ -160,12 +190,13 @@ def run_samples(
     samples: list[dict[str, Any]],
     progress: Progress,
     cancel: threading.Event | None,
+    cache_dir: Path | None = None,
 ) -> list[SampleResult]:
     def on_result(result: SampleResult, done: int, total: int) -> None:
         progress(done, total, f"{done}/{total} samples ({result.task_id}: {result.status})")
 
-    limits = Limits(test_timeout_s=request.timeout_s)
-    with Executor(workers=request.workers, limits=limits) as executor:
+    limits = request.limits()
+    with Executor(workers=request.workers, limits=limits, cache_dir=cache_dir) as executor:
         try:
             return executor.run(tasks, samples, on_result=on_result, cancel=cancel)
         except ExecutionCancelled as exc:
@@ -183,8 +214,12 @@ def run_execution(
     started = time.monotonic()
     tasks, samples = load_inputs(request)
     out_dir = prepare_out_dir(request.out_dir)
+    cache_dir = None
+    if request.cache_dir is not None:
+        cache_dir = prepare_folder("cacheDir", request.cache_dir)
+        log.info("expected outputs of reference runs are cached in %s", cache_dir)
     progress(0, len(samples), f"running {len(samples)} samples in {request.workers} sandboxes")
-    results = run_samples(request, tasks, samples, progress, cancel)
+    results = run_samples(request, tasks, samples, progress, cancel, cache_dir)
     entries: dict[str, list[dict[str, Any]]] = {}
     for sample, result in zip(samples, results, strict=True):
         task = tasks[result.task_id]
@@ -200,6 +235,7 @@ def run_execution(
             "tasksPath": request.tasks_path,
             "samplesPath": request.samples_path,
             "generation": read_generation(samples_path),
+            "limits": limits_record(request.limits()),
             "summary": summary,
             "eval": entries,
         },

@@ -3,6 +3,7 @@
 import type { FieldMapping } from "../api";
 import { describeType, FieldError } from "../errors";
 import { isRecord, jsonOrValue, metaValue, stringList, tagList, type Fields } from "../fields";
+import { copyFloatMark } from "../json";
 import type { Task, TaskTests } from "../task";
 import { validateTests } from "../validate";
 import { tacoTests } from "./taco";
@@ -78,7 +79,9 @@ export function customMapper(mapping: FieldMapping): RecordMapper {
       for (const [key, raw] of Object.entries(record)) {
         if (mapped.has(key)) continue;
         const value = metaValue(raw);
-        if (value !== undefined) meta[key] = value;
+        if (value === undefined) continue;
+        meta[key] = value;
+        copyFloatMark(record, key, meta);
       }
       const task: Task = { id, source: "custom", prompt, solutions, tests, meta };
       const optional: [keyof Task & keyof FieldMapping, string | undefined][] = [

@@ -3,6 +3,7 @@
 // CallTests with outputs null and solutions[0] is the full canonical program.
 import { describeType, FieldError } from "../errors";
 import { isRecord, jsonOrValue, requireString, type Fields } from "../fields";
+import { copyFloatMark } from "../json";
 import type { CallTests, Task } from "../task";
 import { fullProgram } from "./humaneval";
 import type { RecordMapper } from "./types";
@@ -47,7 +48,10 @@ export function evalPlusMapper(source: "humaneval+" | "mbpp+"): RecordMapper {
       const plus = argumentLists(record, "plus_input");
       const tests: CallTests = { kind: "call", fnName: entryPoint, inputs: [...base.args, ...plus.args], outputs: null };
       const atol = atolOf(record);
-      if (atol !== undefined) tests.atol = atol;
+      if (atol !== undefined) {
+        tests.atol = atol;
+        copyFloatMark(record, "atol", tests);
+      }
       const meta: Record<string, unknown> = { baseInputs: base.args.length, plusInputs: plus.args.length };
       const notes = [base.note, plus.note].filter((n): n is string => n !== undefined);
       if (notes.length) meta.notes = notes;

@@ -2,6 +2,7 @@
 // and skill_types are Python list literals. JSONL exports may hold real lists/objects instead.
 import { describeType, FieldError } from "../errors";
 import { isRecord, jsonOrValue, metaValue, optionalString, requireString, stringList, tagList, type Fields } from "../fields";
+import { copyFloatMark } from "../json";
 import type { PythonSyntax } from "../pythonSyntax";
 import type { SpecialJudge, Task, TaskTests } from "../task";
 import type { MapContext, RecordMapper } from "./types";
@@ -98,7 +99,9 @@ export function tacoMapper(options: TacoOptions = {}): RecordMapper {
       const meta: Record<string, unknown> = {};
       for (const column of META_COLUMNS) {
         const value = metaValue(record[column]);
-        if (value !== undefined) meta[column] = value;
+        if (value === undefined) continue;
+        meta[column] = value;
+        copyFloatMark(record, column, meta);
       }
       if (skillTypes.length) meta.skill_types = skillTypes;
 
