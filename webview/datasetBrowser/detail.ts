@@ -1,7 +1,7 @@
 // The right-hand side: one task in full (problem, starter code, solutions, tests, reasoning).
 // Large parts (hundreds of solutions or stdio cases) are drawn only when asked for.
 import type { Task, TaskTests } from "../../src/core/datasets/task";
-import { isFloatValue, type CotView } from "../../src/panels/datasetBrowser/protocol";
+import { entriesOf, isFloatValue, type CotView } from "../../src/panels/datasetBrowser/protocol";
 import { el } from "../shared/host";
 import { button } from "../shared/toolkit";
 import { chip, count, countBadge, difficultyBucket, difficultyLabel, firstLines, lineCount, plural, pyArgs, pyRepr, truncate } from "./format";
@@ -308,7 +308,8 @@ export class DetailView {
 
   /** TACO's url, time and memory limits and the like: primitive values only. */
   private meta(task: Task): HTMLElement[] {
-    const entries = Object.entries(task.meta ?? {}).filter(([, v]) => (v !== null && ["string", "number", "boolean"].includes(typeof v)) || isFloatValue(v));
+    // entriesOf: a meta with keys like "8" that a Task JSONL wrote out of JS's order crosses as { $dict }.
+    const entries = entriesOf(task.meta ?? {}).filter(([, v]) => (v !== null && ["string", "number", "boolean"].includes(typeof v)) || isFloatValue(v));
     if (!entries.length) return [];
     const dl = el("dl", { className: "dsb-meta", testId: "detail-meta" });
     for (const [k, v] of entries.slice(0, 30)) {

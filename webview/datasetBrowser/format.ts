@@ -1,6 +1,6 @@
 // Small helpers for display: numbers, truncation, Python-like values, difficulty buckets, badges.
 
-import { isBigIntValue, isFloatValue } from "../../src/panels/datasetBrowser/protocol";
+import { entriesOf, isBigIntValue, isFloatValue } from "../../src/panels/datasetBrowser/protocol";
 const numberFormat = new Intl.NumberFormat("en-US");
 
 export function count(n: number): string {
@@ -64,7 +64,8 @@ export function pyRepr(value: unknown, max = 200): string {
     if (typeof v === "object") {
       if (!push("{")) return false;
       let first = true;
-      for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+      // A dict in its source's order, also where it crossed as { $dict } to keep it.
+      for (const [k, item] of entriesOf(v)) {
         if (!first && !push(", ")) return false;
         first = false;
         if (!push(`${JSON.stringify(k)}: `) || !walk(item)) return false;

@@ -2,18 +2,24 @@
 // same dataset always exports to the same bytes. Non-finite floats are written as Python's json
 // module writes them (NaN, Infinity, -Infinity), and floats with an integral value as floats
 // (1.0, not 1): the sidecar reads them with plain json.loads, as the types the source had.
-import { copyFloatMark, stringifyValue } from "./json";
+import { copyFloatMark, setKeyOrder, stringifyValue } from "./json";
 import type { Task, TaskTests } from "./task";
 
-/** The given keys of `from`, in that order, without the absent ones; integral floats stay floats. */
+/**
+ * The given keys of `from`, in that order (kept even for keys like "8" that JS would put first),
+ * without the absent ones; integral floats stay floats.
+ */
 function ordered(from: object, keys: readonly string[]): Record<string, unknown> {
   const source = from as Record<string, unknown>;
   const out: Record<string, unknown> = {};
+  const present: string[] = [];
   for (const key of keys) {
     if (source[key] === undefined) continue;
     out[key] = source[key];
+    present.push(key);
     copyFloatMark(source, key, out);
   }
+  setKeyOrder(out, present);
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Messages between the Dataset Browser webview and the extension host. Pure: imported by both.
 import type { Rejection, TaskFilter, TaskSummary, DatasetFormat } from "../../core/datasets/api";
-import { floatText, isMarkedFloat } from "../../core/datasets/json";
+import { floatText, isMarkedFloat, sourceKeyOrder } from "../../core/datasets/json";
 import type { Task } from "../../core/datasets/task";
 import { noParams, type ParamsValidators } from "../shared/messages";
 
@@ -100,7 +100,9 @@ export const datasetBrowserValidators: ParamsValidators = {
  * Webview messages travel as JSON, which has no BigInt: integers too large for a number (EvalPlus
  * inputs) cross as `{ $bigint: "<digits>" }`, and the webview prints the digits. Nor does it keep
  * 1.0 apart from 1: a float with an integral value (src/core/datasets/json.ts) crosses as
- * `{ $float: "1.0" }`, and the webview prints that text.
+ * `{ $float: "1.0" }`, and the webview prints that text. Nor the order of keys like "8", which a
+ * JS object puts first: a dict whose source had them elsewhere crosses as
+ * `{ $dict: [[key, value], ...] }`, in the source's order.
  */
 export interface BigIntValue {
   $bigint: string;
@@ -110,11 +112,18 @@ export interface FloatValue {
   $float: string;
 }
 
+export interface DictValue {
+  $dict: [key: string, value: unknown][];
+}
+
 export function encodeBigInts(value: unknown): unknown {
   if (typeof value === "bigint") return { $bigint: value.toString() } satisfies BigIntValue;
   const item = (holder: object, key: string | number, v: unknown) => (isMarkedFloat(holder, key) ? ({ $float: floatText(v as number) } satisfies FloatValue) : encodeBigInts(v));
   if (Array.isArray(value)) return value.map((v, i) => item(value, i, v));
   if (typeof value === "object" && value !== null) {
+    const order = sourceKeyOrder(value);
+    const record = value as Record<string, unknown>;
+    if (order) return { $dict: order.map((k) => [k, item(value, k, record[k])]) } satisfies DictValue;
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, item(value, k, v)]));
   }
   return value;
@@ -126,4 +135,13 @@ export function isBigIntValue(value: unknown): value is BigIntValue {
 
 export function isFloatValue(value: unknown): value is FloatValue {
   return typeof value === "object" && value !== null && typeof (value as FloatValue).$float === "string" && Object.keys(value).length === 1;
+}
+
+export function isDictValue(value: unknown): value is DictValue {
+  return typeof value === "object" && value !== null && Array.isArray((value as DictValue).$dict) && Object.keys(value).length === 1;
+}
+
+/** An object's entries, in its source's order where it crossed as `{ $dict }`. */
+export function entriesOf(value: object): [string, unknown][] {
+  return isDictValue(value) ? value.$dict : Object.entries(value);
 }
