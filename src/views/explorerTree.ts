@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import { listCotSets } from "../core/cot/cotSets";
 import { listRunFolders } from "../core/runs/runFolders";
+import { summarizeRun, type RunState, type RunSummary } from "../core/training/runs";
 
 /** A dataset row of the tree: its name and what is known of it so far. */
 export interface DatasetLeaf {
@@ -51,6 +52,14 @@ const GROUPS: Record<GroupId, { label: string; icon: string; empty: string }> = 
     empty: "No training runs yet: runs are written to .codistill/runs/.",
   },
 };
+
+const RUN_ICONS: Record<RunState, string> = { finished: "pass", stopped: "debug-pause", started: "rocket", evaluation: "beaker", empty: "circle-outline" };
+
+function runDescription(summary: RunSummary): string {
+  const progress = summary.step !== null && summary.totalSteps !== null ? ` at step ${summary.step}/${summary.totalSteps}` : "";
+  const checkpoints = summary.checkpoints.length ? `, ${summary.checkpoints.length} checkpoint(s)` : "";
+  return `${summary.state}${progress}${checkpoints}`;
+}
 
 /** The Codistill explorer: Datasets, CoT sets and Runs of the first workspace folder. */
 export class ExplorerTree implements vscode.TreeDataProvider<Node> {
@@ -104,12 +113,14 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
       }));
     }
     if (group === "runs") {
-      return (await listRunFolders(root)).map((run) => ({
+      const runs = await listRunFolders(root);
+      const summaries = await Promise.all(runs.map((run) => summarizeRun(run.path)));
+      return runs.map((run, i) => ({
         kind: "leaf",
         label: run.id,
-        description: new Date(run.modifiedMs).toLocaleString(),
-        icon: "rocket",
-        tooltip: run.path,
+        description: runDescription(summaries[i]!),
+        icon: RUN_ICONS[summaries[i]!.state],
+        tooltip: `${run.path}\n${summaries[i]!.state}, last changed ${new Date(run.modifiedMs).toLocaleString()}`,
       }));
     }
     const { datasets, problems } = await this.listDatasets();

@@ -104,6 +104,29 @@ describe("codistill.yaml", () => {
     assert.match(greedy[0]!.reason, /greedy decoding/);
   });
 
+  it("reads the encoder and the training section: its datasets, CoT sets, GPUs and the sidecar's own settings", () => {
+    const { config, problems } = parseExperimentConfig(
+      [
+        "datasets:",
+        "  - { name: mbpp, path: mbpp.jsonl }",
+        "encoder: { model: ./codebert }",
+        "training:",
+        "  datasets: [mbpp, nope]",
+        "  cots: [mbpp-llama]",
+        "  gpus: 0",
+        "  lr: 2.0e-4",
+        "  lora: { preset: r32 }",
+      ].join("\n"),
+      FILE,
+    );
+    assert.deepEqual(config.encoder, { model: "/ws/codebert" });
+    assert.deepEqual(config.training, { datasets: ["mbpp"], cots: ["mbpp-llama"], gpus: 1, settings: { lr: 2e-4, lora: { preset: "r32" } } });
+    assert.deepEqual(
+      problems.map((p) => `${p.where} ${p.field}: ${p.reason}`),
+      ['/ws/codistill.yaml:5:20 training.datasets[1]: no dataset named "nope" in datasets', "/ws/codistill.yaml:7:9 training.gpus: expected an integer >= 1"],
+    );
+  });
+
   it("reports YAML syntax errors with their position", () => {
     const { problems } = parseExperimentConfig("datasets:\n  - name: a\n   path: [unclosed\n", FILE);
     assert.ok(problems.length > 0);

@@ -44,12 +44,29 @@ export interface EvaluationDecl {
 
 export const EVALUATION_DEFAULTS: EvaluationDecl = { n: 1, temperature: 0, topP: 0.95, maxNewTokens: 512, workers: 2, timeoutS: 5 };
 
+/**
+ * The training section. `datasets` (names from `datasets:`) and `cots` (CoT set names under
+ * .codistill/cots) are the extension's; every other key is a setting of the sidecar's run config
+ * (codistill.training.config, snake_case as in its run.yaml), which validates them and names the
+ * field of any problem.
+ */
+export interface TrainingDecl {
+  datasets: string[];
+  cots: string[];
+  /** GPUs for one run: more than 1 launches the sidecar's recipe under torchrun (DDP). */
+  gpus: number;
+  settings: Record<string, unknown>;
+}
+
 export interface ExperimentConfig {
   file: string;
   name?: string;
   datasets: DatasetDecl[];
   teacher?: TeacherDecl;
   student?: StudentDecl;
+  /** The frozen encoder of the structural loss (CodeBERT by default): a local model folder. */
+  encoder?: StudentDecl;
+  training?: TrainingDecl;
   evaluation: EvaluationDecl;
 }
 
@@ -116,7 +133,9 @@ export function parseExperimentConfig(text: string, file: string): ConfigResult 
   }
   config.datasets = readDatasets(top.datasets, doc, sink, file);
   config.teacher = readTeacher(top.teacher, sink);
-  config.student = readStudent(top.student, sink, resolve(file, ".."));
+  config.student = readModelSection("student", top.student, sink, resolve(file, ".."));
+  config.encoder = readModelSection("encoder", top.encoder, sink, resolve(file, ".."));
+  config.training = readTraining(top.training, sink, config.datasets);
   config.evaluation = readEvaluation(top.evaluation, sink);
   return { config, problems: sink.problems };
 }
@@ -223,15 +242,15 @@ function readTeacher(value: unknown, sink: ProblemSink): TeacherDecl | undefined
   return teacher;
 }
 
-function readStudent(value: unknown, sink: ProblemSink, baseDir: string): StudentDecl | undefined {
+function readModelSection(section: "student" | "encoder", value: unknown, sink: ProblemSink, baseDir: string): StudentDecl | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object" || Array.isArray(value)) {
-    sink.add(["student"], "expected a mapping with a model");
+    sink.add([section], "expected a mapping with a model");
     return undefined;
   }
   const model = (value as Record<string, unknown>).model;
   if (typeof model !== "string" || !model.trim()) {
-    sink.add(["student", "model"], model === undefined ? "missing" : "expected the path of a Hugging Face model folder");
+    sink.add([section, "model"], model === undefined ? "missing" : "expected the path of a Hugging Face model folder");
     return undefined;
   }
   return { model: resolveModel(model.trim(), baseDir) };
@@ -240,6 +259,39 @@ function readStudent(value: unknown, sink: ProblemSink, baseDir: string): Studen
 /** The sidecar loads local folders only (nothing is downloaded at run time): "~/" is the home folder. */
 function resolveModel(model: string, baseDir: string): string {
   return model.startsWith("~/") ? join(homedir(), model.slice(2)) : resolve(baseDir, model);
+}
+
+function readTraining(value: unknown, sink: ProblemSink, datasets: DatasetDecl[]): TrainingDecl | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    sink.add(["training"], "expected a mapping of training settings");
+    return undefined;
+  }
+  const { datasets: names, cots, gpus, ...settings } = value as Record<string, unknown>;
+  const training: TrainingDecl = { datasets: [], cots: [], gpus: 1, settings };
+  const known = new Set(datasets.map((d) => d.name));
+  training.datasets = stringList(names, ["training", "datasets"], sink).filter((name, i) => {
+    if (known.has(name)) return true;
+    sink.add(["training", "datasets", i], `no dataset named "${name}" in datasets`);
+    return false;
+  });
+  if (Array.isArray(names) && names.length === 0) sink.add(["training", "datasets"], "list at least one dataset to train on");
+  training.cots = stringList(cots, ["training", "cots"], sink);
+  if (gpus !== undefined) {
+    const problem = numberProblem(gpus, { min: 1, integer: true });
+    if (problem) sink.add(["training", "gpus"], problem);
+    else training.gpus = gpus as number;
+  }
+  return training;
+}
+
+function stringList(value: unknown, path: (string | number)[], sink: ProblemSink): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v.trim())) {
+    sink.add(path, "expected a list of names");
+    return [];
+  }
+  return value.map((v: string) => v.trim());
 }
 
 type NumberRule = { min: number; max?: number; integer?: boolean; exclusiveMin?: boolean };
