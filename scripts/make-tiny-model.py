@@ -11,11 +11,17 @@ real model without downloading one: generation, LoRA adapters, chat templates.
   assistant's turn opened by add_generation_prompt).
 - --adapter DIR also writes a PEFT LoRA adapter (r=4) for the model, with B initialized
   randomly rather than to zero, so the adapter changes what the model generates.
+- --encoder DIR also (or, without OUT, only) writes a tiny RoBERTa encoder, the stand-in for
+  CodeBERT in the structural-loss tests: a RobertaModel from
+  test/fixtures/models/tiny-encoder/config.json with its own byte-level BPE tokenizer (RoBERTa's
+  special tokens <s> <pad> </s> <unk> <mask> at ids 0-4, loadable as RobertaTokenizerFast),
+  trained on the same text with a smaller vocabulary than the student's, so that many student
+  tokens split into several encoder tokens as they do between Llama and CodeBERT.
 
 Deterministic for a given --seed and corpus; takes a few seconds on a CPU; downloads nothing.
 
-Usage: .venv/bin/python scripts/make-tiny-model.py OUT [--corpus TASKS.jsonl ...]
-           [--chat-template] [--adapter ADAPTER_OUT] [--seed 0]
+Usage: .venv/bin/python scripts/make-tiny-model.py [OUT] [--corpus TASKS.jsonl ...]
+           [--chat-template] [--adapter ADAPTER_OUT] [--encoder ENCODER_OUT] [--seed 0]
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("CODISTILL_DATA", REPO.parent / "shared" / "data"))
 CONFIG = REPO / "test" / "fixtures" / "models" / "tiny-causal" / "config.json"
+ENCODER_CONFIG = REPO / "test" / "fixtures" / "models" / "tiny-encoder" / "config.json"
 SPECIAL_TOKENS = {"bos": "<s>", "eos": "</s>", "pad": "<pad>"}
+# RoBERTa's special tokens in RoBERTa's (and CodeBERT's) id order.
+ENCODER_SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 # One turn per message; the assistant's turn ends with </s>, the model's end-of-sequence token.
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -72,21 +81,29 @@ def task_texts(paths: list[Path]) -> Iterator[str]:
             yield "\n".join([row["prompt"], *row.get("solutions", []), tests.get("code", "")])
 
 
-def train_tokenizer(texts: list[str], vocab_size: int, chat_template: bool):
+def train_bpe(texts: list[str], vocab_size: int, special_tokens: list[str]):
+    """A byte-level BPE `tokenizers.Tokenizer` with the special tokens at ids 0, 1, ... in order."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     core = Tokenizer(models.BPE())
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        # Special tokens first, so their ids are 0, 1, 2 as the config says.
-        special_tokens=[SPECIAL_TOKENS["bos"], SPECIAL_TOKENS["eos"], SPECIAL_TOKENS["pad"]],
+        special_tokens=special_tokens,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     core.train_from_iterator(texts, trainer=trainer)
+    return core
+
+
+def train_tokenizer(texts: list[str], vocab_size: int, chat_template: bool):
+    from transformers import PreTrainedTokenizerFast
+
+    # Special tokens first, so their ids are 0, 1, 2 as the config says.
+    special = [SPECIAL_TOKENS["bos"], SPECIAL_TOKENS["eos"], SPECIAL_TOKENS["pad"]]
+    core = train_bpe(texts, vocab_size, special)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=core,
         bos_token=SPECIAL_TOKENS["bos"],
@@ -97,6 +114,19 @@ def train_tokenizer(texts: list[str], vocab_size: int, chat_template: bool):
     if chat_template:
         tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
+
+
+def train_encoder_tokenizer(texts: list[str], vocab_size: int, max_length: int):
+    """A RobertaTokenizerFast built from a locally trained BPE vocabulary and merges, so it has
+    RoBERTa's pre-tokenizer, <s> ... </s> post-processor and special tokens, as CodeBERT's has."""
+    from transformers import RobertaTokenizerFast
+
+    model = json.loads(train_bpe(texts, vocab_size, ENCODER_SPECIAL_TOKENS).to_str())["model"]
+    return RobertaTokenizerFast(
+        vocab=model["vocab"],
+        merges=[tuple(merge) for merge in model["merges"]],
+        model_max_length=max_length,
+    )
 
 
 def check_special_ids(tokenizer, config: dict) -> None:
@@ -113,6 +143,19 @@ def check_special_ids(tokenizer, config: dict) -> None:
         )
 
 
+def check_encoder_special_ids(tokenizer, config: dict) -> None:
+    for token_id, token in enumerate(ENCODER_SPECIAL_TOKENS):
+        if tokenizer.convert_tokens_to_ids(token) != token_id:
+            raise SystemExit(f"{ENCODER_CONFIG}: the trained tokenizer does not give {token} id "
+                             f"{token_id}")
+    for role, token in (("bos", "<s>"), ("pad", "<pad>"), ("eos", "</s>")):
+        if config[f"{role}_token_id"] != tokenizer.convert_tokens_to_ids(token):
+            raise SystemExit(f"{ENCODER_CONFIG}: {role}_token_id is not the id of {token}")
+    if len(tokenizer) > config["vocab_size"]:
+        raise SystemExit(f"{ENCODER_CONFIG}: vocab_size {config['vocab_size']} is below the "
+                         f"tokenizer's {len(tokenizer)}")
+
+
 def build_model(config: dict, seed: int):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -120,6 +163,31 @@ def build_model(config: dict, seed: int):
     torch.manual_seed(seed)
     model = LlamaForCausalLM(LlamaConfig(**config))
     return model.eval()
+
+
+def build_encoder(config: dict, seed: int):
+    import torch
+    from transformers import RobertaConfig, RobertaModel
+
+    # Its own seed offset, so the encoder's weights do not mirror the student's random stream.
+    torch.manual_seed(seed + 2)
+    # With its pooler, as CodeBERT is saved, so AutoModel.from_pretrained finds every weight.
+    return RobertaModel(RobertaConfig(**config)).eval()
+
+
+def write_encoder(texts: list[str], out: Path, seed: int) -> str:
+    config = json.loads(ENCODER_CONFIG.read_text(encoding="utf-8"))
+    # RoBERTa's positions start after the padding id, so two of max_position_embeddings are
+    # never usable (514 -> 512 tokens, as in CodeBERT).
+    max_length = config["max_position_embeddings"] - config["pad_token_id"] - 1
+    tokenizer = train_encoder_tokenizer(texts, config["vocab_size"], max_length)
+    check_encoder_special_ids(tokenizer, config)
+    encoder = build_encoder(config, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    encoder.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    parameters = sum(p.numel() for p in encoder.parameters())
+    return f"encoder {out} ({parameters} parameters, {len(tokenizer)} tokens)"
 
 
 def write_adapter(model, out: Path, seed: int) -> None:
@@ -139,19 +207,8 @@ def write_adapter(model, out: Path, seed: int) -> None:
     get_peft_model(model, lora).save_pretrained(out)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=Path, help="folder to write the model and tokenizer to")
-    parser.add_argument("--corpus", type=Path, action="append", default=[],
-                        help="normalized Task JSONL to train the tokenizer on (repeatable; "
-                        "default: HumanEval and MBPP from CODISTILL_DATA)")
-    parser.add_argument("--chat-template", action="store_true", help="give it a chat template")
-    parser.add_argument("--adapter", type=Path, default=None, help="also write a LoRA adapter here")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-
+def write_student(texts: list[str], args: argparse.Namespace) -> str:
     config = json.loads(CONFIG.read_text(encoding="utf-8"))
-    texts = list(task_texts(args.corpus) if args.corpus else benchmark_texts())
     tokenizer = train_tokenizer(texts, config["vocab_size"], args.chat_template)
     check_special_ids(tokenizer, config)
     model = build_model(config, args.seed)
@@ -160,9 +217,36 @@ def main() -> int:
     tokenizer.save_pretrained(args.out)
     if args.adapter is not None:
         write_adapter(model, args.adapter, args.seed)
-    print(f"wrote {args.out} ({sum(p.numel() for p in model.parameters())} parameters, "
-          f"{len(tokenizer)} tokens{', chat template' if args.chat_template else ''})"
-          + (f" and adapter {args.adapter}" if args.adapter else ""), file=sys.stderr)
+    return (f"{args.out} ({sum(p.numel() for p in model.parameters())} parameters, "
+            f"{len(tokenizer)} tokens{', chat template' if args.chat_template else ''})"
+            + (f" and adapter {args.adapter}" if args.adapter else ""))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, nargs="?", default=None,
+                        help="folder to write the model and tokenizer to (optional with --encoder)")
+    parser.add_argument("--corpus", type=Path, action="append", default=[],
+                        help="normalized Task JSONL to train the tokenizer on (repeatable; "
+                        "default: HumanEval and MBPP from CODISTILL_DATA)")
+    parser.add_argument("--chat-template", action="store_true", help="give it a chat template")
+    parser.add_argument("--adapter", type=Path, default=None, help="also write a LoRA adapter here")
+    parser.add_argument("--encoder", type=Path, default=None,
+                        help="also write a tiny RoBERTa encoder with its own tokenizer here")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.out is None and args.encoder is None:
+        parser.error("give OUT (the student), --encoder ENCODER_OUT, or both")
+    if args.out is None and (args.adapter is not None or args.chat_template):
+        parser.error("--adapter and --chat-template apply to the student: give OUT too")
+
+    texts = list(task_texts(args.corpus) if args.corpus else benchmark_texts())
+    written = []
+    if args.out is not None:
+        written.append(write_student(texts, args))
+    if args.encoder is not None:
+        written.append(write_encoder(texts, args.encoder, args.seed))
+    print("wrote " + "; ".join(written), file=sys.stderr)
     return 0
 
 

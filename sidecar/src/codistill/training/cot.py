@@ -1,0 +1,206 @@
+"""CoT JSONL, the teacher's reasoning for each task (DESIGN.md, "CoT record").
+
+One record per line:
+
+    { taskId, teacher: { model, endpoint, temperature, promptHash }, createdAt,
+      intent, steps[], formulas[], edgeCases[], teacherCode?, raw,
+      status: "valid" | "invalid" | "verified" | "failed-verification", problems[] }
+
+The file is append-only: a task asked again (a retry, a re-verification) gets a new line, so the
+last record of a taskId is the one that counts. Validation is as strict as the Task reader's
+(codistill.tasks): unknown fields are errors, so a misspelt section never silently trains on an
+empty one. Errors name the file, the line and the field. Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+COT_STATUSES = ("valid", "invalid", "verified", "failed-verification")
+# The issue's status filter names "accepted" beside verified and valid; DESIGN.md's record has no
+# such status. It is read as another word for "valid" (the parser accepted the teacher's answer),
+# in records and in filters alike, so a later review step that writes it needs no reader change.
+STATUS_ALIASES = {"accepted": "valid"}
+COT_KEYS = (
+    "taskId",
+    "teacher",
+    "createdAt",
+    "intent",
+    "steps",
+    "formulas",
+    "edgeCases",
+    "teacherCode",
+    "raw",
+    "status",
+    "problems",
+)
+TEACHER_KEYS = ("model", "endpoint", "temperature", "promptHash")
+SECTION_KEYS = ("steps", "formulas", "edgeCases", "problems")
+
+
+class CotFieldError(ValueError):
+    """One field of a CoT record is missing, mistyped or malformed."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+class CotFileError(ValueError):
+    """A line of a CoT JSONL file that is not a valid record: names the file, line and field."""
+
+    def __init__(self, path: Path, line: int, field: str | None, reason: str) -> None:
+        where = f"{path}:{line}"
+        super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
+        self.path = path
+        self.line = line
+        self.field = field
+        self.reason = reason
+
+
+def canonical_status(status: str) -> str:
+    """The DESIGN.md status a status word stands for ("accepted" is "valid")."""
+    return STATUS_ALIASES.get(status, status)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _check_keys(value: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise CotFieldError(
+                f"{prefix}{key}", f"unknown field (expected one of {', '.join(allowed)})"
+            )
+
+
+def _string(value: Any, field: str, *, optional: bool = False, non_empty: bool = False) -> None:
+    if value is None and optional:
+        return
+    if value is None:
+        raise CotFieldError(field, "missing")
+    if not isinstance(value, str):
+        raise CotFieldError(field, f"expected a string, got {_type_name(value)}")
+    if non_empty and not value.strip():
+        raise CotFieldError(field, "empty")
+
+
+def _strings(value: Any, field: str) -> None:
+    if value is None:
+        raise CotFieldError(field, "missing (an empty list when there is nothing to say)")
+    if not isinstance(value, list):
+        raise CotFieldError(field, f"expected a list of strings, got {_type_name(value)}")
+    for i, item in enumerate(value):
+        _string(item, f"{field}[{i}]")
+
+
+def _timestamp(value: Any, field: str) -> None:
+    _string(value, field)
+    # fromisoformat only learnt the "Z" suffix in Python 3.11; the sidecar supports 3.10.
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise CotFieldError(field, f"expected an ISO 8601 timestamp, got {value!r}") from None
+
+
+def _teacher(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise CotFieldError("teacher", f"expected an object, got {_type_name(value)}")
+    _check_keys(value, TEACHER_KEYS, "teacher.")
+    _string(value.get("model"), "teacher.model", non_empty=True)
+    _string(value.get("endpoint"), "teacher.endpoint")
+    temperature = value.get("temperature")
+    if temperature is None:
+        raise CotFieldError("teacher.temperature", "missing")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise CotFieldError(
+            "teacher.temperature", f"expected a number, got {_type_name(temperature)}"
+        )
+    if temperature < 0:
+        raise CotFieldError("teacher.temperature", f"expected >= 0, got {temperature}")
+    _string(value.get("promptHash"), "teacher.promptHash", non_empty=True)
+
+
+def _status(value: dict[str, Any]) -> None:
+    status = value.get("status")
+    if status is None:
+        raise CotFieldError("status", "missing")
+    if not isinstance(status, str) or canonical_status(status) not in COT_STATUSES:
+        raise CotFieldError(
+            "status", f"expected one of {', '.join(COT_STATUSES)}, got {json.dumps(status)}"
+        )
+    # "verified" is a claim about the teacher's own code (DESIGN.md): without it, nothing was run.
+    if status == "verified" and not value.get("teacherCode"):
+        raise CotFieldError("teacherCode", 'required when status is "verified"')
+
+
+def validate_cot(value: Any) -> dict[str, Any]:
+    """The record itself when it is valid; raises CotFieldError naming the first bad field."""
+    if not isinstance(value, dict):
+        raise CotFieldError(None, f"expected a JSON object, got {_type_name(value)}")
+    _check_keys(value, COT_KEYS, "")
+    _string(value.get("taskId"), "taskId", non_empty=True)
+    _teacher(value.get("teacher"))
+    _timestamp(value.get("createdAt"), "createdAt")
+    _string(value.get("intent"), "intent")
+    for key in SECTION_KEYS:
+        _strings(value.get(key), key)
+    _string(value.get("teacherCode"), "teacherCode", optional=True)
+    _string(value.get("raw"), "raw")
+    _status(value)
+    return value
+
+
+def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CotFileError(
+            path, number, None, f"invalid UTF-8 at byte {err.start + 1} of the line"
+        ) from err
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CotFileError(
+            path, number, None, f"malformed JSON: {err.msg} at column {err.colno}"
+        ) from err
+    try:
+        return validate_cot(value)
+    except CotFieldError as err:
+        raise CotFileError(path, number, err.field, err.reason) from err
+
+
+def iter_cots(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for every non-blank line, in file order; raises CotFileError at
+    the first bad line."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if raw.strip():
+                yield number, _parse_line(path, number, raw)
+
+
+def load_cots(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The current CoT record of each task in a CoT JSONL file: the last line of each taskId,
+    since the file is append-only."""
+    records: dict[str, dict[str, Any]] = {}
+    for _, record in iter_cots(path):
+        records[record["taskId"]] = record
+    return records
