@@ -89,10 +89,17 @@ def add_eval_command(subparsers: argparse._SubParsersAction) -> None:
     add(subparsers)
 
 
+def add_train_command(subparsers: argparse._SubParsersAction) -> None:
+    from .training.cli import add_train_command as add
+
+    add(subparsers)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_serve_command,
     add_execute_command,
     add_eval_command,
+    add_train_command,
 ]
 
 
