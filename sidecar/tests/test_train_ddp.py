@@ -13,19 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file
+from train_support import ENV, TINY_RUN, make_models, max_weight_diff
 
 from codistill.training import checkpoint as ckpt
 from codistill.training.metrics import read_metrics
 
 from conftest import sidecar_env
 
-REPO = Path(__file__).resolve().parents[2]
-TINY_RUN = REPO / "test" / "fixtures" / "train" / "tiny.yaml"
-MAKE_TINY_MODEL = REPO / "scripts" / "make-tiny-model.py"
-GOLDEN = REPO / "test" / "fixtures" / "datasets" / "golden"
-CORPUS = ("humaneval-slice", "mbpp-slice", "mbppplus-slice", "taco-fixture")
-ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CODISTILL_LOG_LEVEL": "warning"}
 # fp32 sums over a differently split batch round differently; anything above this is a bug
 # (a wrong normalisation shows up at 1e-2 and more).
 TOLERANCE = 1e-5
@@ -34,17 +28,7 @@ STEPS = 6
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("models")
-    student, encoder = root / "student", root / "encoder"
-    corpus = [arg for name in CORPUS for arg in ("--corpus", str(GOLDEN / f"{name}.tasks.jsonl"))]
-    done = subprocess.run(
-        [sys.executable, str(MAKE_TINY_MODEL), str(student), "--encoder", str(encoder), *corpus],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, f"make-tiny-model.py failed:\n{done.stderr}"
-    return student, encoder
+    return make_models(tmp_path_factory.mktemp("models"))
 
 
 def train_args(models: tuple[Path, Path], out: Path, batch_size: int) -> list[str]:
@@ -135,9 +119,7 @@ def test_two_gloo_processes_match_one_with_the_same_global_batch(
     print(f"\nDDP (2 gloo processes) vs 1 process, max abs diffs: {diffs}")
     assert max(diffs.values()) <= TOLERANCE, diffs
 
-    left = load_file(str(single / "adapter" / ckpt.ADAPTER_WEIGHTS))
-    right = load_file(str(double / "adapter" / ckpt.ADAPTER_WEIGHTS))
-    weight_diff = max(float((left[k] - right[k]).abs().max()) for k in left)
+    weight_diff = max_weight_diff(single / "adapter", double / "adapter")
     assert weight_diff <= TOLERANCE, f"adapter weights differ by {weight_diff}"
 
     manifest = json.loads((double / "manifest.json").read_text())

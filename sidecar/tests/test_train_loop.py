@@ -9,8 +9,6 @@ import hashlib
 import json
 import math
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -18,7 +16,9 @@ from typing import Any
 
 import pytest
 import torch
+from eval_support import GOLDEN
 from safetensors.torch import load_file
+from train_support import TINY_RUN, make_models, max_weight_diff
 
 from codistill.cli import main as cli_main
 from codistill.training import checkpoint as ckpt
@@ -38,26 +38,6 @@ from codistill.training.trainer import (
     out_of_memory_message,
     train,
 )
-
-REPO = Path(__file__).resolve().parents[2]
-TINY_RUN = REPO / "test" / "fixtures" / "train" / "tiny.yaml"
-MAKE_TINY_MODEL = REPO / "scripts" / "make-tiny-model.py"
-GOLDEN = REPO / "test" / "fixtures" / "datasets" / "golden"
-CORPUS = ("humaneval-slice", "mbpp-slice", "mbppplus-slice", "taco-fixture")
-
-
-def make_models(root: Path) -> tuple[Path, Path]:
-    """(student, encoder) folders written by the real script, tokenizers trained on the slices."""
-    student, encoder = root / "student", root / "encoder"
-    corpus = [arg for name in CORPUS for arg in ("--corpus", str(GOLDEN / f"{name}.tasks.jsonl"))]
-    done = subprocess.run(
-        [sys.executable, str(MAKE_TINY_MODEL), str(student), "--encoder", str(encoder), *corpus],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, f"make-tiny-model.py failed:\n{done.stderr}"
-    return student, encoder
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +88,6 @@ def reference(
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def max_weight_diff(a: Path, b: Path) -> float:
-    left, right = load_file(str(a / ckpt.ADAPTER_WEIGHTS)), load_file(str(b / ckpt.ADAPTER_WEIGHTS))
-    assert left.keys() == right.keys()
-    return max(float((left[k] - right[k]).abs().max()) for k in left)
 
 
 # --- a whole run ----------------------------------------------------------------------------

@@ -17,39 +17,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file
+from train_support import ENV, TINY_RUN, make_models, max_weight_diff
 
 from codistill.training import checkpoint as ckpt
 from codistill.training.metrics import read_metrics
 
 from conftest import sidecar_env
 
-REPO = Path(__file__).resolve().parents[2]
-TINY_RUN = REPO / "test" / "fixtures" / "train" / "tiny.yaml"
-MAKE_TINY_MODEL = REPO / "scripts" / "make-tiny-model.py"
-GOLDEN = REPO / "test" / "fixtures" / "datasets" / "golden"
-CORPUS = ("humaneval-slice", "mbpp-slice", "mbppplus-slice", "taco-fixture")
 STEPS = 30
 SAVE_EVERY = 3
 KILL_AFTER = 6  # the checkpoint whose appearance triggers the kill
-# One thread per process: the two runs go side by side on a small CI machine, and the same
-# thread count in every process keeps the float reductions identical.
-ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CODISTILL_LOG_LEVEL": "warning"}
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("models")
-    student, encoder = root / "student", root / "encoder"
-    corpus = [arg for name in CORPUS for arg in ("--corpus", str(GOLDEN / f"{name}.tasks.jsonl"))]
-    done = subprocess.run(
-        [sys.executable, str(MAKE_TINY_MODEL), str(student), "--encoder", str(encoder), *corpus],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, f"make-tiny-model.py failed:\n{done.stderr}"
-    return student, encoder
+    return make_models(tmp_path_factory.mktemp("models"))
 
 
 def start(args: list[str], log: Path) -> subprocess.Popen:
@@ -131,10 +113,7 @@ def reference(
 
 def assert_same_run(whole: Path, resumed: Path) -> None:
     """Same adapter within 1e-6, same loss curve, each step logged once."""
-    a = load_file(str(whole / "adapter" / ckpt.ADAPTER_WEIGHTS))
-    b = load_file(str(resumed / "adapter" / ckpt.ADAPTER_WEIGHTS))
-    assert a.keys() == b.keys()
-    diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+    diff = max_weight_diff(whole / "adapter", resumed / "adapter")
     assert diff <= 1e-6, f"adapter weights differ by {diff}"
     whole_metrics, resumed_metrics = read_metrics(whole), read_metrics(resumed)
     # Lines past the checkpoint were dropped on resume, so each step appears once.
