@@ -65,12 +65,13 @@ function installCodeServer() {
   console.log(output(CODE_SERVER_BIN, ["--version"]));
 }
 
-/** The demo's student: a tiny random-weight model, so `npm start` can evaluate without a download. */
+/** The demo's student and encoder: tiny random-weight models, so `npm start` can train and evaluate without a download. */
 function makeDemoModel() {
-  step("Demo student model (tiny, random weights) in .cache/models/tiny-student");
-  const out = join(REPO, ".cache", "models", "tiny-student");
-  if (exists(join(out, "config.json"))) return console.log("already there");
-  run(join(REPO, ".venv", "bin", "python"), ["scripts/make-tiny-model.py", out], { env: { CODISTILL_DATA: join(REPO, "data") } });
+  step("Demo student and encoder (tiny, random weights) in .cache/models/");
+  const student = join(REPO, ".cache", "models", "tiny-student");
+  const encoder = join(REPO, ".cache", "models", "tiny-encoder");
+  if (exists(join(student, "config.json")) && exists(join(encoder, "config.json"))) return console.log("already there");
+  run(join(REPO, ".venv", "bin", "python"), ["scripts/make-tiny-model.py", student, "--encoder", encoder], { env: { CODISTILL_DATA: join(REPO, "data") } });
 }
 
 function build() {

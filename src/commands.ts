@@ -4,6 +4,7 @@ import type { CodistillContext } from "./context";
 import { runOnnxSelfTest } from "./core/inference/onnxSelfTest";
 import { openDatasetCommand, openTaskInEditorCommand } from "./datasetCommands";
 import { EvaluationPanel } from "./panels/evaluation/Panel";
+import { TrainingPanel } from "./panels/training/Panel";
 import { SidecarStatusPanel } from "./panels/sidecarStatus/Panel";
 import { findOnPath } from "./sidecar/interpreter";
 import { hasNvidiaGpu, planPythonSetup, runSetupPlan } from "./sidecar/pythonSetup";
@@ -18,6 +19,7 @@ export function registerCommands(ctx: CodistillContext): vscode.Disposable[] {
     "codistill.openDataset": (arg) => openDatasetCommand(ctx, arg),
     "codistill.openTaskInEditor": () => openTaskInEditorCommand(ctx),
     "codistill.openEvaluation": () => EvaluationPanel.show(ctx),
+    "codistill.startTraining": () => startTraining(ctx),
     "codistill.showSidecarStatus": () => showSidecarStatus(ctx),
     "codistill.restartSidecar": () => restartSidecar(ctx),
     "codistill.setUpPythonEnvironment": () => setUpPythonEnvironment(ctx),
@@ -26,6 +28,12 @@ export function registerCommands(ctx: CodistillContext): vscode.Disposable[] {
     "codistill.showLog": () => ctx.log.show(),
   };
   return Object.entries(handlers).map(([id, handler]) => vscode.commands.registerCommand(id, handler));
+}
+
+/** "Codistill: Start Training": the training panel with codistill.yaml's run, and the sidecar warming up. */
+function startTraining(ctx: CodistillContext): void {
+  TrainingPanel.show(ctx);
+  ctx.supervisor.start().catch((err) => ctx.log.error(`sidecar start: ${(err as Error).message}`));
 }
 
 function showSidecarStatus(ctx: CodistillContext): void {

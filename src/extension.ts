@@ -11,6 +11,8 @@ import type { CodistillContext } from "./context";
 import { EvaluationPanel } from "./panels/evaluation/Panel";
 import { PANEL_ID as EVALUATION_PANEL_ID } from "./panels/evaluation/protocol";
 import { SidecarStatusPanel } from "./panels/sidecarStatus/Panel";
+import { TrainingPanel } from "./panels/training/Panel";
+import { PANEL_ID as TRAINING_PANEL_ID } from "./panels/training/protocol";
 import { PANEL_ID } from "./panels/sidecarStatus/protocol";
 import {
   describeSource,
@@ -75,6 +77,9 @@ export function activate(extension: vscode.ExtensionContext): void {
     }),
     vscode.window.registerWebviewPanelSerializer(EVALUATION_PANEL_ID, {
       deserializeWebviewPanel: async (panel) => EvaluationPanel.revive(panel, ctx),
+    }),
+    vscode.window.registerWebviewPanelSerializer(TRAINING_PANEL_ID, {
+      deserializeWebviewPanel: async (panel) => TrainingPanel.revive(panel, ctx),
     }),
     registerReferenceProvider(),
     ...registerCommands(ctx),

@@ -13,6 +13,8 @@ export const ErrorCode = {
   UnsupportedProtocolVersion: -32001,
   /** eval/generate: the backend asked for (or any, for "auto") cannot run in the sidecar's Python. */
   BackendUnavailable: -32002,
+  /** train/start, train/resume: another run is training in this sidecar (one at a time); data is {runId, runDir} of that run. */
+  TrainingRunActive: -32003,
   RequestCancelled: -32800,
 } as const;
 
@@ -185,6 +187,153 @@ export interface EvalProgressParams {
   message?: string;
 }
 
+// ---- training (DESIGN.md, "Workspace artifacts": .codistill/runs/<run-id>/) -----------------
+// A run goes on in the sidecar after train/start (or train/resume) answers; train/progress,
+// train/checkpoint and then train/finished or train/failed report it, each naming its runId
+// (the run folder's name). One run at a time: a second start answers TrainingRunActive.
+// Cancelling a train/start that has not answered starts nothing; once answered, train/stop is
+// how a run ends (cancelling a train/stop cancels only its wait, the stop still happens).
+
+export type TrainDevice = "cuda" | "cpu";
+/** How a run ended, as train/stop reports it. */
+export type TrainEndState = "stopped" | "finished" | "failed";
+/** train/failed: out of GPU memory; no usable device; an input the run cannot use; anything else (see the sidecar's log). */
+export type TrainFailureKind = "out-of-memory" | "device" | "input" | "internal";
+
+export const TRAIN_DEVICES: readonly TrainDevice[] = ["cuda", "cpu"];
+export const TRAIN_END_STATES: readonly TrainEndState[] = ["stopped", "finished", "failed"];
+export const TRAIN_FAILURE_KINDS: readonly TrainFailureKind[] = ["out-of-memory", "device", "input", "internal"];
+/** Keys every train/progress metrics object has (null where a value does not apply). */
+export const TRAIN_METRIC_KEYS = [
+  "loss",
+  "ce",
+  "l_struct",
+  "alpha",
+  "beta",
+  "lr",
+  "grad_norm",
+  "tokens_per_s",
+  "samples_per_s",
+  "gpu_mem_allocated",
+  "gpu_mem_peak",
+  "eta_s",
+] as const;
+export type TrainMetricKey = (typeof TRAIN_METRIC_KEYS)[number];
+
+/** The workspace's git state for manifest.json, as src/core/runs/gitInfo.ts reads it with simple-git. */
+export interface TrainGitInfo {
+  commit: string;
+  dirty: boolean;
+  branch?: string | null;
+  changed?: string[];
+}
+
+/**
+ * The run config as the sidecar's training/config.py reads run.yaml: snake_case keys (student,
+ * encoder, tasks, cots, lora, lr, epochs, batch_size, grad_accum, max_length, curriculum, ...).
+ * The sidecar checks it; a problem is answered InvalidParams naming `params.config.<field>`.
+ */
+export type TrainRunConfig = Record<string, unknown>;
+
+export interface TrainStartParams {
+  /** Paths absolute, or relative to `workspace`. */
+  config: TrainRunConfig;
+  /** The run folder; default config.output_dir, else <workspace>/.codistill/runs/<yyyymmdd-hhmmss>-<student>-r<rank>. */
+  runDir?: string;
+  workspace?: string;
+  git?: TrainGitInfo | null;
+}
+
+export interface TrainStartResult {
+  /** The run folder's name. */
+  runId: string;
+  runDir: string;
+  device: TrainDevice;
+  /** e.g. training on the CPU because there is no GPU: practical for small models only. */
+  warnings: string[];
+}
+
+/** Names the run by runDir, or by runId (under workspace, or a run this sidecar started). */
+export interface TrainResumeParams {
+  runDir?: string;
+  runId?: string;
+  workspace?: string;
+  /** step-<n> or a checkpoint path; default the latest. */
+  checkpoint?: string;
+  git?: TrainGitInfo | null;
+}
+
+export interface TrainResumeResult extends TrainStartResult {
+  checkpoint: string;
+  /** The step it carries on from. */
+  step: number;
+}
+
+export interface TrainStopParams {
+  runId: string;
+}
+
+/** Answered once the run has ended (after its train/finished or train/failed). */
+export interface TrainStopResult {
+  runId: string;
+  /** True when the run stopped before its last step, with a checkpoint to resume from. */
+  stopped: boolean;
+  state: TrainEndState;
+  step: number;
+  checkpoint: string | null;
+}
+
+/** Every TRAIN_METRIC_KEYS key, plus eval_loss / eval_ce / eval_l_struct and the structural loss's extra keys (cos, ...). */
+export type TrainMetrics = Record<TrainMetricKey, number | null> & Record<string, number | null>;
+
+/** Notification `train/progress`: one per step the run logs (log_every), as metrics.jsonl has it. */
+export interface TrainProgressParams {
+  runId: string;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  metrics: TrainMetrics;
+  /** Metrics that were NaN or infinite, sent as null. */
+  nonFinite?: string[];
+}
+
+/** Notification `train/checkpoint`: a whole checkpoint was written. */
+export interface TrainCheckpointParams {
+  runId: string;
+  step: number;
+  path: string;
+}
+
+/** Notification `train/finished`: the run reached its last step, or stopped (train/stop, sidecar exit). */
+export interface TrainFinishedParams {
+  runId: string;
+  runDir: string;
+  step: number;
+  totalSteps: number;
+  /** Ended early: train/resume carries on from `checkpoint`. */
+  stopped: boolean;
+  /** <run>/adapter; null when stopped. */
+  adapter: string | null;
+  checkpoint: string | null;
+  /** The last logged step's metrics ({} when no step ran). */
+  metrics: Record<string, number | null>;
+  nonFinite?: string[];
+}
+
+/** Notification `train/failed`. */
+export interface TrainFailedParams {
+  runId: string;
+  kind: TrainFailureKind;
+  message: string;
+  /** The run config's dotted field it is about (kind input or device). */
+  field?: string;
+  /** Concrete changes to try (out of memory: batch size, gradient checkpointing, QLoRA). */
+  suggestions?: string[];
+  step?: number;
+  /** The latest whole checkpoint, to resume from once the cause is fixed. */
+  checkpoint?: string | null;
+}
+
 /** Request method -> [params, result]. The client's `request` is typed by this map. */
 export interface MethodMap {
   initialize: [InitializeParams, InitializeResult];
@@ -192,6 +341,9 @@ export interface MethodMap {
   shutdown: [undefined, null];
   "eval/generate": [EvalGenerateParams, EvalGenerateResult];
   "eval/execute": [EvalExecuteParams, EvalExecuteResult];
+  "train/start": [TrainStartParams, TrainStartResult];
+  "train/resume": [TrainResumeParams, TrainResumeResult];
+  "train/stop": [TrainStopParams, TrainStopResult];
 }
 
 export type MethodName = keyof MethodMap;
@@ -199,6 +351,10 @@ export type MethodName = keyof MethodMap;
 /** Notification method (sidecar -> extension) -> params. */
 export interface NotificationMap {
   "eval/progress": EvalProgressParams;
+  "train/progress": TrainProgressParams;
+  "train/checkpoint": TrainCheckpointParams;
+  "train/finished": TrainFinishedParams;
+  "train/failed": TrainFailedParams;
 }
 
 export type NotificationName = keyof NotificationMap;
@@ -268,6 +424,45 @@ function expectObject(value: unknown, path: string, problems: Problems): value i
   if (isObject(value)) return true;
   problems.push(`${path}: expected an object`);
   return false;
+}
+
+function expectBoolean(value: unknown, path: string, problems: Problems): void {
+  if (typeof value !== "boolean") problems.push(`${path}: expected a boolean`);
+}
+
+function expectNullableNonEmptyString(value: unknown, path: string, problems: Problems): void {
+  if (value !== null && (typeof value !== "string" || value.length === 0)) problems.push(`${path}: expected a non-empty string or null`);
+}
+
+function expectNumberOrNull(value: unknown, path: string, problems: Problems): void {
+  if (value !== null && !isFiniteNumber(value)) problems.push(`${path}: expected a number or null`);
+}
+
+function expectStringArray(value: unknown, path: string, problems: Problems): void {
+  if (!Array.isArray(value)) problems.push(`${path}: expected an array`);
+  else value.forEach((item, i) => expectString(item, `${path}[${i}]`, problems));
+}
+
+function expectGitInfo(value: unknown, path: string, problems: Problems): void {
+  if (value === null || !expectObject(value, path, problems)) return;
+  expectString(value.commit, `${path}.commit`, problems);
+  expectBoolean(value.dirty, `${path}.dirty`, problems);
+  optional(value.branch, (v) => expectNullableString(v, `${path}.branch`, problems));
+  optional(value.changed, (v) => expectStringArray(v, `${path}.changed`, problems));
+}
+
+function expectTrainRun(result: Record<string, unknown>, problems: Problems): void {
+  expectNonEmptyString(result.runId, "result.runId", problems);
+  expectNonEmptyString(result.runDir, "result.runDir", problems);
+  expectOneOf(result.device, TRAIN_DEVICES, "result.device", problems);
+  expectStringArray(result.warnings, "result.warnings", problems);
+}
+
+/** Metrics: numbers or null; `required` keys must be present. */
+function expectMetrics(value: unknown, path: string, problems: Problems, required: readonly string[]): void {
+  if (!expectObject(value, path, problems)) return;
+  for (const key of required) if (!(key in value)) problems.push(`${path}.${key}: expected a number or null`);
+  for (const [key, entry] of Object.entries(value)) expectNumberOrNull(entry, `${path}.${key}`, problems);
 }
 
 export function validateEnvelopeToServer(msg: unknown): Problems {
@@ -340,6 +535,30 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
       if (!Array.isArray(v)) problems.push("params.ks: expected an array");
       else v.forEach((k, i) => expectPositiveInteger(k, `params.ks[${i}]`, problems));
     });
+    return problems;
+  },
+  "train/start"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    expectObject(params.config, "params.config", problems);
+    for (const key of ["runDir", "workspace"]) optional(params[key], (v) => expectNonEmptyString(v, `params.${key}`, problems));
+    optional(params.git, (v) => expectGitInfo(v, "params.git", problems));
+    return problems;
+  },
+  "train/resume"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    for (const key of ["runDir", "runId", "workspace", "checkpoint"]) optional(params[key], (v) => expectNonEmptyString(v, `params.${key}`, problems));
+    optional(params.git, (v) => expectGitInfo(v, "params.git", problems));
+    if (!problems.length && params.runDir === undefined && params.runId === undefined) {
+      problems.push("params.runDir: expected a non-empty string (or params.runId of the run)");
+    }
+    return problems;
+  },
+  "train/stop"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    expectNonEmptyString(params.runId, "params.runId", problems);
     return problems;
   },
 };
@@ -427,6 +646,30 @@ const resultValidators: Record<string, (result: unknown) => Problems> = {
     expectNonNegativeNumber(summary.wallS, "result.summary.wallS", problems);
     return problems;
   },
+  "train/start"(result) {
+    const problems: Problems = [];
+    if (!expectObject(result, "result", problems)) return problems;
+    expectTrainRun(result, problems);
+    return problems;
+  },
+  "train/resume"(result) {
+    const problems: Problems = [];
+    if (!expectObject(result, "result", problems)) return problems;
+    expectTrainRun(result, problems);
+    expectNonEmptyString(result.checkpoint, "result.checkpoint", problems);
+    expectNonNegativeInteger(result.step, "result.step", problems);
+    return problems;
+  },
+  "train/stop"(result) {
+    const problems: Problems = [];
+    if (!expectObject(result, "result", problems)) return problems;
+    expectNonEmptyString(result.runId, "result.runId", problems);
+    expectBoolean(result.stopped, "result.stopped", problems);
+    expectOneOf(result.state, TRAIN_END_STATES, "result.state", problems);
+    expectNonNegativeInteger(result.step, "result.step", problems);
+    expectNullableNonEmptyString(result.checkpoint, "result.checkpoint", problems);
+    return problems;
+  },
 };
 
 export function validateResult(method: string, result: unknown): Problems {
@@ -465,6 +708,51 @@ const notificationValidators: Record<string, (params: unknown) => Problems> = {
     expectNonNegativeInteger(params.done, "params.done", problems);
     expectNonNegativeInteger(params.total, "params.total", problems);
     expectString(params.message, "params.message", problems, true);
+    return problems;
+  },
+  "train/progress"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    expectNonEmptyString(params.runId, "params.runId", problems);
+    expectNonNegativeInteger(params.step, "params.step", problems);
+    expectPositiveInteger(params.totalSteps, "params.totalSteps", problems);
+    expectNonNegativeNumber(params.epoch, "params.epoch", problems);
+    expectMetrics(params.metrics, "params.metrics", problems, TRAIN_METRIC_KEYS);
+    optional(params.nonFinite, (v) => expectStringArray(v, "params.nonFinite", problems));
+    return problems;
+  },
+  "train/checkpoint"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    expectNonEmptyString(params.runId, "params.runId", problems);
+    expectNonNegativeInteger(params.step, "params.step", problems);
+    expectNonEmptyString(params.path, "params.path", problems);
+    return problems;
+  },
+  "train/finished"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    expectNonEmptyString(params.runId, "params.runId", problems);
+    expectNonEmptyString(params.runDir, "params.runDir", problems);
+    expectNonNegativeInteger(params.step, "params.step", problems);
+    expectPositiveInteger(params.totalSteps, "params.totalSteps", problems);
+    expectBoolean(params.stopped, "params.stopped", problems);
+    expectNullableNonEmptyString(params.adapter, "params.adapter", problems);
+    expectNullableNonEmptyString(params.checkpoint, "params.checkpoint", problems);
+    expectMetrics(params.metrics, "params.metrics", problems, []);
+    optional(params.nonFinite, (v) => expectStringArray(v, "params.nonFinite", problems));
+    return problems;
+  },
+  "train/failed"(params) {
+    const problems: Problems = [];
+    if (!expectObject(params, "params", problems)) return problems;
+    expectNonEmptyString(params.runId, "params.runId", problems);
+    expectOneOf(params.kind, TRAIN_FAILURE_KINDS, "params.kind", problems);
+    expectNonEmptyString(params.message, "params.message", problems);
+    optional(params.field, (v) => expectNonEmptyString(v, "params.field", problems));
+    optional(params.suggestions, (v) => expectStringArray(v, "params.suggestions", problems));
+    optional(params.step, (v) => expectNonNegativeInteger(v, "params.step", problems));
+    optional(params.checkpoint, (v) => expectNullableNonEmptyString(v, "params.checkpoint", problems));
     return problems;
   },
 };

@@ -39,4 +39,19 @@ describe("golden protocol messages (shared with the Python suite)", () => {
       "result.devices.gpus[0].freeMemory: expected a non-negative integer",
     ]);
   });
+
+  it("names the train/progress metrics that are not numbers or are missing", () => {
+    const bad = goldens.find((g) => g.file === "train-progress.notification.bad-metrics.json")!;
+    assert.deepEqual(validateMessageToClient(bad.message), [
+      "params.metrics.eta_s: expected a number or null",
+      "params.metrics.loss: expected a number or null",
+    ]);
+  });
+
+  it("has a golden for every train/* request, result and notification", () => {
+    const methods = new Set(goldens.filter((g) => g.valid).map((g) => (g.message as { method?: string }).method ?? g.method));
+    for (const method of ["train/start", "train/stop", "train/resume", "train/progress", "train/checkpoint", "train/finished", "train/failed"]) {
+      assert.ok(methods.has(method), `no valid golden for ${method}`);
+    }
+  });
 });

@@ -8,6 +8,8 @@ import {
   vsCodeDataGridCell,
   vsCodeDataGridRow,
   vsCodeDivider,
+  vsCodeDropdown,
+  vsCodeOption,
   vsCodeProgressRing,
   vsCodeTextField,
 } from "@vscode/webview-ui-toolkit";
@@ -24,6 +26,8 @@ export function registerToolkit(): void {
     vsCodeDataGridCell(),
     vsCodeDataGridRow(),
     vsCodeDivider(),
+    vsCodeDropdown(),
+    vsCodeOption(),
     vsCodeProgressRing(),
     vsCodeTextField(),
   );
@@ -97,4 +101,25 @@ export function textField(label: string, value: string, onInput: (value: string)
 
 export function progressRing(): HTMLElement {
   return document.createElement("vscode-progress-ring");
+}
+
+/** A labelled dropdown of fixed choices. */
+export function dropdown(label: string, options: readonly string[], value: string, onChange: (value: string) => void, testId?: string): HTMLElement {
+  const wrapper = document.createElement("div");
+  wrapper.className = "dropdown-field";
+  const caption = document.createElement("label");
+  caption.textContent = label;
+  const el = document.createElement("vscode-dropdown") as HTMLElement & { value: string };
+  el.setAttribute("aria-label", label);
+  if (testId) el.dataset.testid = testId;
+  for (const option of options) {
+    const item = document.createElement("vscode-option") as HTMLElement & { selected: boolean };
+    item.setAttribute("value", option);
+    item.textContent = option;
+    if (option === value) item.setAttribute("selected", "");
+    el.appendChild(item);
+  }
+  el.addEventListener("change", () => onChange(el.value));
+  wrapper.append(caption, el);
+  return wrapper;
 }

@@ -30,6 +30,9 @@ INTERNAL_ERROR = -32603
 UNSUPPORTED_PROTOCOL_VERSION = -32001
 # eval/generate: the backend asked for (or any, for "auto") cannot run in this interpreter.
 BACKEND_UNAVAILABLE = -32002
+# train/start, train/resume: another training run is going on in this sidecar (one at a time);
+# data names it: {runId, runDir}.
+TRAINING_RUN_ACTIVE = -32003
 REQUEST_CANCELLED = -32800
 
 CANCEL_REQUEST_METHOD = "$/cancelRequest"
@@ -37,6 +40,34 @@ EVAL_PROGRESS_NOTIFICATION = "eval/progress"
 EVAL_BACKENDS = ("transformers", "vllm")
 EVAL_BACKEND_CHOICES = ("auto", *EVAL_BACKENDS)
 EVAL_PHASES = ("generate", "execute")
+TRAIN_PROGRESS_NOTIFICATION = "train/progress"
+TRAIN_CHECKPOINT_NOTIFICATION = "train/checkpoint"
+TRAIN_FINISHED_NOTIFICATION = "train/finished"
+TRAIN_FAILED_NOTIFICATION = "train/failed"
+TRAIN_DEVICES = ("cuda", "cpu")
+# What a train/stop found when the run ended: stopped early (resumable), finished at its last
+# step anyway, or failed.
+TRAIN_END_STATES = ("stopped", "finished", "failed")
+# train/failed: out of GPU memory; no usable device (cuda asked for, none seen); an input the
+# run cannot use (a config field, a file, the data); anything else (a bug: see the log).
+TRAIN_FAILURE_KINDS = ("out-of-memory", "device", "input", "internal")
+# Keys every train/progress metrics object has (null where a value does not apply: l_struct
+# while beta = 0, GPU memory on a CPU, eta_s before the first step). training/metrics.py's
+# METRIC_KEYS, less the step counters the notification carries outside metrics.
+TRAIN_METRIC_KEYS = (
+    "loss",
+    "ce",
+    "l_struct",
+    "alpha",
+    "beta",
+    "lr",
+    "grad_norm",
+    "tokens_per_s",
+    "samples_per_s",
+    "gpu_mem_allocated",
+    "gpu_mem_peak",
+    "eta_s",
+)
 
 # ---------------------------------------------------------------------------------------------
 # Schema building blocks
@@ -130,6 +161,7 @@ POSITIVE_NUMBER = value_check("a positive number", lambda v: is_number(v) and v 
 # top-p 0 would keep no token at all, so the range is open at 0.
 TOP_P = value_check("a number in (0, 1]", lambda v: is_number(v) and 0 < v <= 1)
 PROBABILITY = value_check("a number in [0, 1]", lambda v: is_number(v) and 0 <= v <= 1)
+NUMBER = value_check("a number", is_number)
 
 
 def one_of(*choices: str) -> Schema:
@@ -161,6 +193,28 @@ def map_of(value_schema: Schema) -> Schema:
         problems: Problems = []
         for key, element in value.items():
             problems += value_schema.validate(element, child_path(path, key))
+        return problems
+
+    return Schema(description, validate)
+
+
+def record_of(required: Mapping[str, Schema], rest: Schema) -> Schema:
+    """An object with some required keys, each checked by its own schema, and any other keys
+    checked by ``rest``."""
+    description = "an object"
+
+    def validate(value: Any, path: str) -> Problems:
+        if not isinstance(value, dict):
+            return [wrong_value(path, description, value)]
+        problems: Problems = []
+        for key, schema in required.items():
+            if key in value:
+                problems += schema.validate(value[key], child_path(path, key))
+            else:
+                problems.append(missing_value(child_path(path, key), schema.description))
+        for key, element in value.items():
+            if key not in required:
+                problems += rest.validate(element, child_path(path, key))
         return problems
 
     return Schema(description, validate)
@@ -245,6 +299,28 @@ def no_params(params: Any) -> Problems:
     return [wrong_value("params", "no params or an empty object", params)]
 
 
+def nullable_object(schema: Schema) -> Schema:
+    """An object checked by ``schema``, or null."""
+    description = f"{schema.description} or null"
+
+    def validate(value: Any, path: str) -> Problems:
+        if value is None:
+            return []
+        if not isinstance(value, dict):
+            return [wrong_value(path, description, value)]
+        return schema.validate(value, path)
+
+    return Schema(description, validate)
+
+
+# The workspace's git state for manifest.json, as the extension reads it with simple-git
+# (src/core/runs/gitInfo.ts).
+GIT_INFO = object_of(
+    required={"commit": STRING, "dirty": BOOLEAN},
+    optional={"branch": nullable(STRING), "changed": array_of(STRING)},
+)
+
+
 PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
     "initialize": object_params(
         required={"protocolVersion": STRING},
@@ -292,7 +368,49 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
             "minTimeLimitS": POSITIVE_NUMBER,
         },
     ),
+    # Training (DESIGN.md, "Workspace artifacts": .codistill/runs/<run-id>/). The run goes on in
+    # the sidecar after the answer; train/progress, train/checkpoint and then train/finished or
+    # train/failed report it, each naming its runId (the run folder's name).
+    "train/start": object_params(
+        # The run config as training/config.py reads it from run.yaml (snake_case keys; the
+        # trainer checks them and -32602 names the field: params.config.lora.r). Paths are
+        # absolute, or relative to params.workspace.
+        required={"config": map_of(ANY)},
+        optional={
+            # The run folder; default: config.output_dir, else
+            # <workspace>/.codistill/runs/<yyyymmdd-hhmmss>-<student>-r<rank>.
+            "runDir": NON_EMPTY_STRING,
+            "workspace": NON_EMPTY_STRING,
+            "git": nullable_object(GIT_INFO),
+        },
+    ),
+    "train/stop": object_params(required={"runId": NON_EMPTY_STRING}),
 }
+
+_TRAIN_RESUME_FIELDS = object_params(
+    optional={
+        "runDir": NON_EMPTY_STRING,
+        "runId": NON_EMPTY_STRING,
+        "workspace": NON_EMPTY_STRING,
+        # A checkpoint folder of the run (step-<n>, or a path); default: the latest.
+        "checkpoint": NON_EMPTY_STRING,
+        "git": nullable_object(GIT_INFO),
+    }
+)
+
+
+def train_resume_params(params: Any) -> Problems:
+    """train/resume names its run by folder, or by id (resolved under params.workspace, or
+    among the runs this sidecar started)."""
+    problems = _TRAIN_RESUME_FIELDS(params)
+    if not problems and "runDir" not in (params or {}) and "runId" not in (params or {}):
+        problems.append(
+            missing_value("params.runDir", "a non-empty string (or params.runId of the run)")
+        )
+    return problems
+
+
+PARAMS_VALIDATORS["train/resume"] = train_resume_params
 
 
 def validate_params(method: str, params: Any = None) -> Problems:
@@ -364,12 +482,40 @@ EVAL_SUMMARY = object_of(
 
 EVAL_EXECUTE_RESULT = object_of(required={"resultsPath": STRING, "summary": EVAL_SUMMARY})
 
+TRAIN_RUN = {
+    "runId": NON_EMPTY_STRING,
+    "runDir": NON_EMPTY_STRING,
+    # Where the run trains; "cpu" without a GPU comes with a warning (small models only).
+    "device": one_of(*TRAIN_DEVICES),
+    "warnings": array_of(STRING),
+}
+
+TRAIN_START_RESULT = object_of(required=TRAIN_RUN)
+
+TRAIN_RESUME_RESULT = object_of(
+    required={**TRAIN_RUN, "checkpoint": NON_EMPTY_STRING, "step": NON_NEGATIVE_INTEGER}
+)
+
+TRAIN_STOP_RESULT = object_of(
+    required={
+        "runId": NON_EMPTY_STRING,
+        # True when the run stopped before its last step, with a checkpoint to resume from.
+        "stopped": BOOLEAN,
+        "state": one_of(*TRAIN_END_STATES),
+        "step": NON_NEGATIVE_INTEGER,
+        "checkpoint": nullable(NON_EMPTY_STRING),
+    }
+)
+
 RESULT_SCHEMAS: dict[str, Schema] = {
     "initialize": INITIALIZE_RESULT,
     "health/ping": PING_RESULT,
     "shutdown": NULL,
     "eval/generate": EVAL_GENERATE_RESULT,
     "eval/execute": EVAL_EXECUTE_RESULT,
+    "train/start": TRAIN_START_RESULT,
+    "train/resume": TRAIN_RESUME_RESULT,
+    "train/stop": TRAIN_STOP_RESULT,
 }
 
 ERROR_OBJECT = object_of(required={"code": INTEGER, "message": STRING}, optional={"data": ANY})
@@ -406,6 +552,8 @@ def validate_response(message: Any, method: str | None = None) -> Problems:
 # ---------------------------------------------------------------------------------------------
 # Notifications sent to the client
 
+TRAIN_METRICS = record_of({key: nullable(NUMBER) for key in TRAIN_METRIC_KEYS}, nullable(NUMBER))
+
 NOTIFICATION_PARAMS: dict[str, Schema] = {
     EVAL_PROGRESS_NOTIFICATION: object_of(
         required={
@@ -415,6 +563,56 @@ NOTIFICATION_PARAMS: dict[str, Schema] = {
             "total": NON_NEGATIVE_INTEGER,
         },
         optional={"message": STRING},
+    ),
+    TRAIN_PROGRESS_NOTIFICATION: object_of(
+        required={
+            "runId": NON_EMPTY_STRING,
+            "step": NON_NEGATIVE_INTEGER,
+            "totalSteps": POSITIVE_INTEGER,
+            "epoch": NON_NEGATIVE_NUMBER,
+            "metrics": TRAIN_METRICS,
+        },
+        # Metrics that were NaN or infinite (JSON has no such numbers): sent as null.
+        optional={"nonFinite": array_of(STRING)},
+    ),
+    TRAIN_CHECKPOINT_NOTIFICATION: object_of(
+        required={
+            "runId": NON_EMPTY_STRING,
+            "step": NON_NEGATIVE_INTEGER,
+            "path": NON_EMPTY_STRING,
+        }
+    ),
+    TRAIN_FINISHED_NOTIFICATION: object_of(
+        required={
+            "runId": NON_EMPTY_STRING,
+            "runDir": NON_EMPTY_STRING,
+            "step": NON_NEGATIVE_INTEGER,
+            "totalSteps": POSITIVE_INTEGER,
+            # train/stop: ended early with a checkpoint; train/resume carries on from it.
+            "stopped": BOOLEAN,
+            # <run>/adapter, written when the run reached its last step; null when stopped.
+            "adapter": nullable(NON_EMPTY_STRING),
+            "checkpoint": nullable(NON_EMPTY_STRING),
+            # The last logged step's metrics ({} when no step ran).
+            "metrics": map_of(nullable(NUMBER)),
+        },
+        optional={"nonFinite": array_of(STRING)},
+    ),
+    TRAIN_FAILED_NOTIFICATION: object_of(
+        required={
+            "runId": NON_EMPTY_STRING,
+            "kind": one_of(*TRAIN_FAILURE_KINDS),
+            "message": NON_EMPTY_STRING,
+        },
+        optional={
+            # The run config's dotted field the failure is about (kind "input" or "device").
+            "field": NON_EMPTY_STRING,
+            # Concrete changes to try (out of memory: batch size, gradient checkpointing, QLoRA).
+            "suggestions": array_of(STRING),
+            "step": NON_NEGATIVE_INTEGER,
+            # The latest whole checkpoint: train/resume carries on from it.
+            "checkpoint": nullable(NON_EMPTY_STRING),
+        },
     ),
 }
 

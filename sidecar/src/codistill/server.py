@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -28,6 +29,7 @@ from .dispatch import CancelToken, Method, MethodRegistry, RequestCancelled, Rpc
 from .evaluation.rpc import register_eval_methods
 from .methods import register_core_methods
 from .stdio import take_over_stdio
+from .training.rpc import register_train_methods, stop_training_runs
 
 log = logging.getLogger("codistill.server")
 
@@ -39,6 +41,12 @@ DEFAULT_SHUTDOWN_GRACE_S = 3.0
 METHODS = MethodRegistry()
 register_core_methods(METHODS)
 register_eval_methods(METHODS)
+register_train_methods(METHODS)
+
+#: Work that outlives its request (a training run) and must wind down when the server exits:
+#: called with the exit deadline (``time.monotonic()``), returns whether it finished in time.
+ExitHook = Callable[[float], bool]
+EXIT_HOOKS: list[ExitHook] = [stop_training_runs]
 
 
 #: Adds a method to the registry the ``serve`` command uses.
@@ -125,8 +133,10 @@ class Server:
         *,
         max_workers: int = DEFAULT_MAX_WORKERS,
         shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S,
+        exit_hooks: Sequence[ExitHook] = (),
     ) -> None:
         self._methods = registry.copy()
+        self._exit_hooks = list(exit_hooks)
         self._methods.register(
             protocol.CANCEL_REQUEST_METHOD, self._cancel_request, notification=True
         )
@@ -181,6 +191,7 @@ class Server:
 
     def _finish(self) -> bool:
         self._stop.set()
+        deadline = time.monotonic() + self._shutdown_grace_s
         with self._in_flight_changed:
             tokens = list(self._in_flight.values())
         if tokens:
@@ -189,9 +200,16 @@ class Server:
             token.cancel()
         # Queued requests still run: they see their cancelled token and answer -32800 at once.
         self._pool.shutdown(wait=False)
+        hooks_done = True
+        for hook in self._exit_hooks:
+            try:
+                hooks_done = hook(deadline) and hooks_done
+            except Exception:
+                log.exception("exit hook %r failed", hook)
+                hooks_done = False
         with self._in_flight_changed:
             drained = self._in_flight_changed.wait_for(
-                lambda: not self._in_flight, timeout=self._shutdown_grace_s
+                lambda: not self._in_flight, timeout=max(0.0, deadline - time.monotonic())
             )
         if drained:
             self._pool.shutdown(wait=True)
@@ -201,7 +219,7 @@ class Server:
                 len(self._in_flight),
                 self._shutdown_grace_s,
             )
-        return drained
+        return drained and hooks_done
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -466,6 +484,7 @@ def serve(
         MessageWriter(streams.out_fd),
         max_workers=max_workers,
         shutdown_grace_s=shutdown_grace_s,
+        exit_hooks=EXIT_HOOKS,
     )
     install_signal_handlers(server)
     log.info(

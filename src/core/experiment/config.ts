@@ -53,8 +53,6 @@ export const EVALUATION_DEFAULTS: EvaluationDecl = { n: 1, temperature: 0, topP:
 export interface TrainingDecl {
   datasets: string[];
   cots: string[];
-  /** GPUs for one run: more than 1 launches the sidecar's recipe under torchrun (DDP). */
-  gpus: number;
   settings: Record<string, unknown>;
 }
 
@@ -267,8 +265,8 @@ function readTraining(value: unknown, sink: ProblemSink, datasets: DatasetDecl[]
     sink.add(["training"], "expected a mapping of training settings");
     return undefined;
   }
-  const { datasets: names, cots, gpus, ...settings } = value as Record<string, unknown>;
-  const training: TrainingDecl = { datasets: [], cots: [], gpus: 1, settings };
+  const { datasets: names, cots, ...settings } = value as Record<string, unknown>;
+  const training: TrainingDecl = { datasets: [], cots: [], settings };
   const known = new Set(datasets.map((d) => d.name));
   training.datasets = stringList(names, ["training", "datasets"], sink).filter((name, i) => {
     if (known.has(name)) return true;
@@ -277,11 +275,6 @@ function readTraining(value: unknown, sink: ProblemSink, datasets: DatasetDecl[]
   });
   if (Array.isArray(names) && names.length === 0) sink.add(["training", "datasets"], "list at least one dataset to train on");
   training.cots = stringList(cots, ["training", "cots"], sink);
-  if (gpus !== undefined) {
-    const problem = numberProblem(gpus, { min: 1, integer: true });
-    if (problem) sink.add(["training", "gpus"], problem);
-    else training.gpus = gpus as number;
-  }
   return training;
 }
 

@@ -9,7 +9,8 @@ export const METRIC_KEYS = [
   "tokens_per_s", "samples_per_s", "gpu_mem_allocated", "gpu_mem_peak", "eta_s", "eval_loss", "eval_ce", "eval_l_struct",
 ] as const;
 export type MetricKey = (typeof METRIC_KEYS)[number];
-export type MetricsLine = Record<MetricKey, number | null> & Record<string, number | null>;
+/** Every METRIC_KEYS key is there (null where it does not apply); `step` always has a value. */
+export type MetricsLine = { step: number } & Record<string, number | null>;
 
 /**
  * finished: the final adapter is there; stopped: checkpoints but no adapter (resumable);

@@ -1,0 +1,116 @@
+// From codistill.yaml and the training panel's form to the run config the sidecar's `train/start`
+// takes (codistill.training.config, snake_case), and the task files to export for it. The run is
+// self-contained: its tasks are exported into the run folder, so the run can be repeated from it.
+import { join } from "node:path";
+import type { ExperimentConfig } from "../experiment/config";
+import { DEFAULT_CURRICULUM, type Curriculum } from "./curriculum";
+
+export interface TrainingFormValues {
+  student: string;
+  encoder: string;
+  loraPreset: "r16" | "r32" | "r64";
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  maxLength: number;
+  curriculum: Curriculum;
+}
+
+export interface TaskExport {
+  dataset: string;
+  out: string;
+}
+
+export interface TrainingPlan {
+  runId: string;
+  runDir: string;
+  exports: TaskExport[];
+  /** The sidecar's run config. */
+  config: Record<string, unknown>;
+}
+
+/** "20261126-170512-paper": sortable by start time, readable, and a valid folder name. */
+export function newRunId(now: Date, name: string | undefined): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  const slug = (name ?? "run").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40);
+  return slug ? `${stamp}-${slug}` : stamp;
+}
+
+const asRecord = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const numberOr = (v: unknown, fallback: number) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
+
+/** The form as codistill.yaml fills it in; the panel starts from this. */
+export function formDefaults(config: ExperimentConfig): TrainingFormValues {
+  const settings = config.training?.settings ?? {};
+  const lora = asRecord(settings.lora);
+  const c = asRecord(settings.curriculum);
+  const preset = lora.preset === "r16" || lora.preset === "r64" ? lora.preset : "r32";
+  return {
+    student: config.student?.model ?? "",
+    encoder: config.encoder?.model ?? "",
+    loraPreset: preset,
+    lr: numberOr(settings.lr, 2e-4),
+    epochs: numberOr(settings.epochs, 1),
+    batchSize: numberOr(settings.batch_size, 4),
+    maxLength: numberOr(settings.max_length, 2048),
+    curriculum: {
+      alphaStart: numberOr(c.alpha_start, DEFAULT_CURRICULUM.alphaStart),
+      alphaEnd: numberOr(c.alpha_end, DEFAULT_CURRICULUM.alphaEnd),
+      betaStart: numberOr(c.beta_start, DEFAULT_CURRICULUM.betaStart),
+      betaEnd: numberOr(c.beta_end, DEFAULT_CURRICULUM.betaEnd),
+      schedule: c.schedule === "cosine" || c.schedule === "step" ? c.schedule : DEFAULT_CURRICULUM.schedule,
+      warmupFraction: numberOr(c.warmup_fraction, DEFAULT_CURRICULUM.warmupFraction),
+      steps: numberOr(c.steps, DEFAULT_CURRICULUM.steps),
+    },
+  };
+}
+
+/**
+ * The run: codistill.yaml's training settings, overridden by the form, with the datasets to
+ * export into `<run>/data/` and the CoT sets of `.codistill/cots/`. Without CoT sets the run is
+ * code-only SFT, an arm of the paper's ablation.
+ */
+export function planTrainingRun(workspaceRoot: string, config: ExperimentConfig, form: TrainingFormValues, runId: string): TrainingPlan {
+  const training = config.training;
+  if (!training || training.datasets.length === 0) throw new Error("codistill.yaml: training.datasets: list the datasets to train on");
+  const runDir = join(workspaceRoot, ".codistill", "runs", runId);
+  const exports = training.datasets.map((dataset) => ({ dataset, out: join(runDir, "data", `${dataset}.tasks.jsonl`) }));
+  const cots = training.cots.map((name) => join(workspaceRoot, ".codistill", "cots", `${name}.jsonl`));
+  const c = form.curriculum;
+  const settings = training.settings;
+  const runConfig: Record<string, unknown> = {
+    ...settings,
+    student: form.student,
+    encoder: form.encoder.trim() ? form.encoder : null,
+    tasks: exports.map((e) => e.out),
+    cots: cots.length ? cots : null,
+    output_dir: runDir,
+    lora: { ...asRecord(settings.lora), preset: form.loraPreset },
+    lr: form.lr,
+    epochs: form.epochs,
+    batch_size: form.batchSize,
+    max_length: form.maxLength,
+    curriculum: {
+      ...asRecord(settings.curriculum),
+      alpha_start: c.alphaStart,
+      alpha_end: c.alphaEnd,
+      beta_start: c.betaStart,
+      beta_end: c.betaEnd,
+      schedule: c.schedule,
+      warmup_fraction: c.warmupFraction,
+      steps: c.steps,
+    },
+  };
+  return { runId, runDir, exports, config: runConfig };
+}
+
+/**
+ * Optimizer steps of a one-process run over `examples` tasks, for the curriculum preview before it
+ * starts: the settings' max_steps when set (it wins over epochs, as in the trainer).
+ */
+export function estimateSteps(examples: number, form: TrainingFormValues, settings: Record<string, unknown>): number {
+  if (typeof settings.max_steps === "number" && settings.max_steps >= 1) return settings.max_steps;
+  const gradAccum = typeof settings.grad_accum === "number" ? Math.max(1, settings.grad_accum) : 1;
+  return Math.max(1, Math.ceil((examples * form.epochs) / (form.batchSize * gradAccum)));
+}

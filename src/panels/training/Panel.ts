@@ -1,0 +1,235 @@
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import * as vscode from "vscode";
+import type { CodistillContext } from "../../context";
+import { exportTasks } from "../../core/evaluation/runner";
+import { readExperimentConfig, type ExperimentConfig } from "../../core/experiment/config";
+import { readGitInfo } from "../../core/runs/gitInfo";
+import { listRunFolders } from "../../core/runs/runFolders";
+import { estimateSteps, formDefaults, newRunId, planTrainingRun } from "../../core/training/launch";
+import { readMetrics, summarizeRun, type MetricsLine } from "../../core/training/runs";
+import { listCotSets } from "../../core/cot/cotSets";
+import { datasetRequest, workspaceRoot } from "../../datasetCommands";
+import { PanelChannel, panelHtml, panelWebviewOptions } from "../shared/webviewHost";
+import { PANEL_ID, PANEL_TITLE, trainingValidators, type MetricsParams, type RunView, type TrainingForm, type TrainingView } from "./protocol";
+
+interface LiveRun {
+  runId: string;
+  runDir: string;
+  step: number;
+  totalSteps: number;
+  message: string;
+}
+
+interface Failure {
+  runId: string;
+  message: string;
+  suggestions: string[];
+}
+
+/** The "Codistill Training" panel: the run form with its curriculum preview, Start/Stop/Resume, live and past metrics. */
+export class TrainingPanel implements vscode.Disposable {
+  private static current: TrainingPanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly channel: PanelChannel;
+  private live: LiveRun | undefined;
+  private failure: Failure | null = null;
+  private form: TrainingForm | undefined;
+
+  static show(ctx: CodistillContext): TrainingPanel {
+    if (TrainingPanel.current) {
+      TrainingPanel.current.panel.reveal();
+      return TrainingPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_ID, PANEL_TITLE, vscode.ViewColumn.Active, panelWebviewOptions(ctx.extensionUri));
+    return (TrainingPanel.current = new TrainingPanel(panel, ctx));
+  }
+
+  static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
+    panel.webview.options = panelWebviewOptions(ctx.extensionUri);
+    TrainingPanel.current?.dispose();
+    TrainingPanel.current = new TrainingPanel(panel, ctx);
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly ctx: CodistillContext,
+  ) {
+    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, "media", "codistill.svg");
+    panel.webview.html = panelHtml(panel.webview, ctx.extensionUri, "training", PANEL_TITLE);
+    this.channel = new PanelChannel(
+      panel.webview,
+      trainingValidators,
+      {
+        "training/ready": () => this.push(),
+        "training/start": (p) => this.start(p as TrainingForm),
+        "training/stop": () => this.stop(),
+        "training/resume": (p) => this.resume((p as { runId: string }).runId),
+        "training/metrics": (p) => this.metrics(p as MetricsParams),
+      },
+      ctx.log,
+    );
+    const detach = [
+      ctx.supervisor.onNotification("train/progress", (p) => this.onProgress(p as TrainProgress)),
+      ctx.supervisor.onNotification("train/checkpoint", () => void this.push()),
+      ctx.supervisor.onNotification("train/finished", (p) => void this.onFinished(p as { runId: string; stopped?: boolean })),
+      ctx.supervisor.onNotification("train/failed", (p) => void this.onFailed(p as Failure)),
+    ];
+    this.disposables.push(this.channel, { dispose: () => detach.forEach((d) => d()) }, panel.onDidDispose(() => this.dispose()));
+  }
+
+  private async experiment(): Promise<{ root: string; config: ExperimentConfig; problems: string[] }> {
+    const root = workspaceRoot();
+    if (!root) throw new Error("Open a folder first: runs are written under .codistill/runs/ in the workspace.");
+    const result = await readExperimentConfig(root);
+    if (!result) throw new Error("No codistill.yaml in this workspace: add one with student, encoder, datasets and a training section.");
+    return { root, config: result.config, problems: result.problems.map((p) => `${p.where} ${p.field}: ${p.reason}`) };
+  }
+
+  /** Tasks that would be trained on, for the curriculum preview's step count. */
+  private async taskCount(config: ExperimentConfig): Promise<number> {
+    let count = 0;
+    for (const name of config.training?.datasets ?? []) {
+      const decl = config.datasets.find((d) => d.name === name);
+      if (decl) count += (await this.ctx.datasets.complete(datasetRequest(decl))).summaries.length;
+    }
+    return count;
+  }
+
+  private async buildView(): Promise<TrainingView> {
+    const { root, config, problems } = await this.experiment();
+    this.form ??= formDefaults(config);
+    const tasks = await this.taskCount(config).catch((err: Error) => {
+      problems.push(err.message);
+      return 0;
+    });
+    const runs: RunView[] = [];
+    for (const run of await listRunFolders(root)) {
+      const summary = await summarizeRun(run.path);
+      if (summary.state === "evaluation") continue;
+      runs.push({ id: run.id, ...summary, state: this.live?.runId === run.id ? "running" : summary.state });
+    }
+    if (!config.training) problems.push("codistill.yaml has no training section: add training.datasets (and cots) to start a run.");
+    return {
+      form: this.form,
+      previewSteps: estimateSteps(Math.max(1, tasks), this.form, config.training?.settings ?? {}),
+      datasets: config.training?.datasets ?? [],
+      cots: config.training?.cots ?? [],
+      runs,
+      live: this.live ? { runId: this.live.runId, step: this.live.step, totalSteps: this.live.totalSteps, message: this.live.message } : null,
+      failure: this.failure,
+      problems,
+    };
+  }
+
+  private async push(): Promise<void> {
+    await this.channel.notify("training/state", await this.buildView());
+  }
+
+  private async start(form: TrainingForm): Promise<void> {
+    if (this.live) throw new Error(`Run ${this.live.runId} is still training: stop it first.`);
+    const { root, config } = await this.experiment();
+    this.form = form;
+    const available = new Set((await listCotSets(root)).map((s) => s.name));
+    const missing = config.training?.cots.filter((name) => !available.has(name)) ?? [];
+    if (missing.length) throw new Error(`codistill.yaml: training.cots: no CoT set ${missing.map((m) => `"${m}"`).join(", ")} in .codistill/cots/`);
+    const plan = planTrainingRun(root, config, form, newRunId(new Date(), config.name));
+    this.failure = null;
+    this.live = { runId: plan.runId, runDir: plan.runDir, step: 0, totalSteps: 0, message: "exporting tasks" };
+    await this.push();
+    try {
+      for (const { dataset, out } of plan.exports) {
+        const decl = config.datasets.find((d) => d.name === dataset)!;
+        await mkdir(dirname(out), { recursive: true });
+        const index = await this.ctx.datasets.complete(datasetRequest(decl));
+        await exportTasks(index, out);
+      }
+      const git = await readGitInfo(root).catch(() => null);
+      this.live.message = "starting";
+      await this.push();
+      const started = await this.ctx.supervisor.request("train/start", { config: plan.config, runDir: plan.runDir, workspace: root, git }, { timeoutMs: 0 });
+      this.ctx.log.info(`training: started ${started.runId} on ${started.device} in ${started.runDir}`);
+      // e.g. no GPU: the run goes on, on the CPU, which suits small models only.
+      for (const warning of started.warnings) void vscode.window.showWarningMessage(`Codistill: ${warning}`);
+    } catch (err) {
+      this.live = undefined;
+      this.failure = { runId: plan.runId, message: (err as Error).message, suggestions: [] };
+      await this.push();
+      throw err;
+    }
+    this.ctx.refreshExplorer();
+  }
+
+  private async stop(): Promise<void> {
+    if (!this.live) throw new Error("No run is training.");
+    this.live.message = "stopping: saving a checkpoint";
+    await this.push();
+    await this.ctx.supervisor.request("train/stop", { runId: this.live.runId }, { timeoutMs: 0 });
+  }
+
+  private async resume(runId: string): Promise<void> {
+    if (this.live) throw new Error(`Run ${this.live.runId} is still training: stop it first.`);
+    const { root } = await this.experiment();
+    const runDir = `${root}/.codistill/runs/${runId}`;
+    this.failure = null;
+    this.live = { runId, runDir, step: 0, totalSteps: 0, message: "resuming" };
+    await this.push();
+    try {
+      await this.ctx.supervisor.request("train/resume", { runDir, workspace: root }, { timeoutMs: 0 });
+    } catch (err) {
+      this.live = undefined;
+      this.failure = { runId, message: (err as Error).message, suggestions: [] };
+      await this.push();
+      throw err;
+    }
+  }
+
+  private async metrics(params: MetricsParams): Promise<Record<string, MetricsLine[]>> {
+    const { root } = await this.experiment();
+    const out: Record<string, MetricsLine[]> = {};
+    for (const runId of params.runIds) {
+      out[runId] = await readMetrics(`${root}/.codistill/runs/${runId}/metrics.jsonl`).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENOENT") return [];
+        throw err;
+      });
+    }
+    return out;
+  }
+
+  private onProgress(p: TrainProgress): void {
+    if (!this.live || p.runId !== this.live.runId) return;
+    this.live.step = p.step;
+    this.live.totalSteps = p.totalSteps;
+    this.live.message = `step ${p.step}/${p.totalSteps}`;
+    void this.channel.notify("training/progress", { runId: p.runId, line: { ...p.metrics, step: p.step, total_steps: p.totalSteps } });
+  }
+
+  private async onFinished(p: { runId: string; stopped?: boolean }): Promise<void> {
+    if (this.live?.runId === p.runId) this.live = undefined;
+    void vscode.window.showInformationMessage(`Codistill: run ${p.runId} ${p.stopped ? "stopped; it can be resumed" : "finished"}.`);
+    this.ctx.refreshExplorer();
+    await this.push();
+  }
+
+  private async onFailed(p: Failure): Promise<void> {
+    if (this.live?.runId === p.runId) this.live = undefined;
+    this.failure = { runId: p.runId, message: p.message, suggestions: p.suggestions ?? [] };
+    this.ctx.log.error(`training ${p.runId} failed: ${p.message}`);
+    void vscode.window.showErrorMessage(`Codistill: run ${p.runId} failed: ${p.message}`);
+    this.ctx.refreshExplorer();
+    await this.push();
+  }
+
+  dispose(): void {
+    if (TrainingPanel.current === this) TrainingPanel.current = undefined;
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+    this.panel.dispose();
+  }
+}
+
+interface TrainProgress {
+  runId: string;
+  step: number;
+  totalSteps: number;
+  metrics: Record<string, number | null>;
+}

@@ -1,0 +1,111 @@
+// The Training panel in a real VS Code: a tiny random Llama student and RoBERTa encoder (made by
+// scripts/make-tiny-model.py) are trained on CPU by the real sidecar from codistill.yaml's training
+// section; the panel previews the curriculum, shows live progress and metric charts, lists the
+// checkpoints, and stops and resumes a run.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { FrameLocator } from "playwright-core";
+import { parseDocument } from "yaml";
+import { leftoverProcesses, repoRoot, runCommand, screenshot, startVsCode, stop, trustWorkspace, waitForNotification, webviewFrame, type VsCodeSession } from "./harness";
+import { demoWorkspaceCopy } from "./workspace";
+
+const VSIX = join(repoRoot(), "dist", "codistill-linux-x64.vsix");
+const PYTHON = join(repoRoot(), ".venv", "bin", "python");
+
+function setTraining(workspace: string, settings: Record<string, unknown>): void {
+  const file = join(workspace, "codistill.yaml");
+  const config = parseDocument(readFileSync(file, "utf8"));
+  for (const [key, value] of Object.entries(settings)) config.setIn(["training", key], value);
+  writeFileSync(file, config.toString());
+}
+
+describe("the Training panel", () => {
+  let session: VsCodeSession;
+  let workspace: string;
+  let frame: FrameLocator;
+
+  before(async () => {
+    workspace = demoWorkspaceCopy();
+    execFileSync(PYTHON, [join(repoRoot(), "scripts", "make-tiny-model.py"), join(workspace, "models", "tiny"), "--encoder", join(workspace, "models", "tiny-encoder")], { stdio: "inherit" });
+    mkdirSync(join(workspace, ".codistill", "cots"), { recursive: true });
+    cpSync(join(repoRoot(), "test", "fixtures", "cots", "humaneval-slice.jsonl"), join(workspace, ".codistill", "cots", "humaneval-fixture.jsonl"));
+    const file = join(workspace, "codistill.yaml");
+    const config = parseDocument(readFileSync(file, "utf8"));
+    config.setIn(["student", "model"], "./models/tiny");
+    config.setIn(["encoder", "model"], "./models/tiny-encoder");
+    writeFileSync(file, config.toString());
+    setTraining(workspace, {
+      datasets: ["humaneval"],
+      cots: ["humaneval-fixture"],
+      max_steps: 4,
+      batch_size: 2,
+      max_length: 512,
+      save_every: 2,
+      eval_every: 2,
+      device: "cpu",
+      lora: { preset: "r16" },
+      curriculum: { beta_end: 0.5 },
+    });
+    session = await startVsCode({ vsix: VSIX, workspace, userSettings: { "codistill.pythonPath": PYTHON } });
+    await trustWorkspace(session);
+  });
+
+  after(async () => {
+    if (session) {
+      await stop(session);
+      assert.deepEqual(leftoverProcesses(session.marker), []);
+    }
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("previews the curriculum, trains a run with live metrics, and lists its checkpoints", async () => {
+    await runCommand(session, "Codistill: Start Training");
+    frame = await webviewFrame(session, "Codistill Training");
+    await frame.locator('[data-testid="preview-note"]').waitFor({ timeout: 60_000 });
+    assert.match(await frame.locator('[data-testid="preview-note"]').innerText(), /about 4 optimizer steps/, "max_steps of codistill.yaml");
+    assert.equal(await frame.locator("canvas#curriculum-chart").count(), 1);
+    assert.equal(await frame.locator('[data-testid="lora"]').evaluate((e) => (e as HTMLElement & { value: string }).value), "r16");
+    // A curriculum the trainer would refuse is named before anything starts.
+    await frame.locator('[data-testid="warmup-fraction"] input').fill("2");
+    assert.match(await frame.locator('[data-testid="preview-problem"]').innerText(), /curriculum\.warmupFraction/);
+    await frame.locator('[data-testid="warmup-fraction"] input').fill("1");
+    await frame.locator('[data-testid="preview-problem"]').waitFor({ state: "detached" });
+    await screenshot(session, "training-form");
+
+    await frame.locator("vscode-button", { hasText: "Start Training" }).click();
+    await frame.locator('[data-testid="live-text"]').waitFor({ timeout: 60_000 });
+    await waitForNotification(session, /run .* finished/, { timeoutMs: 300_000 });
+    const row = frame.locator('[data-testid="run-row"]').first();
+    await row.locator('[data-testid="run-state"]', { hasText: "finished" }).waitFor({ timeout: 30_000 });
+    assert.match(await row.locator('[data-testid="run-checkpoints"]').innerText(), /step-4/);
+    assert.equal(await frame.locator('[data-testid="metric-charts"] canvas').count(), 8);
+    await screenshot(session, "training-finished");
+
+    const runId = (await row.getAttribute("data-run"))!;
+    const runDir = join(workspace, ".codistill", "runs", runId);
+    assert.ok(existsSync(join(runDir, "adapter", "adapter_config.json")), "the final adapter");
+    const lines = readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.at(-1)?.step, 4);
+    assert.ok(lines.some((l) => typeof l.l_struct === "number"), "the structural loss ran once β > 0");
+    assert.ok(existsSync(join(runDir, "data", "humaneval.tasks.jsonl")), "the tasks it trained on are in the run");
+    const manifest = JSON.parse(readFileSync(join(runDir, "manifest.json"), "utf8")) as Record<string, unknown>;
+    assert.ok(manifest, "manifest.json");
+  });
+
+  it("stops a run with a checkpoint and resumes it to the end", async () => {
+    setTraining(workspace, { max_steps: 30, save_every: 1 });
+    await frame.locator("vscode-button", { hasText: "Start Training" }).click();
+    await frame.locator('[data-testid="live-text"]', { hasText: /step [2-9]\d*\// }).waitFor({ timeout: 120_000 });
+    await frame.locator("vscode-button", { hasText: "Stop" }).click();
+    await waitForNotification(session, /stopped; it can be resumed/, { timeoutMs: 120_000 });
+    const row = frame.locator('[data-testid="run-row"]').first();
+    await row.locator('[data-testid="run-state"]', { hasText: "stopped" }).waitFor({ timeout: 30_000 });
+    await row.locator("vscode-button", { hasText: "Resume" }).click();
+    await row.locator('[data-testid="run-state"]', { hasText: "finished" }).waitFor({ timeout: 300_000 });
+    assert.match(await row.innerText(), /30\/30/);
+    await screenshot(session, "training-resumed");
+  });
+});
