@@ -52,8 +52,9 @@ TRAIN_END_STATES = ("stopped", "finished", "failed")
 # run cannot use (a config field, a file, the data); anything else (a bug: see the log).
 TRAIN_FAILURE_KINDS = ("out-of-memory", "device", "input", "internal")
 # Keys every train/progress metrics object has (null where a value does not apply: l_struct
-# while beta = 0, GPU memory on a CPU, eta_s before the first step). training/metrics.py's
-# METRIC_KEYS, less the step counters the notification carries outside metrics.
+# while beta = 0, GPU memory on a CPU, eta_s before the first step). training/metrics.py builds
+# its METRIC_KEYS from these, adding the step counters (which the notification carries outside
+# metrics) and the evaluation losses.
 TRAIN_METRIC_KEYS = (
     "loss",
     "ce",

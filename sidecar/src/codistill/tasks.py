@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .jsonl import RecordFieldError, RecordLineError, iter_records
+from .jsonl import type_name as _type_name
+
 TASK_SOURCES = ("taco", "mbpp", "mbpp-sanitized", "mbpp+", "humaneval", "humaneval+", "custom")
 SPECIAL_JUDGES = ("non-deterministic", "case-insensitive", "float-tolerance")
 TASK_KEYS = (
@@ -34,39 +37,12 @@ TEST_KEYS = {
 }
 
 
-class TaskFieldError(ValueError):
+class TaskFieldError(RecordFieldError):
     """One field of a Task is missing, mistyped or malformed."""
 
-    def __init__(self, field: str | None, reason: str) -> None:
-        super().__init__(f"{field}: {reason}" if field else reason)
-        self.field = field
-        self.reason = reason
 
-
-class TaskFileError(ValueError):
+class TaskFileError(RecordLineError):
     """A line of a Task JSONL file that is not a valid Task: names the file, line and field."""
-
-    def __init__(self, path: Path, line: int, field: str | None, reason: str) -> None:
-        where = f"{path}:{line}"
-        super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
-        self.path = path
-        self.line = line
-        self.field = field
-        self.reason = reason
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _check_keys(value: dict[str, Any], allowed: tuple[str, ...], path: str) -> None:
@@ -184,35 +160,16 @@ def iter_tasks(path: str | Path) -> Iterator[dict[str, Any]]:
     """Validated Tasks, one per non-blank line; raises TaskFileError at the first bad line."""
     path = Path(path)
     seen: dict[str, int] = {}
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise TaskFileError(
-                    path, number, None, f"invalid UTF-8 at byte {err.start + 1} of the line"
-                ) from err
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise TaskFileError(
-                    path, number, None, f"malformed JSON: {err.msg} at column {err.colno}"
-                ) from err
-            try:
-                task = validate_task(value)
-            except TaskFieldError as err:
-                raise TaskFileError(path, number, err.field, err.reason) from err
-            if task["id"] in seen:
-                raise TaskFileError(
-                    path,
-                    number,
-                    "id",
-                    f"duplicate id {task['id']!r} (first on line {seen[task['id']]})",
-                )
-            seen[task["id"]] = number
-            yield task
+    for number, task in iter_records(path, validate_task, TaskFileError):
+        if task["id"] in seen:
+            raise TaskFileError(
+                path,
+                number,
+                "id",
+                f"duplicate id {task['id']!r} (first on line {seen[task['id']]})",
+            )
+        seen[task["id"]] = number
+        yield task
 
 
 def load_tasks(path: str | Path) -> list[dict[str, Any]]:

@@ -20,6 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..jsonl import RecordFieldError, RecordLineError, iter_records
+from ..jsonl import type_name as _type_name
+
 COT_STATUSES = ("valid", "invalid", "verified", "failed-verification")
 # The issue's status filter names "accepted" beside verified and valid; DESIGN.md's record has no
 # such status. It is read as another word for "valid" (the parser accepted the teacher's answer),
@@ -42,44 +45,17 @@ TEACHER_KEYS = ("model", "endpoint", "temperature", "promptHash")
 SECTION_KEYS = ("steps", "formulas", "edgeCases", "problems")
 
 
-class CotFieldError(ValueError):
+class CotFieldError(RecordFieldError):
     """One field of a CoT record is missing, mistyped or malformed."""
 
-    def __init__(self, field: str | None, reason: str) -> None:
-        super().__init__(f"{field}: {reason}" if field else reason)
-        self.field = field
-        self.reason = reason
 
-
-class CotFileError(ValueError):
+class CotFileError(RecordLineError):
     """A line of a CoT JSONL file that is not a valid record: names the file, line and field."""
-
-    def __init__(self, path: Path, line: int, field: str | None, reason: str) -> None:
-        where = f"{path}:{line}"
-        super().__init__(f"{where}: {field}: {reason}" if field else f"{where}: {reason}")
-        self.path = path
-        self.line = line
-        self.field = field
-        self.reason = reason
 
 
 def canonical_status(status: str) -> str:
     """The DESIGN.md status a status word stands for ("accepted" is "valid")."""
     return STATUS_ALIASES.get(status, status)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _check_keys(value: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
@@ -168,33 +144,10 @@ def validate_cot(value: Any) -> dict[str, Any]:
     return value
 
 
-def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise CotFileError(
-            path, number, None, f"invalid UTF-8 at byte {err.start + 1} of the line"
-        ) from err
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise CotFileError(
-            path, number, None, f"malformed JSON: {err.msg} at column {err.colno}"
-        ) from err
-    try:
-        return validate_cot(value)
-    except CotFieldError as err:
-        raise CotFileError(path, number, err.field, err.reason) from err
-
-
 def iter_cots(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) for every non-blank line, in file order; raises CotFileError at
     the first bad line."""
-    path = Path(path)
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if raw.strip():
-                yield number, _parse_line(path, number, raw)
+    yield from iter_records(Path(path), validate_cot, CotFileError)
 
 
 def load_cots(path: str | Path) -> dict[str, dict[str, Any]]:

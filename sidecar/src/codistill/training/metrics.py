@@ -20,25 +20,17 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from ..protocol import TRAIN_METRIC_KEYS
 from .config import TrainConfigError
 
 METRICS_FILE = "metrics.jsonl"
+# The train/progress metrics (protocol.TRAIN_METRIC_KEYS) between the step counters and the
+# evaluation losses.
 METRIC_KEYS = (
     "step",
     "total_steps",
     "epoch",
-    "loss",
-    "ce",
-    "l_struct",
-    "alpha",
-    "beta",
-    "lr",
-    "grad_norm",
-    "tokens_per_s",
-    "samples_per_s",
-    "gpu_mem_allocated",
-    "gpu_mem_peak",
-    "eta_s",
+    *TRAIN_METRIC_KEYS,
     "eval_loss",
     "eval_ce",
     "eval_l_struct",
