@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from codistill import protocol
 
 from conftest import SOURCE_DIR, Sidecar

@@ -87,6 +87,7 @@ def test_results_json_has_the_spec_shape(
         "samplesPath",
         "generation",
         "limits",
+        "challengeTests",
         "summary",
         "eval",
     ]
@@ -96,6 +97,7 @@ def test_results_json_has_the_spec_shape(
     assert results["generation"] == {"model": "m", "n": 4}
     # EvalPlus's per-input limits by default: max(1 s, 4 x the reference's time).
     assert results["limits"] == {"timeoutS": 3, "timeLimitFactor": 4, "minTimeLimitS": 1}
+    assert results["challengeTests"] is False
     assert results["summary"] == result["summary"]
     assert protocol.validate_result("eval/execute", result) == []
     assert list(results["eval"]) == ["HumanEval/2", "Mbpp/404", "HumanEval/0"]
@@ -313,3 +315,30 @@ def test_cli_execute_rejects_a_non_positive_time_limit_factor(
     assert done.returncode == 2
     assert "params.timeLimitFactor: " in done.stderr and "params.minTimeLimitS: " in done.stderr
     assert not (tmp_path / "results.json").exists()
+
+
+def test_cli_execute_runs_mbpp_challenge_tests_when_asked(tmp_path: Path) -> None:
+    """mbpp/11's challenge asserts remove_Occ("", "l") == "": a sample wrong only there passes
+    test_list and fails with --challenge-tests."""
+    tasks = tmp_path / "tasks.jsonl"
+    mbpp11 = task("mbpp-slice", "mbpp/11")
+    tasks.write_text(json.dumps(mbpp11) + "\n")
+    wrong_on_empty = (
+        "def remove_Occ(s, ch):\n    if not s:\n        return None\n"
+        "    first = s.find(ch)\n    if first < 0:\n        return s\n"
+        "    s = s[:first] + s[first + 1:]\n    last = s.rfind(ch)\n"
+        "    return s if last < 0 else s[:last] + s[last + 1:]\n"
+    )
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"task_id": "mbpp/11", "solution": wrong_on_empty}) + "\n")
+    for flag, status in (([], "passed"), (["--challenge-tests"], "failed")):
+        out = tmp_path / ("with" if flag else "without")
+        command = [sys.executable, "-m", "codistill", "eval", "execute", "--tasks", str(tasks)]
+        command += ["--samples", str(samples), "--out-dir", str(out), *flag]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=sidecar_env(), timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        results = read_json(out / "results.json")
+        assert results["challengeTests"] is bool(flag)
+        assert results["eval"]["mbpp/11"][0]["status"] == status

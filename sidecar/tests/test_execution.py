@@ -502,3 +502,42 @@ def test_cancel_set_before_run_runs_nothing(executor: Executor) -> None:
         {"custom/call": CALL_TASK}, [{"task_id": "custom/call", "solution": GOOD}]
     )
     assert after.status == "passed"
+
+
+def test_challenge_tests_run_only_when_asked(tmp_path: Path) -> None:
+    """MBPP's challenge_test_list (mbpp/11 asks remove_Occ("", "l") == "") is an option."""
+    task = tasks_of("mbpp-slice.tasks.jsonl")["mbpp/11"]
+    assert 'remove_Occ("","l")' in task["tests"]["challenge"]
+    canonical_code = task["solutions"][0]
+    # Right on every non-empty string (first and last occurrence removed), wrong on "".
+    empty_breaks = (
+        "def remove_Occ(s, ch):\n"
+        "    if not s:\n"
+        "        return None\n"
+        "    first = s.find(ch)\n"
+        "    if first < 0:\n"
+        "        return s\n"
+        "    s = s[:first] + s[first + 1:]\n"
+        "    last = s.rfind(ch)\n"
+        "    return s if last < 0 else s[:last] + s[last + 1:]\n"
+    )
+    samples = [
+        {"task_id": "mbpp/11", "solution": canonical_code},
+        {"task_id": "mbpp/11", "solution": empty_breaks},
+    ]
+    verdicts = {}
+    for challenge in (False, True):
+        with Executor(workers=1, challenge_tests=challenge) as ex:
+            verdicts[challenge] = [r.status for r in ex.run({"mbpp/11": task}, samples)]
+    assert verdicts[False] == ["passed", "passed"]
+    assert verdicts[True] == ["passed", "failed"]
+    # The same through `python -m codistill execute --challenge-tests`.
+    tasks_file = tmp_path / "tasks.jsonl"
+    tasks_file.write_text(json.dumps(task) + "\n")
+    samples_file = tmp_path / "samples.jsonl"
+    samples_file.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    out = tmp_path / "results.json"
+    done = run_execute_command(tasks_file, samples_file, out, "--challenge-tests")
+    assert done.returncode == 0, done.stderr
+    statuses = [r["status"] for r in json.loads(out.read_text())["samples"]]
+    assert statuses == ["passed", "failed"]

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from train_support import DDP_TOLERANCE as TOLERANCE
 from train_support import ENV, TINY_RUN, make_models, max_weight_diff
 
 from codistill.training import checkpoint as ckpt
@@ -20,9 +21,6 @@ from codistill.training.metrics import read_metrics
 
 from conftest import sidecar_env
 
-# fp32 sums over a differently split batch round differently; anything above this is a bug
-# (a wrong normalisation shows up at 1e-2 and more).
-TOLERANCE = 1e-5
 STEPS = 6
 
 

@@ -11,23 +11,23 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from train_support import TINY_RUN, make_models, max_weight_diff
+from train_support import Client, Message, golden_params, make_models, max_weight_diff
+from train_support import tiny_config as tiny_run_config
 
 from codistill import protocol
 
-from conftest import Sidecar, fixtures_dir, sidecar_env
+from conftest import Sidecar, sidecar_env
 
 # Long enough that a stop sent after the first step lands well before the last.
 STEPS = 24
 # One thread: the runs are tiny, and the reference and the resumed run then reduce alike.
 ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-Message = dict[str, Any]
 
 
 # --- fixtures -------------------------------------------------------------------------------
@@ -44,76 +44,6 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
-class Client:
-    """A sidecar with every message it sent kept in order, for waiting on notifications and
-    responses alike."""
-
-    def __init__(self, sidecar: Sidecar) -> None:
-        self.sidecar = sidecar
-        self.messages: list[Message] = []
-
-    def send(self, method: str, params: Any, request_id: Any = None) -> Any:
-        return self.sidecar.send_request(method, params, request_id)
-
-    def wait_for(self, what: str, match: Callable[[Message], bool], timeout: float = 60) -> Message:
-        for message in self.messages:
-            if match(message):
-                return message
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(
-                    f"no {what} within {timeout} s; stderr:\n{self.sidecar.stderr}"
-                )
-            try:
-                message = self.sidecar.receive(timeout=left)
-            except AssertionError:
-                raise AssertionError(f"no {what}; stderr:\n{self.sidecar.stderr}") from None
-            self.messages.append(message)
-            if match(message):
-                return message
-
-    def response(self, request_id: Any, method: str, timeout: float = 60) -> Message:
-        message = self.wait_for(
-            f"answer to {request_id}",
-            lambda m: "method" not in m and m.get("id") == request_id,
-            timeout,
-        )
-        assert protocol.validate_response(message, method) == [], message
-        return message
-
-    def request(self, method: str, params: Any, timeout: float = 60) -> Message:
-        return self.response(self.send(method, params), method, timeout)
-
-    def notification(self, method: str, run_id: str, timeout: float = 60, **fields: Any) -> Message:
-        def match(m: Message) -> bool:
-            return (
-                m.get("method") == method
-                and m["params"].get("runId") == run_id
-                and all(m["params"].get(k) == v for k, v in fields.items())
-            )
-
-        message = self.wait_for(f"{method} of {run_id} {fields or ''}", match, timeout)
-        assert protocol.validate_notification(message) == [], message
-        return message["params"]
-
-    def notifications(self, method: str, run_id: str) -> list[dict[str, Any]]:
-        found = [
-            m["params"]
-            for m in self.messages
-            if m.get("method") == method and m["params"].get("runId") == run_id
-        ]
-        for params in found:
-            assert (
-                protocol.validate_notification(
-                    {"jsonrpc": "2.0", "method": method, "params": params}
-                )
-                == []
-            )
-        return found
-
-
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     sidecar = Sidecar.serve("--log-level", "info", env=ENV)
@@ -122,18 +52,7 @@ def client() -> Iterator[Client]:
 
 
 def tiny_config(models: tuple[Path, Path], cache: Path, **changes: Any) -> dict[str, Any]:
-    """tiny.yaml as train/start sends it: a JSON object, every path absolute."""
-    raw = yaml.safe_load(TINY_RUN.read_text(encoding="utf-8"))
-    for key in ("tasks", "cots"):
-        raw[key] = [str((TINY_RUN.parent / path).resolve()) for path in raw[key]]
-    student, encoder = models
-    raw.update(student=str(student), encoder=str(encoder), cache_dir=str(cache), max_steps=STEPS)
-    raw.update(changes)
-    return raw
-
-
-def golden_params(name: str) -> dict[str, Any]:
-    return json.loads((fixtures_dir() / name).read_text(encoding="utf-8"))["message"]["params"]
+    return tiny_run_config(models, cache, max_steps=STEPS, **changes)
 
 
 def problems(response: Message) -> list[str]:

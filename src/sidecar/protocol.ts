@@ -160,6 +160,8 @@ export interface EvalExecuteParams {
   timeLimitFactor?: number;
   /** Seconds; > 0, default 1 (EvalPlus's). */
   minTimeLimitS?: number;
+  /** Also run MBPP's challenge_test_list after its test_list; default false. */
+  challengeTests?: boolean;
 }
 
 export interface EvalExecuteSummary {
@@ -242,6 +244,8 @@ export interface TrainStartParams {
   runDir?: string;
   workspace?: string;
   git?: TrainGitInfo | null;
+  /** Training processes (DDP), default 1 (in the sidecar); more run under torchrun: one per GPU on CUDA, gloo on CPUs. */
+  processes?: number;
 }
 
 export interface TrainStartResult {
@@ -261,6 +265,8 @@ export interface TrainResumeParams {
   /** step-<n> or a checkpoint path; default the latest. */
   checkpoint?: string;
   git?: TrainGitInfo | null;
+  /** Default: as many as wrote the checkpoint; an exact resume needs that number (else InvalidParams naming params.processes). */
+  processes?: number;
 }
 
 export interface TrainResumeResult extends TrainStartResult {
@@ -531,6 +537,7 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
     optional(params.workers, (v) => expectPositiveInteger(v, "params.workers", problems));
     for (const key of ["timeoutS", "timeLimitFactor", "minTimeLimitS"]) optional(params[key], (v) => expectPositiveNumber(v, `params.${key}`, problems));
     optional(params.cacheDir, (v) => expectNonEmptyString(v, "params.cacheDir", problems));
+    optional(params.challengeTests, (v) => expectBoolean(v, "params.challengeTests", problems));
     optional(params.ks, (v) => {
       if (!Array.isArray(v)) problems.push("params.ks: expected an array");
       else v.forEach((k, i) => expectPositiveInteger(k, `params.ks[${i}]`, problems));
@@ -543,6 +550,7 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
     expectObject(params.config, "params.config", problems);
     for (const key of ["runDir", "workspace"]) optional(params[key], (v) => expectNonEmptyString(v, `params.${key}`, problems));
     optional(params.git, (v) => expectGitInfo(v, "params.git", problems));
+    optional(params.processes, (v) => expectPositiveInteger(v, "params.processes", problems));
     return problems;
   },
   "train/resume"(params) {
@@ -550,6 +558,7 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
     if (!expectObject(params, "params", problems)) return problems;
     for (const key of ["runDir", "runId", "workspace", "checkpoint"]) optional(params[key], (v) => expectNonEmptyString(v, `params.${key}`, problems));
     optional(params.git, (v) => expectGitInfo(v, "params.git", problems));
+    optional(params.processes, (v) => expectPositiveInteger(v, "params.processes", problems));
     if (!problems.length && params.runDir === undefined && params.runId === undefined) {
       problems.push("params.runDir: expected a non-empty string (or params.runId of the run)");
     }

@@ -1,7 +1,7 @@
 // The Training panel in a real VS Code: a tiny random Llama student and RoBERTa encoder (made by
 // scripts/make-tiny-model.py) are trained on CPU by the real sidecar from codistill.yaml's training
-// section; the panel previews the curriculum, shows live progress and metric charts, lists the
-// checkpoints, and stops and resumes a run.
+// section; the panel previews the curriculum, shows the sidecar's error for a bad model folder,
+// live progress and metric charts, lists the checkpoints, and stops and resumes a run.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -74,6 +74,14 @@ describe("the Training panel", () => {
     await frame.locator('[data-testid="warmup-fraction"] input').fill("1");
     await frame.locator('[data-testid="preview-problem"]').waitFor({ state: "detached" });
     await screenshot(session, "training-form");
+
+    // The sidecar's own message, naming what is wrong, when a run cannot start.
+    const student = frame.locator('[data-testid="student"] input');
+    const studentFolder = await student.inputValue();
+    await student.fill(join(workspace, "models", "missing"));
+    await frame.locator("vscode-button", { hasText: "Start Training" }).click();
+    assert.match(await frame.locator('[data-testid="failure"]').innerText({ timeout: 60_000 }), /student/);
+    await student.fill(studentFolder);
 
     await frame.locator("vscode-button", { hasText: "Start Training" }).click();
     await frame.locator('[data-testid="live-text"]').waitFor({ timeout: 60_000 });

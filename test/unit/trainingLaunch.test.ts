@@ -18,6 +18,7 @@ const YAML = [
   "  lr: 1.0e-4",
   "  grad_accum: 4",
   "  lora: { preset: r64, dropout: 0.1 }",
+  "  processes: 2",
   "  curriculum: { beta_end: 0.7, schedule: cosine }",
 ].join("\n");
 
@@ -35,9 +36,17 @@ describe("training launch", () => {
       epochs: 1,
       batchSize: 4,
       maxLength: 2048,
+      processes: 2,
       curriculum: { alphaStart: 1, alphaEnd: 0.5, betaStart: 0, betaEnd: 0.7, schedule: "cosine", warmupFraction: 1, steps: 1 },
     });
     assert.equal(trainingFormProblem(form), undefined);
+    assert.equal(trainingFormProblem({ ...form, processes: 0 }), "processes: expected an integer >= 1");
+    assert.equal(trainingFormProblem({ ...form, processes: 1.5 }), "processes: expected an integer >= 1");
+    // One process (the sidecar's own) unless codistill.yaml says otherwise; a bad value is not a number of processes.
+    for (const value of ["", "  processes: 0", "  processes: four"]) {
+      const other = parseExperimentConfig(`${YAML.replace("  processes: 2", value)}\n`, "/ws/codistill.yaml").config;
+      assert.equal(formDefaults(other).processes, 1, value);
+    }
     assert.match(trainingFormProblem({ ...form, encoder: "" }) ?? "", /^encoder: β > 0 needs/);
     assert.match(trainingFormProblem({ ...form, curriculum: { ...form.curriculum, warmupFraction: 3 } }) ?? "", /^curriculum\.warmupFraction/);
   });
@@ -46,6 +55,9 @@ describe("training launch", () => {
     const form = { ...formDefaults(config), lr: 3e-4, batchSize: 8 };
     const plan = planTrainingRun("/ws", config, form, "20261126-170000-paper-repro");
     assert.equal(plan.runDir, "/ws/.codistill/runs/20261126-170000-paper-repro");
+    // train/start's processes, from the form: not a key of the sidecar's run config.
+    assert.equal(plan.processes, 2);
+    assert.equal(planTrainingRun("/ws", config, { ...form, processes: 1 }, "r").processes, 1);
     assert.deepEqual(plan.exports, [
       { dataset: "mbpp", out: `${plan.runDir}/data/mbpp.tasks.jsonl` },
       { dataset: "taco", out: `${plan.runDir}/data/taco.tasks.jsonl` },
@@ -70,8 +82,10 @@ describe("training launch", () => {
   it("names runs by start time and experiment, and estimates optimizer steps", () => {
     assert.equal(newRunId(new Date(2026, 10, 26, 17, 5, 9), "Paper Repro!"), "20261126-170509-paper-repro");
     assert.equal(newRunId(new Date(2026, 0, 2, 3, 4, 5), undefined), "20260102-030405-run");
-    const form = formDefaults(config);
+    const form = { ...formDefaults(config), processes: 1 };
     assert.equal(estimateSteps(1000, { ...form, batchSize: 4, epochs: 3 }, { grad_accum: 4 }), 188);
     assert.equal(estimateSteps(1000, form, { grad_accum: 4, max_steps: 30 }), 30);
+    // A step takes a batch on each process.
+    assert.equal(estimateSteps(1000, { ...form, batchSize: 4, epochs: 3, processes: 2 }, { grad_accum: 4 }), 94);
   });
 });

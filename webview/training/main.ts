@@ -24,6 +24,8 @@ host.on("training/state", (params) => {
   const view = params as TrainingView;
   state.view = view;
   state.form ??= structuredClone(view.form);
+  // A form kept by an earlier version of the panel, from before it had this field.
+  if (typeof state.form.processes !== "number") state.form.processes = view.form.processes;
   const known = new Set(view.runs.map((r) => r.id));
   state.overlay = state.overlay.filter((id) => known.has(id));
   if (view.live && !state.overlay.includes(view.live.runId)) state.overlay.unshift(view.live.runId);
@@ -119,6 +121,7 @@ function formSection(view: TrainingView): HTMLElement {
       numberInput("Learning rate", () => f.lr, (v) => (f.lr = v), "lr"),
       numberInput("Epochs", () => f.epochs, (v) => (f.epochs = v), "epochs"),
       numberInput("Batch size per GPU", () => f.batchSize, (v) => (f.batchSize = v), "batch"),
+      numberInput("Processes (GPUs)", () => f.processes, (v) => (f.processes = v), "processes"),
       numberInput("Sequence length", () => f.maxLength, (v) => (f.maxLength = v), "max-length"),
     ),
     el("h2", { text: "α/β curriculum" }),
@@ -202,7 +205,7 @@ function runRow(run: RunView, busy: boolean): HTMLElement {
     save();
     void loadMetrics();
   }, `Chart ${run.id}`);
-  const resume = run.state === "stopped" && !busy ? [button("Resume", () => void host.request("training/resume", { runId: run.id }).catch(showProblem), "secondary")] : [];
+  const resume = run.state === "stopped" && !busy ? [button("Resume", () => void host.request("training/resume", { runId: run.id, processes: state.form?.processes }).catch(showProblem), "secondary")] : [];
   const tr = el(
     "tr",
     { testId: "run-row" },

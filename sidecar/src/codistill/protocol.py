@@ -367,6 +367,8 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
             # reference run: max(minTimeLimitS, timeLimitFactor x the reference's time).
             "timeLimitFactor": POSITIVE_NUMBER,
             "minTimeLimitS": POSITIVE_NUMBER,
+            # Also run MBPP's challenge_test_list after its test_list (default false).
+            "challengeTests": BOOLEAN,
         },
     ),
     # Training (DESIGN.md, "Workspace artifacts": .codistill/runs/<run-id>/). The run goes on in
@@ -383,6 +385,9 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
             "runDir": NON_EMPTY_STRING,
             "workspace": NON_EMPTY_STRING,
             "git": nullable_object(GIT_INFO),
+            # Training processes (DDP): default 1, a thread of the sidecar; more run under
+            # torchrun (one per GPU on CUDA, gloo on CPUs). See training/rpc.py.
+            "processes": POSITIVE_INTEGER,
         },
     ),
     "train/stop": object_params(required={"runId": NON_EMPTY_STRING}),
@@ -396,6 +401,8 @@ _TRAIN_RESUME_FIELDS = object_params(
         # A checkpoint folder of the run (step-<n>, or a path); default: the latest.
         "checkpoint": NON_EMPTY_STRING,
         "git": nullable_object(GIT_INFO),
+        # Default: the number of processes that wrote the checkpoint (an exact resume needs it).
+        "processes": POSITIVE_INTEGER,
     }
 )
 

@@ -13,6 +13,8 @@ export interface TrainingFormValues {
   epochs: number;
   batchSize: number;
   maxLength: number;
+  /** Training processes, one per GPU (DDP under torchrun; gloo on CPUs); 1 trains in the sidecar itself. */
+  processes: number;
   curriculum: Curriculum;
 }
 
@@ -27,6 +29,8 @@ export interface TrainingPlan {
   exports: TaskExport[];
   /** The sidecar's run config. */
   config: Record<string, unknown>;
+  /** `processes` of train/start: not a run config key. */
+  processes: number;
 }
 
 /** "20261126-170512-paper": sortable by start time, readable, and a valid folder name. */
@@ -39,8 +43,12 @@ export function newRunId(now: Date, name: string | undefined): string {
 
 const asRecord = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const numberOr = (v: unknown, fallback: number) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
+const positiveIntegerOr = (v: unknown, fallback: number) => (Number.isInteger(v) && (v as number) >= 1 ? (v as number) : fallback);
 
-/** The form as codistill.yaml fills it in; the panel starts from this. */
+/**
+ * The form as codistill.yaml fills it in; the panel starts from this. `training.processes` is the
+ * extension's (train/start's `processes`), not a run config key: it is never sent in the config.
+ */
 export function formDefaults(config: ExperimentConfig): TrainingFormValues {
   const settings = config.training?.settings ?? {};
   const lora = asRecord(settings.lora);
@@ -54,6 +62,7 @@ export function formDefaults(config: ExperimentConfig): TrainingFormValues {
     epochs: numberOr(settings.epochs, 1),
     batchSize: numberOr(settings.batch_size, 4),
     maxLength: numberOr(settings.max_length, 2048),
+    processes: positiveIntegerOr(settings.processes, 1),
     curriculum: {
       alphaStart: numberOr(c.alpha_start, DEFAULT_CURRICULUM.alphaStart),
       alphaEnd: numberOr(c.alpha_end, DEFAULT_CURRICULUM.alphaEnd),
@@ -78,7 +87,7 @@ export function planTrainingRun(workspaceRoot: string, config: ExperimentConfig,
   const exports = training.datasets.map((dataset) => ({ dataset, out: join(runDir, "data", `${dataset}.tasks.jsonl`) }));
   const cots = training.cots.map((name) => join(workspaceRoot, ".codistill", "cots", `${name}.jsonl`));
   const c = form.curriculum;
-  const settings = training.settings;
+  const { processes: _processes, ...settings } = training.settings;
   const runConfig: Record<string, unknown> = {
     ...settings,
     student: form.student,
@@ -102,15 +111,17 @@ export function planTrainingRun(workspaceRoot: string, config: ExperimentConfig,
       steps: c.steps,
     },
   };
-  return { runId, runDir, exports, config: runConfig };
+  return { runId, runDir, exports, config: runConfig, processes: form.processes };
 }
 
 /**
- * Optimizer steps of a one-process run over `examples` tasks, for the curriculum preview before it
- * starts: the settings' max_steps when set (it wins over epochs, as in the trainer).
+ * Optimizer steps of the form's run over `examples` tasks, for the curriculum preview before it
+ * starts: the settings' max_steps when set (it wins over epochs, as in the trainer); a step takes
+ * batch_size x grad_accum examples on each process.
  */
 export function estimateSteps(examples: number, form: TrainingFormValues, settings: Record<string, unknown>): number {
   if (typeof settings.max_steps === "number" && settings.max_steps >= 1) return settings.max_steps;
   const gradAccum = typeof settings.grad_accum === "number" ? Math.max(1, settings.grad_accum) : 1;
-  return Math.max(1, Math.ceil((examples * form.epochs) / (form.batchSize * gradAccum)));
+  const processes = Math.max(1, form.processes || 1);
+  return Math.max(1, Math.ceil((examples * form.epochs) / (form.batchSize * gradAccum * processes)));
 }

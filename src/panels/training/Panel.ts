@@ -64,7 +64,7 @@ export class TrainingPanel implements vscode.Disposable {
         "training/ready": () => this.push(),
         "training/start": (p) => this.start(p as TrainingForm),
         "training/stop": () => this.stop(),
-        "training/resume": (p) => this.resume((p as { runId: string }).runId),
+        "training/resume": (p) => this.resume(p as { runId: string; processes?: number }),
         "training/metrics": (p) => this.metrics(p as MetricsParams),
       },
       ctx.log,
@@ -147,8 +147,8 @@ export class TrainingPanel implements vscode.Disposable {
       const git = await readGitInfo(root).catch(() => null);
       this.live.message = "starting";
       await this.push();
-      const started = await this.ctx.supervisor.request("train/start", { config: plan.config, runDir: plan.runDir, workspace: root, git }, { timeoutMs: 0 });
-      this.ctx.log.info(`training: started ${started.runId} on ${started.device} in ${started.runDir}`);
+      const started = await this.ctx.supervisor.request("train/start", { config: plan.config, runDir: plan.runDir, workspace: root, git, processes: plan.processes }, { timeoutMs: 0 });
+      this.ctx.log.info(`training: started ${started.runId} on ${started.device} (${plan.processes} process(es)) in ${started.runDir}`);
       // e.g. no GPU: the run goes on, on the CPU, which suits small models only.
       for (const warning of started.warnings) void vscode.window.showWarningMessage(`Codistill: ${warning}`);
     } catch (err) {
@@ -167,7 +167,7 @@ export class TrainingPanel implements vscode.Disposable {
     await this.ctx.supervisor.request("train/stop", { runId: this.live.runId }, { timeoutMs: 0 });
   }
 
-  private async resume(runId: string): Promise<void> {
+  private async resume({ runId, processes }: { runId: string; processes?: number }): Promise<void> {
     if (this.live) throw new Error(`Run ${this.live.runId} is still training: stop it first.`);
     const { root } = await this.experiment();
     const runDir = `${root}/.codistill/runs/${runId}`;
@@ -175,7 +175,8 @@ export class TrainingPanel implements vscode.Disposable {
     this.live = { runId, runDir, step: 0, totalSteps: 0, message: "resuming" };
     await this.push();
     try {
-      await this.ctx.supervisor.request("train/resume", { runDir, workspace: root }, { timeoutMs: 0 });
+      // The form's processes (default 1): the sidecar names params.processes when the checkpoint was written by another number.
+      await this.ctx.supervisor.request("train/resume", { runDir, workspace: root, processes: processes ?? this.form?.processes ?? 1 }, { timeoutMs: 0 });
     } catch (err) {
       this.live = undefined;
       this.failure = { runId, message: (err as Error).message, suggestions: [] };

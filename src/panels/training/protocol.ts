@@ -49,7 +49,8 @@ export interface TrainingToHost {
   "training/ready": undefined;
   "training/start": TrainingForm;
   "training/stop": undefined;
-  "training/resume": { runId: string };
+  /** `processes`: the form's; the sidecar refuses another number than the checkpoint was written by. */
+  "training/resume": { runId: string; processes?: number };
   /** A request: answered with Record<runId, MetricsLine[]>. */
   "training/metrics": MetricsParams;
 }
@@ -75,6 +76,7 @@ export function trainingFormProblem(p: unknown): string | undefined {
   if (!positive(p.epochs)) return "epochs: expected a number > 0";
   if (!positiveInteger(p.batchSize)) return "batchSize: expected an integer >= 1";
   if (!positiveInteger(p.maxLength)) return "maxLength: expected an integer >= 1";
+  if (!positiveInteger(p.processes)) return "processes: expected an integer >= 1";
   if (!isObject(p.curriculum)) return "curriculum: expected an object";
   const problem = curriculumProblem(p.curriculum as unknown as Curriculum);
   if (problem) return `curriculum.${problem}`;
@@ -87,6 +89,9 @@ export const trainingValidators: ParamsValidators = {
   "training/ready": noParams,
   "training/start": trainingFormProblem,
   "training/stop": noParams,
-  "training/resume": (p) => (isObject(p) && typeof p.runId === "string" && p.runId ? undefined : "runId: expected a non-empty string"),
+  "training/resume": (p) => {
+    if (!isObject(p) || typeof p.runId !== "string" || !p.runId) return "runId: expected a non-empty string";
+    return p.processes === undefined || positiveInteger(p.processes) ? undefined : "processes: expected an integer >= 1";
+  },
   "training/metrics": (p) => (isObject(p) && Array.isArray(p.runIds) && p.runIds.every((r) => typeof r === "string") ? undefined : "runIds: expected an array of run ids"),
 };

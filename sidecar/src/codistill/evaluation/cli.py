@@ -58,6 +58,7 @@ def execute_params(args: argparse.Namespace) -> dict[str, Any]:
             "cacheDir": args.cache_dir,
             "timeLimitFactor": args.time_limit_factor,
             "minTimeLimitS": args.min_time_limit,
+            "challengeTests": args.challenge_tests or None,
         }
     )
 
@@ -184,6 +185,11 @@ def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="seconds a call test may always take, however fast the reference "
         f"(EvalPlus's min-time-limit; default {Limits.min_time_limit})",
+    )
+    parser.add_argument(
+        "--challenge-tests",
+        action="store_true",
+        help="also run MBPP's challenge_test_list after its test_list",
     )
     add_log_level_option(parser)
     parser.set_defaults(run=run_execute)

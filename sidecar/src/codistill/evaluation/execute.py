@@ -58,6 +58,8 @@ class ExecuteRequest:
     cache_dir: str | None = None
     time_limit_factor: float = Limits.time_limit_factor
     min_time_limit_s: float = Limits.min_time_limit
+    # MBPP's challenge_test_list, run after test_list when asked for.
+    challenge_tests: bool = False
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ExecuteRequest:
@@ -71,6 +73,7 @@ class ExecuteRequest:
             cache_dir=params.get("cacheDir"),
             time_limit_factor=float(params.get("timeLimitFactor", Limits.time_limit_factor)),
             min_time_limit_s=float(params.get("minTimeLimitS", Limits.min_time_limit)),
+            challenge_tests=bool(params.get("challengeTests", False)),
         )
 
     def limits(self) -> Limits:
@@ -196,7 +199,12 @@ def run_samples(
         progress(done, total, f"{done}/{total} samples ({result.task_id}: {result.status})")
 
     limits = request.limits()
-    with Executor(workers=request.workers, limits=limits, cache_dir=cache_dir) as executor:
+    with Executor(
+        workers=request.workers,
+        limits=limits,
+        cache_dir=cache_dir,
+        challenge_tests=request.challenge_tests,
+    ) as executor:
         try:
             return executor.run(tasks, samples, on_result=on_result, cancel=cancel)
         except ExecutionCancelled as exc:
@@ -236,6 +244,7 @@ def run_execution(
             "samplesPath": request.samples_path,
             "generation": read_generation(samples_path),
             "limits": limits_record(request.limits()),
+            "challengeTests": request.challenge_tests,
             "summary": summary,
             "eval": entries,
         },

@@ -54,7 +54,12 @@ def run_execute(args: argparse.Namespace) -> int:
         min_time_limit=args.min_time_limit,
     )
     started = time.monotonic()
-    with Executor(workers=args.workers, limits=limits, cache_dir=args.cache_dir) as executor:
+    with Executor(
+        workers=args.workers,
+        limits=limits,
+        cache_dir=args.cache_dir,
+        challenge_tests=args.challenge_tests,
+    ) as executor:
         results = executor.run(tasks, samples)
     elapsed = time.monotonic() - started
     by_task: dict[str, list[str]] = {}
@@ -122,5 +127,10 @@ def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
         "(EvalPlus's min-time-limit; default %(default)s)",
     )
     parser.add_argument("--cache-dir", default=None, help="cache for computed expected outputs")
+    parser.add_argument(
+        "--challenge-tests",
+        action="store_true",
+        help="also run MBPP's challenge_test_list after its test_list",
+    )
     add_log_level_option(parser)
     parser.set_defaults(run=run_execute)

@@ -153,9 +153,15 @@ class Executor:
     """``with Executor(workers=2) as ex: ex.run(tasks_by_id, samples)``."""
 
     def __init__(
-        self, workers: int = 2, limits: Limits | None = None, cache_dir: str | Path | None = None
+        self,
+        workers: int = 2,
+        limits: Limits | None = None,
+        cache_dir: str | Path | None = None,
+        challenge_tests: bool = False,
     ) -> None:
         self.limits = limits or Limits()
+        # MBPP's challenge_test_list: harder asserts, run after the usual ones only when asked.
+        self.challenge_tests = challenge_tests
         self.cache_dir = Path(cache_dir) if cache_dir else None
         # Expected outputs live in files the workers read; without a cache_dir, in a private
         # folder that goes with the executor.
@@ -199,6 +205,8 @@ class Executor:
 
     def _job(self, task: dict[str, Any], program: str, mode: str = "check") -> dict[str, Any]:
         tests = task["tests"]
+        if self.challenge_tests and tests["kind"] == "assert" and tests.get("challenge"):
+            tests = {**tests, "code": f"{tests['code']}\n{tests['challenge']}"}
         units = len(tests["inputs"]) if tests["kind"] in ("call", "stdio") else 1
         per_test = (
             self.limits.reference_timeout_s if mode == "record" else self.limits.test_timeout_s

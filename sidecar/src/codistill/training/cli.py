@@ -11,7 +11,9 @@
 Progress goes to stderr; the result ({runDir, step, totalSteps, stopped, adapter, checkpoint,
 metrics}) is printed to stdout as JSON by rank 0. Ctrl-C or SIGTERM stops after the current
 step with a checkpoint (exit 130), and ``--resume`` carries on from it exactly; a second Ctrl-C
-aborts at once (the last periodic checkpoint still resumes).
+aborts at once (the last periodic checkpoint still resumes). With ``CODISTILL_STOP_WITH_PID`` set
+(the sidecar sets it to its own pid when it launches a multi-process run), the run also stops that
+way once that process is gone, so a sidecar that was killed outright leaves no training behind.
 """
 
 from __future__ import annotations
@@ -30,16 +32,26 @@ log = logging.getLogger("codistill.train")
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_STOPPED = 130
+# A process id: when that process is gone, stop as on SIGTERM (training/rpc.py sets it).
+STOP_WITH_PID_ENV = "CODISTILL_STOP_WITH_PID"
 
 
 class StopFlag:
     """Set by the first SIGINT / SIGTERM; the loop checks it between steps. The second SIGINT
     gets Python's default behaviour (KeyboardInterrupt), for a user who will not wait."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch_pid: int | None = None) -> None:
         self.requested = False
+        self.watch_pid = watch_pid
 
     def __call__(self) -> bool:
+        if not self.requested and self.watch_pid is not None and not process_exists(self.watch_pid):
+            log.warning(
+                "process %d (the sidecar that launched this run) is gone: finishing this step "
+                "and saving a checkpoint",
+                self.watch_pid,
+            )
+            self.requested = True
         return self.requested
 
     def install(self) -> None:
@@ -55,6 +67,27 @@ class StopFlag:
             "stop requested (%s): finishing this step and saving a checkpoint",
             signal.Signals(signum).name,
         )
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # there, but someone else's
+    return True
+
+
+def watched_pid() -> int | None:
+    raw = os.environ.get(STOP_WITH_PID_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        log.warning("%s: expected a process id, got %r; ignoring it", STOP_WITH_PID_ENV, raw)
+        return None
 
 
 def read_git(value: str | None) -> dict[str, Any] | None:
@@ -137,7 +170,7 @@ def run_train(args: argparse.Namespace) -> int:
 def train_and_report(config: Any, resume_from: Path | None, git: dict[str, Any] | None) -> int:
     from .trainer import TrainCallbacks, TrainingError, train
 
-    stop = StopFlag()
+    stop = StopFlag(watched_pid())
     stop.install()
     try:
         result = train(

@@ -33,6 +33,43 @@ Stopping and cancelling:
   way within the server's shutdown grace; a step that outlasts it is abandoned, and the last
   periodic checkpoint is what train/resume finds.
 
+Several processes (``processes`` > 1 in train/start or train/resume; default 1, the thread
+above): the run goes on in a child, ``<python> -m torch.distributed.run --standalone --nnodes 1
+--nproc_per_node N -m codistill train --config <run>/config.yaml`` (``--resume <run>
+[--checkpoint <path>]`` for train/resume), DDP over NCCL on GPUs or gloo on CPUs (the trainer
+picks). The sidecar writes the resolved run config to ``<run>/config.yaml`` (the file the trainer
+writes there too) before it launches; the child runs in its own session with stdin closed and
+its stdout and stderr appended to ``<run>/train.log``, one ``==== <time> <command>`` header per
+launch. The sidecar relays what the run writes: ``train/progress`` for each new line of
+``<run>/metrics.jsonl`` (the same params as the thread's), ``train/checkpoint`` for each new
+``checkpoints/step-N`` (the folder is looked at every ``POLL_S``: a checkpoint saved and pruned
+by keep_last in between is not reported), and when the child exits, from ``manifest.json``
+(torchrun's own exit code does not tell a stop from a failure: it exits 1 whenever a rank did
+not exit 0): ``train/finished`` when the run finished (the adapter) or stopped (the last
+checkpoint), else ``train/failed`` whose message is the end of train.log (kind out-of-memory
+when it says so, with the thread's suggestions; input when the CLI reported a problem with the
+run; else internal).
+
+- ``train/stop`` sends SIGTERM to the child's process group; torchrun forwards it to every rank,
+  which stop after the current step with a checkpoint (python -m codistill train's SIGTERM
+  handling), and the answer comes once the child has exited. A stop asked for while the ranks
+  are still loading is held until the trainer has written manifest.json (the ranks handle
+  SIGTERM by then), so, as in the thread, the run stops at its first step boundary. torchrun
+  SIGKILLs ranks still running ``STOP_GRACE_S`` (120) seconds after it forwarded the signal
+  (``TORCH_ELASTIC_SHUTDOWN_TIMEOUT`` is set to it); a child still running ``KILL_AFTER_S``
+  seconds after the SIGTERM is killed by the sidecar (SIGKILL to torchrun and to each rank's
+  process group). A run killed either way ends with ``train/failed`` naming the last periodic
+  checkpoint, unless it had already saved its stop checkpoint.
+- On sidecar exit the child is sent SIGTERM the same way and waited for within the server's
+  shutdown grace; past it the sidecar exits without waiting, and the ranks, already told, finish
+  their step and checkpoint on their own (torchrun's timeout above bounds them). A sidecar killed
+  outright (SIGKILL) cannot signal: the ranks watch its pid (``CODISTILL_STOP_WITH_PID``) and
+  stop the same way once it is gone.
+- train/start refuses (-32602 naming params.processes) more processes than CUDA GPUs when the run
+  trains on CUDA (and several processes on CPUs with fsdp, naming
+  params.config.distributed.strategy); train/resume refuses a number of processes other than
+  the one that wrote the checkpoint (an exact resume needs it; its default is that number).
+
 This module imports nothing heavy at import time: the server registers it at startup, which
 must stay torch-free; torch and the trainer are imported by the handlers.
 """
@@ -42,7 +79,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -58,6 +99,16 @@ RUNS_FOLDER = (".codistill", "runs")
 NO_CUDA_WARNING = "no CUDA GPU: training runs on the CPU, which is practical for small models only"
 # Record keys the notification carries outside ``metrics``.
 COUNTER_KEYS = ("step", "total_steps", "epoch")
+# Runs of several processes: their output, how often the run folder is looked at, and how long
+# a stopped child may take to finish its step and checkpoint before it is killed.
+TRAIN_LOG = "train.log"
+POLL_S = 0.2
+STOP_GRACE_S = 120
+# After which the sidecar kills what is left itself (torchrun kills its ranks at STOP_GRACE_S).
+KILL_AFTER_S = STOP_GRACE_S + 10
+# Lines of train.log a failure's message ends with.
+LOG_TAIL_LINES = 40
+LOG_TAIL_CHARS = 6000
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -84,6 +135,8 @@ class Run:
     def __init__(self, run_id: str, run_dir: Path) -> None:
         self.run_id = run_id
         self.run_dir = run_dir
+        # The torchrun child of a run of several processes, once launched.
+        self.child: subprocess.Popen | None = None
         self.stop_requested = threading.Event()
         # Set after train/finished or train/failed was sent, with ``outcome`` filled in.
         self.ended = threading.Event()
@@ -215,7 +268,11 @@ def is_out_of_memory(exc: BaseException) -> bool:
     RuntimeError, or the CPU allocator's "not enough memory"."""
     if type(exc).__name__ == "OutOfMemoryError":
         return True
-    text = str(exc).lower()
+    return mentions_out_of_memory(str(exc))
+
+
+def mentions_out_of_memory(text: str) -> bool:
+    text = text.lower()
     return "out of memory" in text or "out of gpu memory" in text or "not enough memory" in text
 
 
@@ -375,6 +432,26 @@ def resolve_device(config: Any) -> tuple[str, list[str]]:
     return device, warnings
 
 
+def check_processes(processes: int, device: str, config: Any) -> None:
+    """Several processes need a GPU each on CUDA; on CPUs they use gloo, which FSDP cannot."""
+    if processes == 1:
+        return
+    if device == "cuda":
+        import torch
+
+        count = torch.cuda.device_count()
+        if processes > count:
+            raise invalid(
+                "params.processes",
+                f"{processes} processes need {processes} CUDA GPUs (one each), torch sees {count}",
+            )
+    elif config.distributed.strategy == "fsdp":
+        raise invalid(
+            "params.config.distributed.strategy",
+            f"fsdp needs CUDA GPUs; {processes} processes on the CPU use ddp",
+        )
+
+
 def check_run(config: Any, fail: Callable[[Any], RpcError]) -> tuple[str, list[str]]:
     """The files the run reads, its reporters and its device; ``fail(TrainConfigError)`` makes
     the -32602 that names the field."""
@@ -398,10 +475,16 @@ def launch(
     resume_from: Path | None,
     git: dict[str, Any] | None,
     notify: Notify,
+    processes: int = 1,
 ) -> None:
+    """The run in a thread of the sidecar (one process), or in a torchrun child (several)."""
+    if processes == 1:
+        target, args = run_worker, (run, config, resume_from, git, notify)
+    else:
+        target, args = child_worker, (run, config, resume_from, git, notify, processes)
     thread = threading.Thread(
-        target=run_worker,
-        args=(run, config, resume_from, git, notify),
+        target=target,
+        args=args,
         name=f"codistill-train-{run.run_id}",
         # Exit does not wait for it: the server's exit hook stops it within the grace period.
         daemon=True,
@@ -413,6 +496,61 @@ def launch(
         raise
 
 
+def report_finished(
+    run: Run,
+    notify: Notify,
+    *,
+    run_dir: Path,
+    step: int,
+    total_steps: int,
+    stopped: bool,
+    adapter: Path | None,
+    checkpoint: Path | None,
+    record: dict[str, Any],
+) -> None:
+    """train/finished, with the outcome train/stop answers; the slot is freed before telling, so
+    a client that resumes on train/finished finds it free."""
+    metrics, non_finite = split_metrics(record)
+    params: dict[str, Any] = {
+        "runId": run.run_id,
+        "runDir": str(run_dir),
+        "step": step,
+        "totalSteps": total_steps,
+        "stopped": stopped,
+        "adapter": str(adapter) if adapter else None,
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "metrics": metrics,
+    }
+    if non_finite:
+        params["nonFinite"] = non_finite
+    run.outcome = {
+        "stopped": stopped,
+        "state": "stopped" if stopped else "finished",
+        "step": step,
+        "checkpoint": params["checkpoint"],
+    }
+    RUNS.release(run)
+    notify(protocol.TRAIN_FINISHED_NOTIFICATION, params)
+
+
+def report_failed(run: Run, notify: Notify, failure: dict[str, Any], last_step: int | None) -> None:
+    """train/failed naming the latest whole checkpoint, which train/resume carries on from."""
+    from . import checkpoint as ckpt
+
+    latest = ckpt.latest_checkpoint(run.run_dir)
+    params = {"runId": run.run_id, **failure, "checkpoint": str(latest) if latest else None}
+    if last_step is not None:
+        params["step"] = last_step
+    run.outcome = {
+        "stopped": False,
+        "state": "failed",
+        "step": last_step or 0,
+        "checkpoint": params["checkpoint"],
+    }
+    RUNS.release(run)
+    notify(protocol.TRAIN_FAILED_NOTIFICATION, params)
+
+
 def run_worker(
     run: Run,
     config: Any,
@@ -420,7 +558,6 @@ def run_worker(
     git: dict[str, Any] | None,
     notify: Notify,
 ) -> None:
-    from . import checkpoint as ckpt
     from .trainer import TrainCallbacks, train
 
     notifier = RunNotifier(notify, run)
@@ -438,44 +575,397 @@ def run_worker(
                 log.exception("training run %s failed", run.run_id)
             else:
                 log.error("training run %s failed: %s", run.run_id, failure["message"])
-            latest = ckpt.latest_checkpoint(run.run_dir)
-            params = {"runId": run.run_id, **failure, "checkpoint": str(latest) if latest else None}
-            if notifier.last_step is not None:
-                params["step"] = notifier.last_step
-            run.outcome = {
-                "stopped": False,
-                "state": "failed",
-                "step": notifier.last_step or 0,
-                "checkpoint": params["checkpoint"],
-            }
             release_memory()
-            RUNS.release(run)
-            notify(protocol.TRAIN_FAILED_NOTIFICATION, params)
+            report_failed(run, notify, failure, notifier.last_step)
             return
-        metrics, non_finite = split_metrics(result.metrics)
-        checkpoint = str(result.last_checkpoint) if result.last_checkpoint else None
-        params = {
-            "runId": run.run_id,
-            "runDir": str(result.run_dir),
-            "step": result.step,
-            "totalSteps": result.total_steps,
-            "stopped": result.stopped,
-            "adapter": str(result.adapter_dir) if result.adapter_dir else None,
-            "checkpoint": checkpoint,
-            "metrics": metrics,
-        }
-        if non_finite:
-            params["nonFinite"] = non_finite
-        run.outcome = {
-            "stopped": result.stopped,
-            "state": "stopped" if result.stopped else "finished",
-            "step": result.step,
-            "checkpoint": checkpoint,
-        }
         release_memory()
-        # Free before telling: a client that resumes on train/finished finds the slot free.
+        report_finished(
+            run,
+            notify,
+            run_dir=result.run_dir,
+            step=result.step,
+            total_steps=result.total_steps,
+            stopped=result.stopped,
+            adapter=result.adapter_dir,
+            checkpoint=result.last_checkpoint,
+            record=result.metrics,
+        )
+    finally:
         RUNS.release(run)
-        notify(protocol.TRAIN_FINISHED_NOTIFICATION, params)
+        run.ended.set()
+
+
+# --- runs of several processes --------------------------------------------------------------
+
+
+class MetricsTail:
+    """The whole lines a child appends to <run>/metrics.jsonl, each once, in step order. The
+    lines already there are a previous launch's; a resumed run rewrites the file without the
+    lines past its checkpoint (a new file in its place), so another file, or a shorter one, is
+    read again from its top, and lines of steps already relayed are skipped."""
+
+    def __init__(self, path: Path, after_step: int) -> None:
+        self.path = path
+        self.after_step = after_step
+        self.identity: tuple[int, int] | None = None
+        self.offset = 0
+        self.partial = b""
+        try:
+            stat = path.stat()
+        except OSError:
+            return
+        self.identity, self.offset = (stat.st_dev, stat.st_ino), stat.st_size
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            handle = self.path.open("rb")
+        except OSError:
+            return []
+        with handle:
+            stat = os.fstat(handle.fileno())
+            identity = (stat.st_dev, stat.st_ino)
+            if identity != self.identity or stat.st_size < self.offset:
+                self.identity, self.offset, self.partial = identity, 0, b""
+            handle.seek(self.offset)
+            data = handle.read()
+        self.offset += len(data)
+        *lines, self.partial = (self.partial + data).split(b"\n")
+        records = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                log.debug("%s: unreadable line %r", self.path, line[:200])
+                continue
+            step = record.get("step") if isinstance(record, dict) else None
+            if not isinstance(step, int) or step <= self.after_step:
+                continue
+            self.after_step = step
+            records.append(record)
+        return records
+
+
+class CheckpointWatch:
+    """Whole checkpoints that appear in the run folder (or are written again, when a resume from
+    an older one reaches the step of a newer one), oldest first."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.known = self.scan()
+
+    def scan(self) -> dict[Path, tuple[int, int]]:
+        """{folder: (step, when its trainer_state.json was written)}"""
+        from . import checkpoint as ckpt
+
+        found = {}
+        for step, path in ckpt.list_checkpoints(self.run_dir):
+            try:
+                found[path] = (step, (path / ckpt.STATE_FILE).stat().st_mtime_ns)
+            except OSError:
+                continue  # pruned meanwhile
+        return found
+
+    def new(self) -> list[dict[str, Any]]:
+        current = self.scan()
+        fresh = sorted(
+            (step, str(path))
+            for path, (step, stamp) in current.items()
+            if self.known.get(path) != (step, stamp)
+        )
+        self.known = current
+        return [{"step": step, "path": path} for step, path in fresh]
+
+
+def child_command(
+    config_file: Path | None,
+    resume_from: Path | None,
+    run_dir: Path,
+    git: dict[str, Any] | None,
+    processes: int,
+) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        str(processes),
+        "-m",
+        "codistill",
+        "train",
+    ]
+    if resume_from is not None:
+        command += ["--resume", str(run_dir), "--checkpoint", str(resume_from)]
+    else:
+        command += ["--config", str(config_file)]
+    if git is not None:
+        command += ["--git-json", json.dumps(git)]
+    return command
+
+
+def child_env() -> dict[str, str]:
+    from .cli import STOP_WITH_PID_ENV
+
+    env = dict(os.environ)
+    # The ranks import this very copy of the package, whichever way the sidecar found it.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    env["TORCH_ELASTIC_SHUTDOWN_TIMEOUT"] = str(STOP_GRACE_S)
+    env[STOP_WITH_PID_ENV] = str(os.getpid())
+    return env
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of ``pid`` (torchrun's ranks, each in its own session)."""
+    proc = Path("/proc")
+    if proc.is_dir():
+        children = []
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if len(fields) > 1 and fields[1] == str(pid):
+                children.append(int(entry.name))
+        return children
+    try:
+        listing = subprocess.run(
+            ["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    pairs = [line.split() for line in listing.splitlines()]
+    return [int(p[0]) for p in pairs if len(p) == 2 and p[1] == str(pid)]
+
+
+def signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_child(child: subprocess.Popen) -> None:
+    """SIGKILL for torchrun and for each rank's process group (torchrun starts each rank in a
+    session of its own, so killing torchrun's group alone would leave them running)."""
+    ranks = child_pids(child.pid)
+    signal_group(child.pid, signal.SIGKILL)
+    for pid in ranks:
+        signal_group(pid, signal.SIGKILL)
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def log_tail(path: Path, offset: int) -> str:
+    """The last lines this launch wrote to train.log, without torchrun's own traceback (its
+    failure summary stays) and with the line every rank printed alike once."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return f"({path}: {exc.strerror or exc})"
+    lines = text.rstrip().splitlines()
+    failed_at = next(
+        (i for i in range(len(lines) - 1, -1, -1) if "ChildFailedError" in lines[i]), None
+    )
+    if failed_at is not None:
+        starts = [i for i in range(failed_at) if lines[i].startswith("Traceback (most recent")]
+        if starts:
+            del lines[starts[-1] : failed_at + 1]
+    kept = [line for i, line in enumerate(lines) if i == 0 or line != lines[i - 1]]
+    return "\n".join(kept[-LOG_TAIL_LINES:])[-LOG_TAIL_CHARS:]
+
+
+# torchrun's failure summary: the rank that failed first and its exit code.
+ROOT_CAUSE = re.compile(
+    r"Root Cause \(first observed failure\):.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)",
+    re.DOTALL,
+)
+
+
+def exit_description(code: int) -> str:
+    if code < 0:
+        try:
+            return f"were killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"were killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def describe_child_failure(code: int, tail: str, log_file: Path, config: Any) -> dict[str, Any]:
+    """train/failed's kind, message and suggestions for a child that ended without a finished
+    or stopped run: the message is the end of train.log."""
+    from .cli import EXIT_BAD_INPUT
+
+    how = exit_description(code)
+    root = ROOT_CAUSE.search(tail)
+    rank_code = int(root.group(2)) if root else None
+    if root:
+        how += f" (rank {root.group(1)} first, with code {rank_code})"
+    message = f"the training processes {how}; the end of {log_file}:\n{tail}"
+    if mentions_out_of_memory(tail):
+        return {
+            "kind": "out-of-memory",
+            "message": message,
+            "suggestions": out_of_memory_suggestions(config),
+        }
+    # The CLI prints "codistill train: <problem>" for a config, input or device it cannot use.
+    if EXIT_BAD_INPUT in (code, rank_code) or "codistill train: " in tail:
+        return {"kind": "input", "message": message}
+    return {"kind": "internal", "message": message}
+
+
+def child_worker(
+    run: Run,
+    config: Any,
+    resume_from: Path | None,
+    git: dict[str, Any] | None,
+    notify: Notify,
+    processes: int,
+) -> None:
+    from . import checkpoint as ckpt
+    from .config import CONFIG_FILE
+    from .metrics import METRICS_FILE
+
+    run_dir = run.run_dir
+    notifier = RunNotifier(notify, run)
+    last_record: dict[str, Any] = {}
+    log_file = run_dir / TRAIN_LOG
+    manifest_file = run_dir / ckpt.MANIFEST_FILE
+    try:
+        resume_step = checkpoint_step(resume_from) if resume_from is not None else 0
+        metrics = MetricsTail(run_dir / METRICS_FILE, resume_step)
+        checkpoints = CheckpointWatch(run_dir)
+        manifest_before = read_text(manifest_file)
+        command = child_command(run_dir / CONFIG_FILE, resume_from, run_dir, git, processes)
+        with log_file.open("ab") as out:
+            offset = out.tell()
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            out.write(f"==== {stamp} {subprocess.list2cmdline(command)}\n".encode())
+            out.flush()
+            child = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=str(run_dir),
+                env=child_env(),
+                start_new_session=True,
+            )
+        run.child = child
+        log.info("training run %s: %d processes, pid %d", run.run_id, processes, child.pid)
+
+        def relay() -> None:
+            # In the thread's order: a step's progress, then its checkpoint.
+            nonlocal last_record
+            events = [(int(r["step"]), 0, r) for r in metrics.read()]
+            events += [(info["step"], 1, info) for info in checkpoints.new()]
+            for _, kind, item in sorted(events, key=lambda e: e[:2]):
+                if kind == 0:
+                    last_record = item
+                    notifier.progress(item)
+                else:
+                    notifier.checkpoint(item)
+
+        term_sent: float | None = None
+        killed = False
+        while True:
+            try:
+                code = child.wait(timeout=POLL_S)
+            except subprocess.TimeoutExpired:
+                code = None
+            relay()
+            if code is not None:
+                break
+            if run.stop_requested.is_set():
+                # Held until this launch's trainer wrote the manifest: every rank is past the
+                # setup's barrier then, with its SIGTERM handler installed (a SIGTERM before
+                # that would kill torchrun or a rank outright); as in the thread, a run stops
+                # at its first step boundary.
+                if term_sent is None and read_text(manifest_file) != manifest_before:
+                    log.info("training run %s: SIGTERM to its processes", run.run_id)
+                    signal_group(child.pid, signal.SIGTERM)
+                    term_sent = time.monotonic()
+                elif (
+                    term_sent is not None
+                    and not killed
+                    and time.monotonic() - term_sent > KILL_AFTER_S
+                ):
+                    log.warning(
+                        "training run %s did not stop within %d s; killing it",
+                        run.run_id,
+                        KILL_AFTER_S,
+                    )
+                    kill_child(child)
+                    killed = True
+        relay()
+        manifest_text = read_text(manifest_file)
+        manifest: dict[str, Any] = {}
+        if manifest_text is not None and manifest_text != manifest_before:
+            try:
+                manifest = json.loads(manifest_text)
+            except ValueError:
+                manifest = {}
+        state = manifest.get("state")
+        adapter = run_dir / ckpt.ADAPTER_DIR
+        finished = state == "finished" and (adapter / ckpt.ADAPTER_CONFIG).is_file()
+        # The manifest rather than the exit code: torchrun exits 1 when a rank exits 130.
+        if finished or state == "stopped":
+            stopped = not finished
+            step = manifest.get("step")
+            total = manifest.get("totalSteps")
+            report_finished(
+                run,
+                notify,
+                run_dir=run_dir,
+                step=int(step if step is not None else notifier.last_step or 0),
+                total_steps=int(total if total is not None else last_record.get("total_steps", 1)),
+                stopped=stopped,
+                adapter=None if stopped else adapter,
+                checkpoint=ckpt.latest_checkpoint(run_dir),
+                record=last_record,
+            )
+            log.info("training run %s %s (exit %s)", run.run_id, state, code)
+            return
+        tail = log_tail(log_file, offset)
+        if term_sent is not None:
+            # Stopped (train/stop, sidecar exit) but ended without the stop checkpoint.
+            how = (
+                f"were killed {KILL_AFTER_S} s after SIGTERM" if killed else exit_description(code)
+            )
+            failure = {
+                "kind": "internal",
+                "message": f"asked to stop, the training processes {how} before saving a "
+                f"checkpoint; the end of {log_file}:\n{tail}",
+            }
+        else:
+            failure = describe_child_failure(code, tail, log_file, config)
+        log.error("training run %s failed (exit %s)", run.run_id, code)
+        report_failed(run, notify, failure, notifier.last_step)
+    except Exception as exc:
+        log.exception("training run %s: launching or following its processes failed", run.run_id)
+        if run.child is not None and run.child.poll() is None:
+            kill_child(run.child)
+        report_failed(
+            run,
+            notify,
+            {"kind": "internal", "message": f"{type(exc).__name__}: {exc}"},
+            notifier.last_step,
+        )
     finally:
         RUNS.release(run)
         run.ended.set()
@@ -496,7 +986,7 @@ def release_memory() -> None:
 
 
 def train_start(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
-    from .config import TrainConfigError, load_config
+    from .config import TrainConfigError, load_config, write_config
 
     workspace = workspace_of(params)
     raw = dict(params["config"])
@@ -529,17 +1019,22 @@ def train_start(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
     device, warnings = check_run(
         config, lambda exc: invalid(config_field(exc.field, has_run_dir), exc.reason)
     )
+    processes = params.get("processes", 1)
+    check_processes(processes, device, config)
     token.raise_if_cancelled()
     run = RUNS.claim(run_dir.name, run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)  # reserves a name the sidecar chose
+        if processes > 1:
+            # What python -m codistill train --config reads; the trainer writes it again.
+            write_config(config, run_dir)
     except OSError as exc:
         RUNS.release(run)
         raise invalid(
-            run_dir_field, f"{run_dir}: cannot create it: {exc.strerror or exc}"
+            run_dir_field, f"{run_dir}: cannot write to it: {exc.strerror or exc}"
         ) from None
-    log.info("train/start %s in %s on %s", run.run_id, run_dir, device)
-    launch(run, config, None, params.get("git"), token.notify)
+    log.info("train/start %s in %s on %s x%d", run.run_id, run_dir, device, processes)
+    launch(run, config, None, params.get("git"), token.notify, processes)
     return {"runId": run.run_id, "runDir": str(run_dir), "device": device, "warnings": warnings}
 
 
@@ -562,15 +1057,21 @@ def resume_target(params: dict[str, Any], workspace: Path | None) -> tuple[Path,
     return known, "params.runId"
 
 
-def checkpoint_step(checkpoint: Path) -> int:
+def checkpoint_state(checkpoint: Path) -> tuple[int, int]:
+    """(step, processes that wrote it) of a checkpoint's trainer_state.json."""
     from .checkpoint import STATE_FILE
 
     try:
-        return int(json.loads((checkpoint / STATE_FILE).read_text(encoding="utf-8"))["step"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        state = json.loads((checkpoint / STATE_FILE).read_text(encoding="utf-8"))
+        return int(state["step"]), int(state.get("world_size", 1))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise invalid(
             "params.checkpoint", f"{checkpoint / STATE_FILE}: unreadable: {exc}"
         ) from None
+
+
+def checkpoint_step(checkpoint: Path) -> int:
+    return checkpoint_state(checkpoint)[0]
 
 
 def train_resume(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
@@ -601,13 +1102,29 @@ def train_resume(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
         raise invalid(
             "params.checkpoint" if exc.field == "checkpoint" else field, exc.reason
         ) from None
-    step = checkpoint_step(checkpoint)
+    step, written_by = checkpoint_state(checkpoint)
+    # An exact resume restores each rank's RNG: the same number of processes, by default.
+    processes = params.get("processes", written_by)
+    if processes != written_by:
+        raise invalid(
+            "params.processes",
+            f"{checkpoint} was written by {written_by} process(es); an exact resume needs the "
+            f"same number ({written_by})",
+        )
     # A field of the run's own config.yaml (a model folder moved since, say).
     device, warnings = check_run(config, lambda exc: invalid(field, f"config.yaml {exc}"))
+    check_processes(processes, device, config)
     token.raise_if_cancelled()
     run = RUNS.claim(run_dir.name, run_dir)
-    log.info("train/resume %s from %s (step %d) on %s", run.run_id, checkpoint, step, device)
-    launch(run, config, checkpoint, params.get("git"), token.notify)
+    log.info(
+        "train/resume %s from %s (step %d) on %s x%d",
+        run.run_id,
+        checkpoint,
+        step,
+        device,
+        processes,
+    )
+    launch(run, config, checkpoint, params.get("git"), token.notify, processes)
     return {
         "runId": run.run_id,
         "runDir": str(run_dir),
@@ -625,6 +1142,7 @@ def train_stop(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
         running = f" (the run in progress is {run.run_id})" if run is not None else ""
         raise invalid("params.runId", f"no training run {run_id!r} is in progress{running}")
     log.info("train/stop %s: stopping after the current step", run_id)
+    # The thread checks it between steps; a child's follower sends SIGTERM on seeing it.
     run.stop_requested.set()
     # The stop stands whatever happens to this request; only the wait can be cancelled.
     while not run.ended.wait(0.05):
