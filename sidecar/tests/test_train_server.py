@@ -55,6 +55,11 @@ def tiny_config(models: tuple[Path, Path], cache: Path, **changes: Any) -> dict[
     return tiny_run_config(models, cache, max_steps=STEPS, **changes)
 
 
+def active_run(client: Client) -> dict[str, Any] | None:
+    """train/status's answer (it takes no params): the run the sidecar is training, or None."""
+    return client.request("train/status", None)["result"]["active"]
+
+
 def problems(response: Message) -> list[str]:
     assert response["error"]["code"] == protocol.INVALID_PARAMS, response
     return response["error"]["data"]["problems"]
@@ -136,11 +141,19 @@ def test_stop_mid_run_then_resume_finishes_exactly_where_the_whole_run_did(
     client: Client, models: tuple[Path, Path], cache: Path, whole_run: dict, tmp_path: Path
 ) -> None:
     run_dir = tmp_path / "stopped-run"
+    # No run going on (the whole run has finished): train/status says so.
+    assert active_run(client) is None
     started = client.request(
         "train/start", {"config": tiny_config(models, cache), "runDir": str(run_dir)}
     )["result"]
     run_id = started["runId"]
     client.notification("train/progress", run_id, step=1)
+    # A client that lost track of the run (a reopened panel) finds it by train/status.
+    active = active_run(client)
+    assert active is not None
+    assert (active["runId"], active["runDir"]) == (run_id, str(run_dir))
+    assert 1 <= active["step"] <= STEPS and active["totalSteps"] == STEPS
+    assert active["processes"] == 1
 
     # One run at a time: a second start (or a resume) is refused, naming the running run.
     second = client.request(
@@ -164,6 +177,7 @@ def test_stop_mid_run_then_resume_finishes_exactly_where_the_whole_run_did(
     assert finished["step"] == stop["step"]
     assert not (run_dir / "adapter").exists()
     assert json.loads((run_dir / "manifest.json").read_text())["state"] == "stopped"
+    assert active_run(client) is None
 
     resume_params = dict(golden_params("train-resume.request.json"), runDir=str(run_dir))
     resumed = client.request("train/resume", resume_params)["result"]
@@ -179,6 +193,7 @@ def test_stop_mid_run_then_resume_finishes_exactly_where_the_whole_run_did(
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["state"] == "finished"
     assert manifest["resumes"][0]["step"] == stop["step"]
+    assert active_run(client) is None
 
 
 def test_sidecar_names_the_run_folder_and_resumes_it_by_id(

@@ -289,6 +289,25 @@ export interface TrainStopResult {
   checkpoint: string | null;
 }
 
+/** train/status takes no parameters. */
+export type TrainStatusParams = Record<string, never> | undefined;
+
+/** The run this sidecar is training now. */
+export interface TrainStatusRun {
+  runId: string;
+  runDir: string;
+  /** The last step logged or checkpointed (a resume's checkpoint step until its first). */
+  step: number;
+  /** null until the run has logged a step. */
+  totalSteps: number | null;
+  processes: number;
+}
+
+export interface TrainStatusResult {
+  /** null when no run is going on. */
+  active: TrainStatusRun | null;
+}
+
 /** Every TRAIN_METRIC_KEYS key, plus eval_loss / eval_ce / eval_l_struct and the structural loss's extra keys (cos, ...). */
 export type TrainMetrics = Record<TrainMetricKey, number | null> & Record<string, number | null>;
 
@@ -350,6 +369,7 @@ export interface MethodMap {
   "train/start": [TrainStartParams, TrainStartResult];
   "train/resume": [TrainResumeParams, TrainResumeResult];
   "train/stop": [TrainStopParams, TrainStopResult];
+  "train/status": [TrainStatusParams, TrainStatusResult];
 }
 
 export type MethodName = keyof MethodMap;
@@ -570,6 +590,10 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
     expectNonEmptyString(params.runId, "params.runId", problems);
     return problems;
   },
+  "train/status"(params) {
+    if (params === undefined || (isObject(params) && Object.keys(params).length === 0)) return [];
+    return ["params: train/status takes no parameters"];
+  },
 };
 
 export function validateParams(method: string, params: unknown): Problems {
@@ -677,6 +701,22 @@ const resultValidators: Record<string, (result: unknown) => Problems> = {
     expectOneOf(result.state, TRAIN_END_STATES, "result.state", problems);
     expectNonNegativeInteger(result.step, "result.step", problems);
     expectNullableNonEmptyString(result.checkpoint, "result.checkpoint", problems);
+    return problems;
+  },
+  "train/status"(result) {
+    const problems: Problems = [];
+    if (!expectObject(result, "result", problems)) return problems;
+    if (!("active" in result)) {
+      problems.push("result.active: missing");
+      return problems;
+    }
+    const active = result.active;
+    if (active === null || !expectObject(active, "result.active", problems)) return problems;
+    expectNonEmptyString(active.runId, "result.active.runId", problems);
+    expectNonEmptyString(active.runDir, "result.active.runDir", problems);
+    expectNonNegativeInteger(active.step, "result.active.step", problems);
+    if (active.totalSteps !== null) expectPositiveInteger(active.totalSteps, "result.active.totalSteps", problems);
+    expectPositiveInteger(active.processes, "result.active.processes", problems);
     return problems;
   },
 };

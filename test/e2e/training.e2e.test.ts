@@ -104,16 +104,21 @@ describe("the Training panel", () => {
   });
 
   it("stops a run with a checkpoint and resumes it to the end", async () => {
-    setTraining(workspace, { max_steps: 30, save_every: 1 });
+    setTraining(workspace, { max_steps: 400, save_every: 20 });
     await frame.locator("vscode-button", { hasText: "Start Training" }).click();
     await frame.locator('[data-testid="live-text"]', { hasText: /step [2-9]\d*\// }).waitFor({ timeout: 120_000 });
+    // A panel closed and opened again finds the run the sidecar is still training (train/status).
+    await runCommand(session, "View: Close Editor");
+    await runCommand(session, "Codistill: Start Training");
+    frame = await webviewFrame(session, "Codistill Training");
+    await frame.locator('[data-testid="live-text"]', { hasText: /step \d+/ }).waitFor({ timeout: 60_000 });
     await frame.locator("vscode-button", { hasText: "Stop" }).click();
     await waitForNotification(session, /stopped; it can be resumed/, { timeoutMs: 120_000 });
     const row = frame.locator('[data-testid="run-row"]').first();
     await row.locator('[data-testid="run-state"]', { hasText: "stopped" }).waitFor({ timeout: 30_000 });
     await row.locator("vscode-button", { hasText: "Resume" }).click();
     await row.locator('[data-testid="run-state"]', { hasText: "finished" }).waitFor({ timeout: 300_000 });
-    assert.match(await row.innerText(), /30\/30/);
+    assert.match(await row.innerText(), /400\/400/);
     await screenshot(session, "training-resumed");
   });
 });

@@ -50,7 +50,7 @@ describe("golden protocol messages (shared with the Python suite)", () => {
 
   it("has a golden for every train/* request, result and notification", () => {
     const methods = new Set(goldens.filter((g) => g.valid).map((g) => (g.message as { method?: string }).method ?? g.method));
-    for (const method of ["train/start", "train/stop", "train/resume", "train/progress", "train/checkpoint", "train/finished", "train/failed"]) {
+    for (const method of ["train/start", "train/stop", "train/resume", "train/status", "train/progress", "train/checkpoint", "train/finished", "train/failed"]) {
       assert.ok(methods.has(method), `no valid golden for ${method}`);
     }
   });

@@ -17,6 +17,7 @@ const host = new HostConnection<TrainingState>();
 const app = document.getElementById("app")!;
 const state: TrainingState = host.state ?? { overlay: [] };
 let formProblem: string | undefined;
+let drawnShape: string | undefined;
 let charts: MetricCharts | undefined;
 const metrics = new Map<string, MetricsLine[]>();
 
@@ -31,7 +32,12 @@ host.on("training/state", (params) => {
   if (view.live && !state.overlay.includes(view.live.runId)) state.overlay.unshift(view.live.runId);
   if (!state.overlay.length && view.runs[0]) state.overlay = [view.runs[0].id];
   save();
-  renderSafely();
+  // A run's steps and checkpoints push state often: while nothing else changed, only the runs
+  // table and the progress line are redrawn, so the form (and a click on Stop) is left alone.
+  const shape = JSON.stringify([view.problems, view.failure, view.live === null, view.previewSteps]);
+  if (shape === drawnShape && document.getElementById("runs")) refreshRuns(view);
+  else renderSafely();
+  drawnShape = shape;
   void loadMetrics();
 });
 
@@ -188,12 +194,17 @@ function renderLive(): void {
 
 // ------------------------------------------------------------------ runs and their metrics
 
+function refreshRuns(view: TrainingView): void {
+  document.getElementById("runs")?.replaceWith(runsSection(view));
+  renderLive();
+}
+
 function runsSection(view: TrainingView): HTMLElement {
-  if (!view.runs.length) return el("section", {}, el("h2", { text: "Runs" }), el("p", { className: "muted", testId: "no-runs", text: "No training runs yet." }));
+  if (!view.runs.length) return el("section", { id: "runs" }, el("h2", { text: "Runs" }), el("p", { className: "muted", testId: "no-runs", text: "No training runs yet." }));
   const rows = view.runs.map((run) => runRow(run, view.live !== null));
   return el(
     "section",
-    {},
+    { id: "runs" },
     el("h2", { text: "Runs" }),
     el("table", { className: "eval-table", testId: "runs-table" }, el("thead", {}, el("tr", {}, ...["Chart", "Run", "State", "Step", "Checkpoints", ""].map((h) => el("th", { text: h })))), el("tbody", {}, ...rows)),
   );

@@ -391,6 +391,8 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
         },
     ),
     "train/stop": object_params(required={"runId": NON_EMPTY_STRING}),
+    # The run this sidecar is training now, if any (a reopened panel finds it again).
+    "train/status": no_params,
 }
 
 _TRAIN_RESUME_FIELDS = object_params(
@@ -515,6 +517,25 @@ TRAIN_STOP_RESULT = object_of(
     }
 )
 
+TRAIN_STATUS_RESULT = object_of(
+    required={
+        # null when no run is going on.
+        "active": nullable_object(
+            object_of(
+                required={
+                    "runId": NON_EMPTY_STRING,
+                    "runDir": NON_EMPTY_STRING,
+                    # The last step logged or checkpointed (a resume's checkpoint step before).
+                    "step": NON_NEGATIVE_INTEGER,
+                    # null until the run has logged a step.
+                    "totalSteps": nullable(POSITIVE_INTEGER),
+                    "processes": POSITIVE_INTEGER,
+                }
+            )
+        )
+    }
+)
+
 RESULT_SCHEMAS: dict[str, Schema] = {
     "initialize": INITIALIZE_RESULT,
     "health/ping": PING_RESULT,
@@ -524,6 +545,7 @@ RESULT_SCHEMAS: dict[str, Schema] = {
     "train/start": TRAIN_START_RESULT,
     "train/resume": TRAIN_RESUME_RESULT,
     "train/stop": TRAIN_STOP_RESULT,
+    "train/status": TRAIN_STATUS_RESULT,
 }
 
 ERROR_OBJECT = object_of(required={"code": INTEGER, "message": STRING}, optional={"data": ANY})

@@ -61,7 +61,10 @@ export class TrainingPanel implements vscode.Disposable {
       panel.webview,
       trainingValidators,
       {
-        "training/ready": () => this.push(),
+        "training/ready": async () => {
+          await this.adoptActiveRun();
+          await this.push();
+        },
         "training/start": (p) => this.start(p as TrainingForm),
         "training/stop": () => this.stop(),
         "training/resume": (p) => this.resume(p as { runId: string; processes?: number }),
@@ -120,6 +123,21 @@ export class TrainingPanel implements vscode.Disposable {
       failure: this.failure,
       problems,
     };
+  }
+
+  /** A reopened panel finds the run the sidecar is still training (train/status); never starts the sidecar for it. */
+  private async adoptActiveRun(): Promise<void> {
+    if (this.live || this.ctx.supervisor.state !== "ready") return;
+    try {
+      const { active } = await this.ctx.supervisor.request("train/status", undefined);
+      if (!active || this.live) return;
+      const totalSteps = active.totalSteps ?? 0;
+      const message = active.totalSteps === null ? `step ${active.step}` : `step ${active.step}/${active.totalSteps}`;
+      this.live = { runId: active.runId, runDir: active.runDir, step: active.step, totalSteps, message };
+      this.ctx.log.info(`training: ${active.runId} is still training (step ${active.step}) in ${active.runDir}`);
+    } catch (err) {
+      this.ctx.log.warn(`training: train/status: ${(err as Error).message}`);
+    }
   }
 
   private async push(): Promise<void> {

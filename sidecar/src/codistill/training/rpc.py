@@ -20,6 +20,10 @@ on answers -32003 (TRAINING_RUN_ACTIVE) with data {runId, runDir} of the running
 
 Stopping and cancelling:
 
+- ``train/status`` (no params) answers {active}: {runId, runDir, step, totalSteps, processes}
+  of the run going on (step: the last one logged or checkpointed, the checkpoint's for a resume
+  before its first; totalSteps: null until a step has been logged), or null when none is, so
+  a client that lost track of a run (a reopened panel) finds it again.
 - ``train/stop`` {runId} asks the run to stop after its current step; it saves a checkpoint,
   sends ``train/finished`` with ``stopped: true`` (adapter null) and the answer {runId, stopped,
   state, step, checkpoint} follows once the run has ended. ``train/resume`` carries on from that
@@ -132,9 +136,14 @@ def config_field(field: str, run_dir_param: bool) -> str:
 
 
 class Run:
-    def __init__(self, run_id: str, run_dir: Path) -> None:
+    def __init__(self, run_id: str, run_dir: Path, processes: int = 1, step: int = 0) -> None:
         self.run_id = run_id
         self.run_dir = run_dir
+        self.processes = processes
+        # What train/status reports: the last step logged or checkpointed (the checkpoint's
+        # step for a resume, until then), and the run's length once a step told it.
+        self.step = step
+        self.total_steps: int | None = None
         # The torchrun child of a run of several processes, once launched.
         self.child: subprocess.Popen | None = None
         self.stop_requested = threading.Event()
@@ -151,7 +160,7 @@ class RunRegistry:
         self._active: Run | None = None
         self._known: dict[str, Path] = {}
 
-    def claim(self, run_id: str, run_dir: Path) -> Run:
+    def claim(self, run_id: str, run_dir: Path, processes: int = 1, step: int = 0) -> Run:
         with self._lock:
             running = self._active
             if running is not None:
@@ -162,7 +171,7 @@ class RunRegistry:
                     "train/stop first.",
                     {"runId": running.run_id, "runDir": str(running.run_dir)},
                 )
-            run = self._active = Run(run_id, run_dir)
+            run = self._active = Run(run_id, run_dir, processes, step)
             self._known[run_id] = run_dir
             return run
 
@@ -174,6 +183,20 @@ class RunRegistry:
     def active(self) -> Run | None:
         with self._lock:
             return self._active
+
+    def status(self) -> dict[str, Any] | None:
+        """train/status's ``active``: the running run, or None."""
+        with self._lock:
+            run = self._active
+            if run is None:
+                return None
+            return {
+                "runId": run.run_id,
+                "runDir": str(run.run_dir),
+                "step": run.step,
+                "totalSteps": run.total_steps,
+                "processes": run.processes,
+            }
 
     def known_dir(self, run_id: str) -> Path | None:
         with self._lock:
@@ -240,6 +263,8 @@ class RunNotifier:
     def progress(self, record: dict[str, Any]) -> None:
         step = int(record["step"])
         self.last_step = step
+        self._run.step = step
+        self._run.total_steps = int(record["total_steps"])
         metrics, non_finite = split_metrics(record)
         params: dict[str, Any] = {
             "runId": self._run.run_id,
@@ -253,7 +278,7 @@ class RunNotifier:
         self._notify(protocol.TRAIN_PROGRESS_NOTIFICATION, params)
 
     def checkpoint(self, info: dict[str, Any]) -> None:
-        self.last_step = int(info["step"])
+        self.last_step = self._run.step = int(info["step"])
         self._notify(
             protocol.TRAIN_CHECKPOINT_NOTIFICATION,
             {"runId": self._run.run_id, "step": int(info["step"]), "path": str(info["path"])},
@@ -1022,7 +1047,7 @@ def train_start(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
     processes = params.get("processes", 1)
     check_processes(processes, device, config)
     token.raise_if_cancelled()
-    run = RUNS.claim(run_dir.name, run_dir)
+    run = RUNS.claim(run_dir.name, run_dir, processes)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)  # reserves a name the sidecar chose
         if processes > 1:
@@ -1115,7 +1140,7 @@ def train_resume(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
     device, warnings = check_run(config, lambda exc: invalid(field, f"config.yaml {exc}"))
     check_processes(processes, device, config)
     token.raise_if_cancelled()
-    run = RUNS.claim(run_dir.name, run_dir)
+    run = RUNS.claim(run_dir.name, run_dir, processes, step)
     log.info(
         "train/resume %s from %s (step %d) on %s x%d",
         run.run_id,
@@ -1151,7 +1176,12 @@ def train_stop(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
     return {"runId": run_id, **run.outcome}
 
 
+def train_status(params: dict[str, Any] | None, token: CancelToken) -> dict[str, Any]:
+    return {"active": RUNS.status()}
+
+
 def register_train_methods(registry: MethodRegistry) -> None:
     registry.register("train/start", train_start)
     registry.register("train/resume", train_resume)
     registry.register("train/stop", train_stop)
+    registry.register("train/status", train_status)
