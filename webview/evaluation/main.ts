@@ -7,7 +7,7 @@ import {
   type StructuralCell,
   type TaskRowView,
 } from "../../src/panels/evaluation/protocol";
-import { HostConnection, el } from "../shared/host";
+import { HostConnection, el, renderOrExplain } from "../shared/host";
 import { button, checkbox, progressRing, registerToolkit, textField } from "../shared/toolkit";
 import { drawPassChart } from "./chart";
 
@@ -55,13 +55,8 @@ if (state.view) renderSafely();
 else app.replaceChildren(el("p", { className: "muted", text: "Loading evaluation results…" }));
 host.notify("evaluation/ready");
 
-/** A panel that fails to draw says why, instead of staying blank. */
 function renderSafely(): void {
-  try {
-    render();
-  } catch (err) {
-    app.replaceChildren(el("p", { className: "callout error", testId: "render-error", text: `The evaluation panel could not draw its state: ${(err as Error).stack ?? String(err)}` }));
-  }
+  renderOrExplain(app, "evaluation", render);
 }
 
 function save(): void {

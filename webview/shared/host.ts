@@ -62,6 +62,15 @@ export class HostConnection<S> {
   }
 }
 
+/** Draws a panel; one that fails to draw says why, instead of staying blank. */
+export function renderOrExplain(app: HTMLElement, panel: string, render: () => void): void {
+  try {
+    render();
+  } catch (err) {
+    app.replaceChildren(el("p", { className: "callout error", testId: "render-error", text: `The ${panel} panel could not draw its state: ${(err as Error).stack ?? String(err)}` }));
+  }
+}
+
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: { className?: string; id?: string; text?: string; testId?: string } = {},

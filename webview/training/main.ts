@@ -1,7 +1,7 @@
 import { curriculumPreview, CURRICULUM_SCHEDULES } from "../../src/core/training/curriculum";
 import type { MetricsLine } from "../../src/core/training/runs";
 import { LORA_PRESETS, trainingFormProblem, type RunView, type TrainingForm, type TrainingView } from "../../src/panels/training/protocol";
-import { HostConnection, el } from "../shared/host";
+import { HostConnection, el, renderOrExplain } from "../shared/host";
 import { button, checkbox, dropdown, progressRing, registerToolkit, textField } from "../shared/toolkit";
 import { CHARTED_METRICS, drawCurriculum, MetricCharts } from "./charts";
 
@@ -64,11 +64,7 @@ function save(): void {
 }
 
 function renderSafely(): void {
-  try {
-    render();
-  } catch (err) {
-    app.replaceChildren(el("p", { className: "callout error", testId: "render-error", text: `The training panel could not draw its state: ${(err as Error).stack ?? String(err)}` }));
-  }
+  renderOrExplain(app, "training", render);
 }
 
 function render(): void {

@@ -3,13 +3,14 @@
 // run writes stays in its folder, `<model home>/eval/<benchmark>/`, so results are reproducible
 // from the files alone (DESIGN.md, "Workspace artifacts").
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { once } from "node:events";
 import { basename, join } from "node:path";
 import type { DatasetIndex } from "../datasets/api";
 import { serializeTask } from "../datasets/serialize";
 import type { EvaluationDecl } from "../experiment/config";
 import { listRunFolders } from "../runs/runFolders";
+import { checkpointSteps } from "../training/runs";
 
 export type EvalModelKind = "base" | "adapter" | "checkpoint";
 
@@ -92,15 +93,6 @@ async function adapterBase(folder: string): Promise<string | undefined> {
   } catch {
     return "";
   }
-}
-
-async function checkpointSteps(runPath: string): Promise<number[]> {
-  const entries = await readdir(join(runPath, "checkpoints")).catch(() => [] as string[]);
-  return entries
-    .map((name) => /^step-(\d+)$/.exec(name)?.[1])
-    .filter((n): n is string => n !== undefined)
-    .map(Number)
-    .sort((a, b) => a - b);
 }
 
 /** Writes the first `limit` tasks (all without a limit) as normalized Task JSONL; returns the count. */
