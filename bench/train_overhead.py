@@ -5,18 +5,23 @@ config, optimizer and batches. Prints figures; never part of the pass/fail tests
 
   Models: the tiny random-weight Llama student and RoBERTa encoder of scripts/make-tiny-model.py
           (made into a temporary folder unless --student/--encoder name existing ones), in two
-          shapes:
-          - fixture: as the script makes them (student hidden 64 x 2 layers, encoder hidden
-            32 x 2 layers). The encoder is half the student's width at equal depth, far more
-            than CodeBERT is of Llama 3.1 8B (768 x 12 against 4096 x 32), so this shape
-            overstates the share L_struct takes.
-          - proportioned: the same tokenizers and configs with the widths and depths scaled to
-            the paper's ratio (student 256 x 8, encoder 64 x 2: width x depth 1/16, about
-            CodeBERT's 1/14 of Llama 3.1 8B), random weights.
+          shapes. L_struct's overhead is the encoder's work relative to the student's, so it is
+          set by the encoder-to-student size ratio, and only a shape with the method's ratio
+          measures the target:
+          - proportioned (the target's figure): the same tokenizers and configs with widths and
+            depths scaled to the paper's pair (student 256 x 8, encoder 64 x 2; the encoder has
+            1/41 of the student's parameters, CodeBERT has 1/64 of Llama 3.1 8B's), random
+            weights.
+          - fixture (a stress figure, no target): the test suite's models as the script makes
+            them (student hidden 64 x 2 layers, encoder 32 x 2). Their encoder has 1/3.4 of the
+            student's parameters, about 19 times CodeBERT's share, and at these widths per-op
+            overhead dominates, so this shape shows an upper bound, not the method's cost.
   Data:   the golden Task JSONL slices (prompt masked, solution span marked), length-sorted
           into fixed batches, so both arms see identical tensors.
-  Step:   forward + backward + AdamW step of a LoRA (r=16, every linear projection).
-  Target (issue 5): L_struct overhead <= 15%.
+  Step:   forward + backward + AdamW step of a LoRA (r=16, every linear projection). The
+          ground truth's encoder embeddings are computed once before the timed steps, as the
+          trainer does once per run (the encoder is frozen); that one-time cost is printed too.
+  Target (issue 5): L_struct overhead <= 15% on the proportioned shape.
 
 Timing: the arms alternate batch by batch for --rounds rounds and each batch counts with its
 fastest time, so other work on a shared machine slows neither arm's figure. One torch thread by
@@ -52,6 +57,7 @@ from codistill.training.loss import (  # noqa: E402
     StructuralLossConfig,
     distillation_loss,
     freeze_encoder,
+    ground_truth_embeddings,
 )
 
 GOLDEN = REPO / "test" / "fixtures" / "datasets" / "golden"
@@ -161,14 +167,14 @@ class Arm:
         self.beta = beta
         self.context = context
 
-    def step(self, batch: dict[str, torch.Tensor]) -> float:
+    def step(self, batch: dict[str, Any]) -> float:
         """Seconds for one forward + backward + optimizer step."""
         started = time.perf_counter()
         out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                          labels=batch["labels"])
         loss, _ = distillation_loss(
             out.loss, out.logits, batch["labels"], batch["solution_mask"], 1.0, self.beta,
-            **self.context,
+            ground_truth=batch["ground_truth"], **self.context,
         )
         loss.backward()
         self.optimizer.step()
@@ -193,8 +199,14 @@ def bench_shape(shape: Shape, args: argparse.Namespace, tokenizer: Any, encoder_
     vocab_size = shape.student().config.vocab_size
     alignment = build_alignment(tokenizer, encoder_tokenizer,
                                 shape.encoder.get_input_embeddings().weight, vocab_size=vocab_size)
-    context = {"alignment": alignment, "encoder": shape.encoder,
-               "cfg": StructuralLossConfig(mode=args.mode)}
+    cfg = StructuralLossConfig(mode=args.mode)
+    context = {"alignment": alignment, "encoder": shape.encoder, "cfg": cfg}
+    # As the trainer does: the ground truth's embeddings once per example, before training.
+    started = time.perf_counter()
+    for batch in data:
+        batch["ground_truth"] = ground_truth_embeddings(
+            batch["labels"], batch["solution_mask"], alignment, shape.encoder, cfg)
+    precompute = time.perf_counter() - started
     arms = [Arm(shape.student, 0.0, context), Arm(shape.student, args.beta, context)]
     for arm in arms:  # warm-up: allocator, thread pools, first-call paths
         for batch in data[:3]:
@@ -204,11 +216,14 @@ def bench_shape(shape: Shape, args: argparse.Namespace, tokenizer: Any, encoder_
     student_params = sum(p.numel() for p in arms[0].model.base_model.model.parameters())
     encoder_params = sum(p.numel() for p in shape.encoder.parameters())
     print(f"{shape.name}: student {student_params / 1e6:.2f}M parameters, encoder "
-          f"{encoder_params / 1e6:.2f}M")
+          f"{encoder_params / 1e6:.2f}M (1/{student_params / encoder_params:.0f}; CodeBERT is "
+          "1/64 of Llama 3.1 8B)")
     print(f"  beta=0         {tokens / base:>9.0f} tokens/s")
     print(f"  beta={args.beta:<9} {tokens / struct:>9.0f} tokens/s")
-    print(f"  L_struct overhead: {(struct / base - 1.0) * 100.0:.1f}% more time per token "
-          "(target <= 15%)")
+    target = "(target <= 15%)" if shape.name == "proportioned" else "(stress shape, no target)"
+    print(f"  L_struct overhead: {(struct / base - 1.0) * 100.0:.1f}% more time per token {target}")
+    print(f"  ground-truth embeddings, once per run: {precompute:.2f} s ("
+          f"{precompute / base * 100.0:.1f}% of one beta=0 epoch; paid once, not per epoch)")
 
 
 def run(args: argparse.Namespace, student_dir: Path, encoder_dir: Path) -> None:
@@ -220,7 +235,7 @@ def run(args: argparse.Namespace, student_dir: Path, encoder_dir: Path) -> None:
     print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}; {len(data)} "
           f"batches of {args.batch} ({tokens} tokens, {solution} in solution spans), fastest of "
           f"{args.rounds} rounds per batch; LoRA r=16; L_struct {args.mode}, gt aligned")
-    shapes = {"fixture": fixture_shape, "proportioned": proportioned_shape}
+    shapes = {"proportioned": proportioned_shape, "fixture": fixture_shape}
     for name, make in shapes.items():
         if args.shape in (name, "both"):
             bench_shape(make(student_dir, encoder_dir), args, tokenizer, encoder_tokenizer, data)

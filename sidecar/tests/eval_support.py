@@ -12,6 +12,8 @@ from typing import Any
 
 from codistill.tasks import load_tasks
 
+from conftest import sidecar_env
+
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "test" / "fixtures" / "datasets" / "golden"
 MAKE_TINY_MODEL = REPO / "scripts" / "make-tiny-model.py"
@@ -87,6 +89,19 @@ class NoVllm(importlib.abc.MetaPathFinder):
         return None
 sys.meta_path.insert(0, NoVllm())
 """
+
+
+def run_eval_cli(
+    command: str, *args: str | Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m codistill eval COMMAND ARGS...`` in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "codistill", "eval", command, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=sidecar_env(),
+        timeout=timeout,
+    )
 
 
 def task(name: str, task_id: str) -> dict[str, Any]:

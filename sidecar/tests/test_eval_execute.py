@@ -7,20 +7,18 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from eval_support import evalplus_samples, read_json, task
+from eval_support import evalplus_samples, read_json, run_eval_cli, task
 
 from codistill import protocol
 from codistill.evaluation.common import EvalCancelled, EvalInputError
 from codistill.evaluation.execute import ExecuteRequest, run_execution
 from codistill.execution import Executor
-
-from conftest import sidecar_env
 
 ENTRY_KEYS = [
     "task_id",
@@ -250,35 +248,21 @@ def test_unusable_cache_dir_is_named(evalplus_files: dict[str, Path], tmp_path: 
         run_execution(request)
 
 
+def execute_cli(
+    tasks: Path, samples: Path, out_dir: Path, options: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``codistill eval execute`` of these samples into OUT_DIR."""
+    return run_eval_cli(
+        "execute", "--tasks", tasks, "--samples", samples, "--out-dir", out_dir, *options
+    )
+
+
 def test_cli_execute_writes_the_same_results(
     executed: tuple[dict[str, Any], dict[str, Any]], evalplus_files: dict[str, Path], tmp_path: Path
 ) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "codistill",
-        "eval",
-        "execute",
-        "--tasks",
-        str(evalplus_files["tasks"]),
-        "--samples",
-        str(evalplus_files["samples"]),
-        "--out-dir",
-        str(tmp_path),
-        "--timeout",
-        "3",
-        "--ks",
-        "1",
-        "2",
-        "10",
-        "--cache-dir",
-        str(tmp_path / "cache"),
-        "--time-limit-factor",
-        "5",
-        "--min-time-limit",
-        "1.5",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=sidecar_env(), timeout=120)
+    options = ["--timeout", "3", "--ks", "1", "2", "10", "--cache-dir", str(tmp_path / "cache")]
+    options += ["--time-limit-factor", "5", "--min-time-limit", "1.5"]
+    done = execute_cli(evalplus_files["tasks"], evalplus_files["samples"], tmp_path, options)
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)
     assert printed["resultsPath"] == str(tmp_path / "results.json")
@@ -294,24 +278,8 @@ def test_cli_execute_writes_the_same_results(
 def test_cli_execute_rejects_a_non_positive_time_limit_factor(
     evalplus_files: dict[str, Path], tmp_path: Path
 ) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "codistill",
-        "eval",
-        "execute",
-        "--tasks",
-        str(evalplus_files["tasks"]),
-        "--samples",
-        str(evalplus_files["samples"]),
-        "--out-dir",
-        str(tmp_path),
-        "--time-limit-factor",
-        "-2",
-        "--min-time-limit",
-        "0",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=sidecar_env(), timeout=60)
+    options = ["--time-limit-factor", "-2", "--min-time-limit", "0"]
+    done = execute_cli(evalplus_files["tasks"], evalplus_files["samples"], tmp_path, options)
     assert done.returncode == 2
     assert "params.timeLimitFactor: " in done.stderr and "params.minTimeLimitS: " in done.stderr
     assert not (tmp_path / "results.json").exists()
@@ -333,11 +301,7 @@ def test_cli_execute_runs_mbpp_challenge_tests_when_asked(tmp_path: Path) -> Non
     samples.write_text(json.dumps({"task_id": "mbpp/11", "solution": wrong_on_empty}) + "\n")
     for flag, status in (([], "passed"), (["--challenge-tests"], "failed")):
         out = tmp_path / ("with" if flag else "without")
-        command = [sys.executable, "-m", "codistill", "eval", "execute", "--tasks", str(tasks)]
-        command += ["--samples", str(samples), "--out-dir", str(out), *flag]
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=sidecar_env(), timeout=120
-        )
+        done = execute_cli(tasks, samples, out, flag)
         assert done.returncode == 0, done.stderr
         results = read_json(out / "results.json")
         assert results["challengeTests"] is bool(flag)

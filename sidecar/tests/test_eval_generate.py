@@ -18,6 +18,7 @@ from eval_support import (
     make_tiny_models,
     read_json,
     read_samples,
+    run_eval_cli,
     task_ids,
 )
 
@@ -233,6 +234,12 @@ def test_batches_follow_batch_size(models: TinyModels) -> None:
 # ---- backend choice ------------------------------------------------------------------------
 
 
+def generate_args(model: Path, out_dir: Path, *options: str) -> list[str]:
+    """``eval generate`` of MODEL on the HumanEval slice into OUT_DIR, for the CLI."""
+    inputs = ["--model", str(model), "--tasks", str(golden("humaneval-slice"))]
+    return ["generate", *inputs, "--out-dir", str(out_dir), *options]
+
+
 def run_without_vllm(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", WITHOUT_VLLM + code],
@@ -252,18 +259,7 @@ def test_auto_backend_falls_back_to_transformers_without_vllm() -> None:
 
 
 def test_forced_vllm_without_vllm_names_the_reason(models: TinyModels, tmp_path: Path) -> None:
-    args = [
-        "eval",
-        "generate",
-        "--model",
-        str(models.base),
-        "--tasks",
-        str(golden("humaneval-slice")),
-        "--out-dir",
-        str(tmp_path),
-        "--backend",
-        "vllm",
-    ]
+    args = ["eval", *generate_args(models.base, tmp_path, "--backend", "vllm")]
     done = run_without_vllm(f"from codistill.cli import main\nsys.exit(main({args!r}))")
     assert done.returncode == 2
     assert "backend vllm: the vllm package is not installed" in done.stderr
@@ -284,26 +280,8 @@ def test_backend_choice_on_this_machine() -> None:
 
 def test_cli_generate_writes_the_same_samples(models: TinyModels, tmp_path: Path) -> None:
     generate(models.base, tmp_path / "rpc", adapter=str(models.adapter))
-    command = [
-        sys.executable,
-        "-m",
-        "codistill",
-        "eval",
-        "generate",
-        "--model",
-        str(models.base),
-        "--adapter",
-        str(models.adapter),
-        "--tasks",
-        str(golden("humaneval-slice")),
-        "--out-dir",
-        str(tmp_path / "cli"),
-        "--max-new-tokens",
-        str(MAX_NEW_TOKENS),
-        "--limit",
-        "3",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=sidecar_env(), timeout=120)
+    options = ["--adapter", str(models.adapter), "--max-new-tokens", str(MAX_NEW_TOKENS)]
+    done = run_eval_cli(*generate_args(models.base, tmp_path / "cli", *options, "--limit", "3"))
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["samples"] == 3 and result["samplesPath"] == str(
@@ -315,24 +293,7 @@ def test_cli_generate_writes_the_same_samples(models: TinyModels, tmp_path: Path
 
 
 def test_cli_generate_rejects_bad_params_like_the_protocol(tmp_path: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "codistill",
-        "eval",
-        "generate",
-        "--model",
-        str(tmp_path),
-        "--tasks",
-        str(golden("humaneval-slice")),
-        "--out-dir",
-        str(tmp_path),
-        "--n",
-        "0",
-        "--top-p",
-        "1.5",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, env=sidecar_env(), timeout=60)
+    done = run_eval_cli(*generate_args(tmp_path, tmp_path, "--n", "0", "--top-p", "1.5"))
     assert done.returncode == 2
     assert "params.n: expected a positive integer, got 0" in done.stderr
     assert "params.topP: expected a number in (0, 1], got 1.5" in done.stderr

@@ -5,8 +5,6 @@ the same golden tasks, so many student tokens split into several encoder tokens)
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,20 +12,10 @@ from typing import Any
 import pytest
 import torch
 import transformers
+from train_support import Tiny, shared_models
 
 from codistill.training import alignment as alignment_module
 from codistill.training.alignment import build_alignment, load_or_build_alignment
-
-REPO = Path(__file__).resolve().parents[2]
-GOLDEN = REPO / "test" / "fixtures" / "datasets" / "golden"
-MAKE_TINY_MODEL = REPO / "scripts" / "make-tiny-model.py"
-CORPUS = ("humaneval-slice", "mbpp-slice", "mbppplus-slice", "taco-fixture")
-
-
-@dataclass(frozen=True)
-class Tiny:
-    student: Path
-    encoder: Path
 
 
 @dataclass
@@ -39,14 +27,7 @@ class Pair:
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
-    root = tmp_path_factory.mktemp("train-alignment-models")
-    models = Tiny(root / "student", root / "encoder")
-    corpus = [arg for name in CORPUS for arg in ("--corpus", str(GOLDEN / f"{name}.tasks.jsonl"))]
-    command = [sys.executable, str(MAKE_TINY_MODEL), str(models.student), "--encoder",
-               str(models.encoder), *corpus]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"make-tiny-model.py failed:\n{done.stderr}"
-    return models
+    return shared_models(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import hashlib
 import json
 import math
 import shutil
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,12 @@ import pytest
 import torch
 from eval_support import GOLDEN
 from safetensors.torch import load_file
-from train_support import TINY_RUN, make_models, max_weight_diff
+from train_support import (
+    TINY_RUN,
+    make_models,
+    max_weight_diff,
+    one_thread_fixture,  # noqa: F401 (fixtures)
+)
 
 from codistill.cli import main as cli_main
 from codistill.training import checkpoint as ckpt
@@ -30,12 +34,17 @@ from codistill.training.config import (
     read_run_config,
 )
 from codistill.training.curriculum import curriculum_weights
-from codistill.training.metrics import METRIC_KEYS, check_reporters, read_metrics
+from codistill.training.loss import GroundTruth
+from codistill.training.metrics import METRIC_KEYS, read_metrics
 from codistill.training.trainer import (
     TrainCallbacks,
+    Trainer,
     TrainResult,
     linear_module_names,
     out_of_memory_message,
+    resolve_precision,
+    setup_distributed,
+    teardown_distributed,
     train,
 )
 
@@ -43,15 +52,6 @@ from codistill.training.trainer import (
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return make_models(tmp_path_factory.mktemp("models"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    # The runs here are tiny: one thread is fastest, and the same as the subprocess tests.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny_config(models: tuple[Path, Path], out: Path, *overrides: str) -> TrainConfig:
@@ -283,12 +283,37 @@ def test_encoder_ground_truth_and_straight_through_run(
         )
 
 
+def test_each_examples_ground_truth_is_computed_once_as_the_batch_would(
+    models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The encoder is frozen, so the trainer embeds every example's ground truth once, before
+    training; a batch stacks those rows, and must get what computing them in it would give."""
+    config = tiny_config(
+        models, tmp_path / "run", "curriculum.beta_start=0.5", "structural.gt=encoder"
+    )
+    trainer = Trainer(config)
+    trainer.ctx = setup_distributed(config)
+    try:
+        trainer.setup()
+        term = trainer.structural
+        examples = trainer.examples.train + trainer.examples.eval
+        assert set(term.targets) == {id(e) for e in examples}
+        for _ in range(3):
+            micro = trainer.stream.next_batch()
+            cached = GroundTruth.stack([term.targets[id(e)] for e in micro])
+            inline = term.ground_truth(trainer.to_device(trainer.collate(micro)), micro)
+            assert torch.equal(cached.rows, inline.rows)
+            for name in ("aligned", "encoder"):
+                assert torch.allclose(cached.embeddings[name], inline.embeddings[name], atol=1e-6)
+    finally:
+        teardown_distributed(trainer.ctx)
+
+
 @pytest.mark.parametrize(
     ("override", "field", "reason"),
     [
         ("precision=bf16", "precision", "bf16 needs a CUDA GPU"),
         ("precision=fp16", "precision", "fp16 needs a CUDA GPU"),
-        ("qlora=true", "qlora", "4-bit QLoRA needs a CUDA GPU"),
     ],
 )
 def test_gpu_only_settings_are_refused_on_the_cpu(
@@ -298,6 +323,71 @@ def test_gpu_only_settings_are_refused_on_the_cpu(
         train(tiny_config(models, tmp_path / "run", override))
     assert caught.value.field == field and reason in str(caught.value)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("precision", "bf16_supported", "expected"),
+    [
+        ("auto", True, ("bf16", torch.bfloat16, torch.bfloat16, False)),
+        ("auto", False, ("fp16", torch.float16, torch.float16, True)),
+        ("fp16", True, ("fp16", torch.float16, torch.float16, True)),
+        ("fp32", True, ("fp32", torch.float32, None, False)),
+    ],
+)
+def test_precision_on_a_gpu_is_bf16_where_it_is_supported_else_fp16(
+    models: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    precision: str,
+    bf16_supported: bool,
+    expected: tuple[Any, ...],
+) -> None:
+    """The choice itself, on a CUDA device whose bf16 support is what the GPU would answer (no
+    GPU here: the answer is set, the decision is the trainer's)."""
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *_: bf16_supported)
+    config = tiny_config(models, tmp_path / "run", f"precision={precision}")
+    chosen = resolve_precision(config, torch.device("cuda"))
+    assert (chosen.name, chosen.weights, chosen.autocast, chosen.scaler) == expected
+
+
+def test_bf16_on_a_gpu_without_it_is_refused(
+    models: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *_: False)
+    config = tiny_config(models, tmp_path / "run", "precision=bf16")
+    with pytest.raises(TrainConfigError, match="^precision: bf16: this GPU does not support it"):
+        resolve_precision(config, torch.device("cuda"))
+
+
+def test_qlora_trains_a_lora_over_4bit_base_weights(
+    models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """qlora: true loads the student's linear layers as bitsandbytes NF4 (its CPU backend here,
+    CUDA on a GPU), trains the LoRA over them, and writes an adapter that loads on the
+    unquantized base."""
+    import bitsandbytes
+    import peft
+    import transformers
+
+    config = tiny_config(
+        models, tmp_path / "run", "qlora=true", "max_steps=2", "save_every=0", "eval_every=0"
+    )
+    progress: list[dict[str, Any]] = []
+    trainer = Trainer(config, callbacks=TrainCallbacks(progress=progress.append))
+    result = trainer.train()
+    quantized = [
+        m for m in trainer.peft_model.modules() if isinstance(m, bitsandbytes.nn.Linear4bit)
+    ]
+    assert len(quantized) == 2 * 7, "every linear projection of both layers is 4-bit"
+    assert all(m.weight.quant_type == "nf4" for m in quantized)
+    assert [p["step"] for p in progress] == [1, 2]
+    assert all(math.isfinite(p["loss"]) for p in progress)
+    manifest = json.loads((result.run_dir / ckpt.MANIFEST_FILE).read_text())
+    assert manifest["device"]["precision"] == "fp32+qlora-4bit"
+    weights = load_file(str(result.adapter_dir / ckpt.ADAPTER_WEIGHTS))
+    assert any(float(w.abs().sum()) > 0 for k, w in weights.items() if "lora_B" in k)
+    base = transformers.AutoModelForCausalLM.from_pretrained(models[0], dtype=torch.float32)
+    peft.PeftModel.from_pretrained(base, result.adapter_dir)
 
 
 def test_asking_for_cuda_without_one_says_so(
@@ -316,8 +406,12 @@ def test_asking_for_cuda_without_one_says_so(
 def test_out_of_memory_message_suggests_the_usual_remedies(
     models: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    message = out_of_memory_message(tiny_config(models, tmp_path / "run"), 12)
-    assert message.startswith("out of GPU memory at step 12 (batch_size 2, max_length 512")
+    config = tiny_config(models, tmp_path / "run")
+    message = out_of_memory_message(config, "at step 12", "cuda", "CUDA out of memory.\nmore")
+    assert message.startswith(
+        "out of GPU memory at step 12 (batch_size 2, max_length 512, lora.r 4, "
+        "gradient_checkpointing false, qlora false): CUDA out of memory. Try:"
+    )
     for remedy in (
         "smaller batch_size with a larger grad_accum",
         "gradient_checkpointing: true",
@@ -503,18 +597,6 @@ def test_required_fields_and_bad_files(tmp_path: Path) -> None:
     listed.write_text("- a\n- b\n")
     with pytest.raises(TrainConfigError, match="expected a mapping of keys, got list"):
         load_config(listed)
-
-
-def test_a_reporter_that_is_not_installed_is_named() -> None:
-    import importlib.util
-
-    for name in ("tensorboard", "wandb"):
-        if importlib.util.find_spec(name) is None:
-            with pytest.raises(TrainConfigError, match=rf"report_to\[0\]: {name} is not installed"):
-                check_reporters([name])
-        else:
-            check_reporters([name])  # installed: accepted
-    check_reporters([])
 
 
 def test_cli_dry_run_and_argument_errors(

@@ -10,38 +10,31 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import peft
 import pytest
 import torch
 import transformers
+from eval_support import GOLDEN
+from train_support import Tiny, shared_models
 
 from codistill.training.alignment import build_alignment
 from codistill.training.loss import (
+    GroundTruth,
     StructuralLossConfig,
     combined_loss,
     distillation_loss,
     encode_ground_truth,
     encoder_max_tokens,
     freeze_encoder,
+    ground_truth_embeddings,
     load_frozen_encoder,
     structural_loss,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-GOLDEN = REPO / "test" / "fixtures" / "datasets" / "golden"
-MAKE_TINY_MODEL = REPO / "scripts" / "make-tiny-model.py"
-CORPUS = ("humaneval-slice", "mbpp-slice", "mbppplus-slice", "taco-fixture")
 # Long enough for a real solution span, short enough to keep each test well under a second.
 MAX_SOLUTION_TOKENS = 48
-
-
-@dataclass(frozen=True)
-class Tiny:
-    student: Path
-    encoder: Path
 
 
 @dataclass
@@ -55,15 +48,7 @@ class Batch:
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
-    """The student and the encoder, made once by the real script (a few seconds)."""
-    root = tmp_path_factory.mktemp("train-loss-models")
-    models = Tiny(root / "student", root / "encoder")
-    corpus = [arg for name in CORPUS for arg in ("--corpus", str(GOLDEN / f"{name}.tasks.jsonl"))]
-    command = [sys.executable, str(MAKE_TINY_MODEL), str(models.student), "--encoder",
-               str(models.encoder), *corpus]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"make-tiny-model.py failed:\n{done.stderr}"
-    return models
+    return shared_models(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -300,6 +285,58 @@ def test_rows_without_a_solution_span_contribute_nothing(
     none.backward()
     assert none.item() == 0.0 and metrics["struct_rows"] == 0
     assert torch.equal(logits.grad, torch.zeros_like(logits))
+
+
+def test_ground_truth_computed_per_example_serves_any_batch(
+    batch: Batch, alignment: Any, encoder: Any, encoder_tokenizer: Any
+) -> None:
+    """The trainer computes each example's ground-truth embeddings once and stacks them into
+    whatever batches training draws: the loss, its gradient and both distances must be those of
+    the ground truth computed inside the batch."""
+    gt = encode_ground_truth(encoder_tokenizer, batch.solutions, encoder_max_tokens(encoder))
+    tokens = (gt["input_ids"], gt["attention_mask"])
+    logits = torch.randn((*batch.labels.shape, alignment.shape[0]), requires_grad=True)
+    for cfg in (StructuralLossConfig(), StructuralLossConfig(gt="encoder")):
+        inline, inline_metrics = structural_loss(
+            logits, batch.labels, batch.solution_mask, alignment, encoder, cfg, *tokens
+        )
+        (inline_grad,) = torch.autograd.grad(inline, logits)
+        rows = [
+            ground_truth_embeddings(
+                batch.labels[i : i + 1], batch.solution_mask[i : i + 1], alignment, encoder, cfg,
+                tokens[0][i : i + 1], tokens[1][i : i + 1],
+            )
+            for i in range(batch.labels.shape[0])
+        ]  # fmt: skip
+        stacked = GroundTruth.stack([rows[2], rows[0], rows[1]]).select([1, 2, 0])
+        cached, cached_metrics = structural_loss(
+            logits, batch.labels, batch.solution_mask, alignment, encoder, cfg,
+            ground_truth=stacked,
+        )  # fmt: skip
+        (cached_grad,) = torch.autograd.grad(cached, logits)
+        assert cached.item() == pytest.approx(inline.item(), abs=1e-6)
+        assert torch.allclose(cached_grad, inline_grad, atol=1e-7)
+        other = "l_struct_aligned" if cfg.gt == "encoder" else "l_struct_encoder"
+        assert cached_metrics[other] == pytest.approx(inline_metrics[other], abs=1e-6)
+
+
+def test_ground_truth_marks_rows_without_a_span_and_is_checked_against_the_batch(
+    batch: Batch, alignment: Any, encoder: Any
+) -> None:
+    no_span = batch.solution_mask.clone()
+    no_span[1] = False
+    computed = ground_truth_embeddings(batch.labels, no_span, alignment, encoder,
+                                       StructuralLossConfig())
+    assert computed.rows.tolist() == [True, False, True]
+    assert torch.equal(computed.embeddings["aligned"][1], torch.zeros(encoder.config.hidden_size))
+    assert set(computed.embeddings) == {"aligned"}
+    logits = torch.randn((*batch.labels.shape, alignment.shape[0]))
+    with pytest.raises(ValueError, match="^ground_truth: has no 'encoder' embeddings"):
+        structural_loss(logits, batch.labels, no_span, alignment, encoder,
+                        StructuralLossConfig(gt="encoder"), ground_truth=computed)
+    with pytest.raises(ValueError, match="^ground_truth: 2 rows for a batch of 3"):
+        structural_loss(logits, batch.labels, no_span, alignment, encoder, StructuralLossConfig(),
+                        ground_truth=computed.select([0, 2]))
 
 
 def test_a_trainable_encoder_or_a_mismatched_alignment_is_refused(

@@ -149,7 +149,9 @@ export async function resolveInterpreter(
       return {
         ok: true,
         source: candidate.source,
-        executable: probed.executable || executable,
+        // The setting is run as given, so a wrapper script (conda run, module load, a memory
+        // limit) stays in the way; a discovered Python runs as the interpreter it resolves to.
+        executable: candidate.source === "setting" ? executable : probed.executable || executable,
         version: versionText(probed.version),
         codistillVersion: probed.codistillVersion,
       };

@@ -452,6 +452,18 @@ function expectObject(value: unknown, path: string, problems: Problems): value i
   return false;
 }
 
+/**
+ * Validates a part of a message that must be an object: anything else is one problem at `path`;
+ * an object goes to `check`, which pushes the problems of its fields.
+ */
+function objectAt(path: string, check: (value: Record<string, unknown>, problems: Problems) => void): (value: unknown) => Problems {
+  return (value) => {
+    const problems: Problems = [];
+    if (expectObject(value, path, problems)) check(value, problems);
+    return problems;
+  };
+}
+
 function expectBoolean(value: unknown, path: string, problems: Problems): void {
   if (typeof value !== "boolean") problems.push(`${path}: expected a boolean`);
 }
@@ -506,14 +518,11 @@ export function validateEnvelopeToServer(msg: unknown): Problems {
 }
 
 const paramValidators: Record<string, (params: unknown) => Problems> = {
-  initialize(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  initialize: objectAt("params", (params, problems) => {
     expectString(params.protocolVersion, "params.protocolVersion", problems);
     expectString(params.clientName, "params.clientName", problems, true);
     expectString(params.clientVersion, "params.clientVersion", problems, true);
-    return problems;
-  },
+  }),
   "health/ping"(params) {
     const problems: Problems = [];
     if (params === undefined) return problems;
@@ -528,15 +537,10 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
     if (params === undefined || (isObject(params) && Object.keys(params).length === 0)) return [];
     return ["params: shutdown takes no parameters"];
   },
-  "$/cancelRequest"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  "$/cancelRequest": objectAt("params", (params, problems) => {
     if (!isRequestId(params.id)) problems.push("params.id: expected a string or an integer");
-    return problems;
-  },
-  "eval/generate"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "eval/generate": objectAt("params", (params, problems) => {
     for (const key of ["model", "tasksPath", "outDir"]) expectNonEmptyString(params[key], `params.${key}`, problems);
     expectPositiveInteger(params.n, "params.n", problems);
     expectNonNegativeNumber(params.temperature, "params.temperature", problems);
@@ -548,11 +552,8 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
     for (const key of ["maxNewTokens", "batchSize", "limit"]) optional(params[key], (v) => expectPositiveInteger(v, `params.${key}`, problems));
     optional(params.backend, (v) => expectOneOf(v, EVAL_BACKEND_CHOICES, "params.backend", problems));
     optional(params.seed, (v) => expectNonNegativeInteger(v, "params.seed", problems));
-    return problems;
-  },
-  "eval/execute"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "eval/execute": objectAt("params", (params, problems) => {
     for (const key of ["tasksPath", "samplesPath", "outDir"]) expectNonEmptyString(params[key], `params.${key}`, problems);
     optional(params.workers, (v) => expectPositiveInteger(v, "params.workers", problems));
     for (const key of ["timeoutS", "timeLimitFactor", "minTimeLimitS"]) optional(params[key], (v) => expectPositiveNumber(v, `params.${key}`, problems));
@@ -562,34 +563,24 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
       if (!Array.isArray(v)) problems.push("params.ks: expected an array");
       else v.forEach((k, i) => expectPositiveInteger(k, `params.ks[${i}]`, problems));
     });
-    return problems;
-  },
-  "train/start"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "train/start": objectAt("params", (params, problems) => {
     expectObject(params.config, "params.config", problems);
     for (const key of ["runDir", "workspace"]) optional(params[key], (v) => expectNonEmptyString(v, `params.${key}`, problems));
     optional(params.git, (v) => expectGitInfo(v, "params.git", problems));
     optional(params.processes, (v) => expectPositiveInteger(v, "params.processes", problems));
-    return problems;
-  },
-  "train/resume"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "train/resume": objectAt("params", (params, problems) => {
     for (const key of ["runDir", "runId", "workspace", "checkpoint"]) optional(params[key], (v) => expectNonEmptyString(v, `params.${key}`, problems));
     optional(params.git, (v) => expectGitInfo(v, "params.git", problems));
     optional(params.processes, (v) => expectPositiveInteger(v, "params.processes", problems));
     if (!problems.length && params.runDir === undefined && params.runId === undefined) {
       problems.push("params.runDir: expected a non-empty string (or params.runId of the run)");
     }
-    return problems;
-  },
-  "train/stop"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "train/stop": objectAt("params", (params, problems) => {
     expectNonEmptyString(params.runId, "params.runId", problems);
-    return problems;
-  },
+  }),
   "train/status"(params) {
     if (params === undefined || (isObject(params) && Object.keys(params).length === 0)) return [];
     return ["params: train/status takes no parameters"];
@@ -622,9 +613,7 @@ function validateDevices(devices: unknown, path: string, problems: Problems): vo
 }
 
 const resultValidators: Record<string, (result: unknown) => Problems> = {
-  initialize(result) {
-    const problems: Problems = [];
-    if (!expectObject(result, "result", problems)) return problems;
+  initialize: objectAt("result", (result, problems) => {
     expectString(result.protocolVersion, "result.protocolVersion", problems);
     expectString(result.serverVersion, "result.serverVersion", problems);
     expectNonNegativeInteger(result.pid, "result.pid", problems);
@@ -642,34 +631,25 @@ const resultValidators: Record<string, (result: unknown) => Problems> = {
       problems.push("result.missing: expected an array of strings");
     }
     validateDevices(result.devices, "result.devices", problems);
-    return problems;
-  },
-  "health/ping"(result) {
-    const problems: Problems = [];
-    if (!expectObject(result, "result", problems)) return problems;
+  }),
+  "health/ping": objectAt("result", (result, problems) => {
     if (result.pong !== true) problems.push("result.pong: expected true");
     expectNonNegativeInteger(result.pid, "result.pid", problems);
-    return problems;
-  },
+  }),
   shutdown(result) {
     return result === null ? [] : ["result: expected null"];
   },
-  "eval/generate"(result) {
-    const problems: Problems = [];
-    if (!expectObject(result, "result", problems)) return problems;
+  "eval/generate": objectAt("result", (result, problems) => {
     expectString(result.samplesPath, "result.samplesPath", problems);
     expectNonNegativeInteger(result.samples, "result.samples", problems);
     expectNonNegativeInteger(result.tasks, "result.tasks", problems);
     expectOneOf(result.backend, EVAL_BACKENDS, "result.backend", problems);
     expectNonNegativeNumber(result.wallS, "result.wallS", problems);
-    return problems;
-  },
-  "eval/execute"(result) {
-    const problems: Problems = [];
-    if (!expectObject(result, "result", problems)) return problems;
+  }),
+  "eval/execute": objectAt("result", (result, problems) => {
     expectString(result.resultsPath, "result.resultsPath", problems);
     const summary = result.summary;
-    if (!expectObject(summary, "result.summary", problems)) return problems;
+    if (!expectObject(summary, "result.summary", problems)) return;
     expectNonNegativeInteger(summary.samples, "result.summary.samples", problems);
     expectNonNegativeInteger(summary.tasks, "result.summary.tasks", problems);
     expectMapOf(summary.statuses, "result.summary.statuses", problems, (v, p) => expectNonNegativeInteger(v, p, problems));
@@ -677,48 +657,33 @@ const resultValidators: Record<string, (result: unknown) => Problems> = {
       if (!isFiniteNumber(v) || v < 0 || v > 1) problems.push(`${p}: expected a number in [0, 1]`);
     });
     expectNonNegativeNumber(summary.wallS, "result.summary.wallS", problems);
-    return problems;
-  },
-  "train/start"(result) {
-    const problems: Problems = [];
-    if (!expectObject(result, "result", problems)) return problems;
-    expectTrainRun(result, problems);
-    return problems;
-  },
-  "train/resume"(result) {
-    const problems: Problems = [];
-    if (!expectObject(result, "result", problems)) return problems;
+  }),
+  "train/start": objectAt("result", expectTrainRun),
+  "train/resume": objectAt("result", (result, problems) => {
     expectTrainRun(result, problems);
     expectNonEmptyString(result.checkpoint, "result.checkpoint", problems);
     expectNonNegativeInteger(result.step, "result.step", problems);
-    return problems;
-  },
-  "train/stop"(result) {
-    const problems: Problems = [];
-    if (!expectObject(result, "result", problems)) return problems;
+  }),
+  "train/stop": objectAt("result", (result, problems) => {
     expectNonEmptyString(result.runId, "result.runId", problems);
     expectBoolean(result.stopped, "result.stopped", problems);
     expectOneOf(result.state, TRAIN_END_STATES, "result.state", problems);
     expectNonNegativeInteger(result.step, "result.step", problems);
     expectNullableNonEmptyString(result.checkpoint, "result.checkpoint", problems);
-    return problems;
-  },
-  "train/status"(result) {
-    const problems: Problems = [];
-    if (!expectObject(result, "result", problems)) return problems;
+  }),
+  "train/status": objectAt("result", (result, problems) => {
     if (!("active" in result)) {
       problems.push("result.active: missing");
-      return problems;
+      return;
     }
     const active = result.active;
-    if (active === null || !expectObject(active, "result.active", problems)) return problems;
+    if (active === null || !expectObject(active, "result.active", problems)) return;
     expectNonEmptyString(active.runId, "result.active.runId", problems);
     expectNonEmptyString(active.runDir, "result.active.runDir", problems);
     expectNonNegativeInteger(active.step, "result.active.step", problems);
     if (active.totalSteps !== null) expectPositiveInteger(active.totalSteps, "result.active.totalSteps", problems);
     expectPositiveInteger(active.processes, "result.active.processes", problems);
-    return problems;
-  },
+  }),
 };
 
 export function validateResult(method: string, result: unknown): Problems {
@@ -749,38 +714,27 @@ export function validateResponse(msg: unknown, method?: string): Problems {
 }
 
 const notificationValidators: Record<string, (params: unknown) => Problems> = {
-  "eval/progress"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  "eval/progress": objectAt("params", (params, problems) => {
     if (!isRequestId(params.requestId)) problems.push("params.requestId: expected a string or an integer");
     expectOneOf(params.phase, EVAL_PHASES, "params.phase", problems);
     expectNonNegativeInteger(params.done, "params.done", problems);
     expectNonNegativeInteger(params.total, "params.total", problems);
     expectString(params.message, "params.message", problems, true);
-    return problems;
-  },
-  "train/progress"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "train/progress": objectAt("params", (params, problems) => {
     expectNonEmptyString(params.runId, "params.runId", problems);
     expectNonNegativeInteger(params.step, "params.step", problems);
     expectPositiveInteger(params.totalSteps, "params.totalSteps", problems);
     expectNonNegativeNumber(params.epoch, "params.epoch", problems);
     expectMetrics(params.metrics, "params.metrics", problems, TRAIN_METRIC_KEYS);
     optional(params.nonFinite, (v) => expectStringArray(v, "params.nonFinite", problems));
-    return problems;
-  },
-  "train/checkpoint"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "train/checkpoint": objectAt("params", (params, problems) => {
     expectNonEmptyString(params.runId, "params.runId", problems);
     expectNonNegativeInteger(params.step, "params.step", problems);
     expectNonEmptyString(params.path, "params.path", problems);
-    return problems;
-  },
-  "train/finished"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "train/finished": objectAt("params", (params, problems) => {
     expectNonEmptyString(params.runId, "params.runId", problems);
     expectNonEmptyString(params.runDir, "params.runDir", problems);
     expectNonNegativeInteger(params.step, "params.step", problems);
@@ -790,11 +744,8 @@ const notificationValidators: Record<string, (params: unknown) => Problems> = {
     expectNullableNonEmptyString(params.checkpoint, "params.checkpoint", problems);
     expectMetrics(params.metrics, "params.metrics", problems, []);
     optional(params.nonFinite, (v) => expectStringArray(v, "params.nonFinite", problems));
-    return problems;
-  },
-  "train/failed"(params) {
-    const problems: Problems = [];
-    if (!expectObject(params, "params", problems)) return problems;
+  }),
+  "train/failed": objectAt("params", (params, problems) => {
     expectNonEmptyString(params.runId, "params.runId", problems);
     expectOneOf(params.kind, TRAIN_FAILURE_KINDS, "params.kind", problems);
     expectNonEmptyString(params.message, "params.message", problems);
@@ -802,8 +753,7 @@ const notificationValidators: Record<string, (params: unknown) => Problems> = {
     optional(params.suggestions, (v) => expectStringArray(v, "params.suggestions", problems));
     optional(params.step, (v) => expectNonNegativeInteger(v, "params.step", problems));
     optional(params.checkpoint, (v) => expectNullableNonEmptyString(v, "params.checkpoint", problems));
-    return problems;
-  },
+  }),
 };
 
 /** A notification from the sidecar: JSON-RPC 2.0 shape, no id, and its method's params. */

@@ -53,7 +53,7 @@ const GROUPS: Record<GroupId, { label: string; icon: string; empty: string }> = 
   },
 };
 
-const RUN_ICONS: Record<RunState, string> = { finished: "pass", stopped: "debug-pause", started: "rocket", evaluation: "beaker", empty: "circle-outline" };
+const RUN_ICONS: Record<RunState, string> = { finished: "pass", failed: "error", stopped: "debug-pause", started: "rocket", evaluation: "beaker", empty: "circle-outline" };
 
 function runDescription(summary: RunSummary): string {
   const progress = summary.step !== null && summary.totalSteps !== null ? ` at step ${summary.step}/${summary.totalSteps}` : "";
@@ -120,7 +120,7 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
         label: run.id,
         description: runDescription(summaries[i]!),
         icon: RUN_ICONS[summaries[i]!.state],
-        tooltip: `${run.path}\n${summaries[i]!.state}, last changed ${new Date(run.modifiedMs).toLocaleString()}`,
+        tooltip: `${run.path}\n${summaries[i]!.state}, last changed ${new Date(run.modifiedMs).toLocaleString()}${summaries[i]!.error ? `\n${summaries[i]!.error}` : ""}`,
       }));
     }
     const { datasets, problems } = await this.listDatasets();

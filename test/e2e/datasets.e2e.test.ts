@@ -1,24 +1,12 @@
 // The Dataset Browser in a real VS Code: open the shared HumanEval file, search, open a task,
 // open it in the editor; a broken file shows what was rejected and why.
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FrameLocator } from "playwright-core";
-import {
-  leftoverProcesses,
-  repoRoot,
-  runCommand,
-  screenshot,
-  startVsCode,
-  stop,
-  trustWorkspace,
-  webviewFrame,
-  type VsCodeSession,
-} from "./harness";
-import { DATA, demoWorkspaceCopy } from "./workspace";
-
-const VSIX = join(repoRoot(), "dist", "codistill-linux-x64.vsix");
+import { runCommand, screenshot, webviewFrame, type VsCodeSession } from "./harness";
+import { DATA, demoWorkspaceCopy, startTrusted, stopAndRemove } from "./workspace";
 
 async function pickInQuickOpen(session: VsCodeSession, label: string): Promise<void> {
   const input = session.page.locator(".quick-input-widget input.input");
@@ -51,17 +39,10 @@ describe("the Dataset Browser", () => {
     writeFileSync(brokenFile, [...lines.slice(0, 5), "{not json", JSON.stringify({ task_id: "HumanEval/x" }), ...lines.slice(5), '{"task_id": 5, "prompt": 1}'].join("\n") + "\n");
     const config = readFileSync(join(workspace, "codistill.yaml"), "utf8").replace("datasets:\n", `datasets:\n  - name: broken\n    path: ${brokenFile}\n    format: humaneval\n`);
     writeFileSync(join(workspace, "codistill.yaml"), config);
-    session = await startVsCode({ vsix: VSIX, workspace });
-    await trustWorkspace(session);
+    session = await startTrusted(workspace);
   });
 
-  after(async () => {
-    if (session) {
-      await stop(session);
-      assert.deepEqual(leftoverProcesses(session.marker), []);
-    }
-    rmSync(workspace, { recursive: true, force: true });
-  });
+  after(() => stopAndRemove(session, workspace));
 
   it("opens HumanEval, narrows the list on a search, and shows a task's prompt and tests", async () => {
     const frame = await openDataset(session, "humaneval");

@@ -3,28 +3,12 @@
 // shows pass@1 with its interval, the adapter's delta against the base, CodeBLEU columns marked
 // unavailable, the chart; a task opens in the diff editor; a long run is cancelled.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FrameLocator } from "playwright-core";
-import { parseDocument } from "yaml";
-import {
-  leftoverProcesses,
-  repoRoot,
-  runCommand,
-  screenshot,
-  startVsCode,
-  stop,
-  trustWorkspace,
-  waitForNotification,
-  webviewFrame,
-  type VsCodeSession,
-} from "./harness";
-import { demoWorkspaceCopy } from "./workspace";
-
-const VSIX = join(repoRoot(), "dist", "codistill-linux-x64.vsix");
-const PYTHON = join(repoRoot(), ".venv", "bin", "python");
+import { runCommand, screenshot, waitForNotification, webviewFrame, type VsCodeSession } from "./harness";
+import { PYTHON, demoWorkspaceCopy, editConfig, makeTinyModel, startTrusted, stopAndRemove } from "./workspace";
 
 describe("the Evaluation panel", () => {
   let session: VsCodeSession;
@@ -34,23 +18,16 @@ describe("the Evaluation panel", () => {
   before(async () => {
     workspace = demoWorkspaceCopy();
     const adapter = join(workspace, ".codistill", "runs", "run-1", "adapter");
-    execFileSync(PYTHON, [join(repoRoot(), "scripts", "make-tiny-model.py"), join(workspace, "models", "tiny"), "--adapter", adapter], { stdio: "inherit" });
-    const config = parseDocument(readFileSync(join(workspace, "codistill.yaml"), "utf8"));
-    config.setIn(["student", "model"], "./models/tiny");
-    config.setIn(["evaluation", "maxNewTokens"], 24);
-    config.setIn(["evaluation", "limit"], 3);
-    writeFileSync(join(workspace, "codistill.yaml"), config.toString());
-    session = await startVsCode({ vsix: VSIX, workspace, userSettings: { "codistill.pythonPath": PYTHON } });
-    await trustWorkspace(session);
+    makeTinyModel(workspace, "--adapter", adapter);
+    editConfig(workspace, (config) => {
+      config.setIn(["student", "model"], "./models/tiny");
+      config.setIn(["evaluation", "maxNewTokens"], 24);
+      config.setIn(["evaluation", "limit"], 3);
+    });
+    session = await startTrusted(workspace, { "codistill.pythonPath": PYTHON });
   });
 
-  after(async () => {
-    if (session) {
-      await stop(session);
-      assert.deepEqual(leftoverProcesses(session.marker), []);
-    }
-    rmSync(workspace, { recursive: true, force: true });
-  });
+  after(() => stopAndRemove(session, workspace));
 
   it("evaluates the base model and the adapter, and compares them with intervals and a chart", async () => {
     await runCommand(session, "Codistill: Open Evaluation");

@@ -4,12 +4,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FrameLocator } from "playwright-core";
 import {
   leftoverProcesses,
-  repoRoot,
   restrictWorkspace,
   runCommand,
   screenshot,
@@ -21,11 +19,8 @@ import {
   webviewFrame,
   type VsCodeSession,
 } from "./harness";
-import { demoWorkspaceCopy } from "./workspace";
+import { PYTHON, VSIX, demoWorkspaceCopy, startTrusted, stopAndRemove } from "./workspace";
 
-const REPO = repoRoot();
-const VSIX = join(REPO, "dist", "codistill-linux-x64.vsix");
-const PYTHON = process.env.CODISTILL_PYTHON ?? join(REPO, ".venv", "bin", "python");
 const PANEL = "Codistill Sidecar";
 
 
@@ -64,17 +59,10 @@ describe("Codistill in a trusted workspace", () => {
 
   before(async () => {
     workspace = demoWorkspaceCopy();
-    session = await startVsCode({ vsix: VSIX, workspace, userSettings: { "codistill.pythonPath": PYTHON } });
-    await trustWorkspace(session);
+    session = await startTrusted(workspace, { "codistill.pythonPath": PYTHON });
   });
 
-  after(async () => {
-    if (session) {
-      await stop(session);
-      assert.deepEqual(leftoverProcesses(session.marker), [], "no process of the session outlives it");
-    }
-    rmSync(workspace, { recursive: true, force: true });
-  });
+  after(() => stopAndRemove(session, workspace));
 
   it("lists codistill.yaml's datasets with their task counts, and CoT sets and Runs with their empty states", async () => {
     await runCommand(session, "Codistill: Focus on Explorer View");

@@ -1,25 +1,31 @@
 // The Training panel in a real VS Code: a tiny random Llama student and RoBERTa encoder (made by
 // scripts/make-tiny-model.py) are trained on CPU by the real sidecar from codistill.yaml's training
-// section; the panel previews the curriculum, shows the sidecar's error for a bad model folder,
-// live progress and metric charts, lists the checkpoints, and stops and resumes a run.
+// section; the panel previews the curriculum, shows the sidecar's error for a bad model folder and
+// for a CUDA GPU it does not have, warns that device: auto fell back to the CPU, explains running out
+// of memory (for real: the sidecar runs under an address-space limit), shows live progress
+// and metric charts, lists the checkpoints, and stops and resumes a run.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FrameLocator } from "playwright-core";
-import { parseDocument } from "yaml";
-import { leftoverProcesses, repoRoot, runCommand, screenshot, startVsCode, stop, trustWorkspace, waitForNotification, webviewFrame, type VsCodeSession } from "./harness";
-import { demoWorkspaceCopy } from "./workspace";
+import { repoRoot, runCommand, screenshot, waitForNotification, webviewFrame, type VsCodeSession } from "./harness";
+import { PYTHON, demoWorkspaceCopy, editConfig, makeTinyModel, startTrusted, stopAndRemove } from "./workspace";
 
-const VSIX = join(repoRoot(), "dist", "codistill-linux-x64.vsix");
-const PYTHON = join(repoRoot(), ".venv", "bin", "python");
+/**
+ * The set-up Python behind an 8 GiB address-space limit, as a machine with that little memory
+ * would have: a run that asks for more fails for real, in the allocator, and everything else fits.
+ */
+function cappedPython(workspace: string): string {
+  const path = join(workspace, "python-8g.sh");
+  writeFileSync(path, `#!/bin/sh\nulimit -v ${8 * 1024 * 1024}\nexec "${PYTHON}" "$@"\n`, { mode: 0o755 });
+  return path;
+}
 
 function setTraining(workspace: string, settings: Record<string, unknown>): void {
-  const file = join(workspace, "codistill.yaml");
-  const config = parseDocument(readFileSync(file, "utf8"));
-  for (const [key, value] of Object.entries(settings)) config.setIn(["training", key], value);
-  writeFileSync(file, config.toString());
+  editConfig(workspace, (config) => {
+    for (const [key, value] of Object.entries(settings)) config.setIn(["training", key], value);
+  });
 }
 
 describe("the Training panel", () => {
@@ -29,14 +35,13 @@ describe("the Training panel", () => {
 
   before(async () => {
     workspace = demoWorkspaceCopy();
-    execFileSync(PYTHON, [join(repoRoot(), "scripts", "make-tiny-model.py"), join(workspace, "models", "tiny"), "--encoder", join(workspace, "models", "tiny-encoder")], { stdio: "inherit" });
+    makeTinyModel(workspace, "--encoder", join(workspace, "models", "tiny-encoder"));
     mkdirSync(join(workspace, ".codistill", "cots"), { recursive: true });
     cpSync(join(repoRoot(), "test", "fixtures", "cots", "humaneval-slice.jsonl"), join(workspace, ".codistill", "cots", "humaneval-fixture.jsonl"));
-    const file = join(workspace, "codistill.yaml");
-    const config = parseDocument(readFileSync(file, "utf8"));
-    config.setIn(["student", "model"], "./models/tiny");
-    config.setIn(["encoder", "model"], "./models/tiny-encoder");
-    writeFileSync(file, config.toString());
+    editConfig(workspace, (config) => {
+      config.setIn(["student", "model"], "./models/tiny");
+      config.setIn(["encoder", "model"], "./models/tiny-encoder");
+    });
     setTraining(workspace, {
       datasets: ["humaneval"],
       cots: ["humaneval-fixture"],
@@ -49,17 +54,10 @@ describe("the Training panel", () => {
       lora: { preset: "r16" },
       curriculum: { beta_end: 0.5 },
     });
-    session = await startVsCode({ vsix: VSIX, workspace, userSettings: { "codistill.pythonPath": PYTHON } });
-    await trustWorkspace(session);
+    session = await startTrusted(workspace, { "codistill.pythonPath": cappedPython(workspace) });
   });
 
-  after(async () => {
-    if (session) {
-      await stop(session);
-      assert.deepEqual(leftoverProcesses(session.marker), []);
-    }
-    rmSync(workspace, { recursive: true, force: true });
-  });
+  after(() => stopAndRemove(session, workspace));
 
   it("previews the curriculum, trains a run with live metrics, and lists its checkpoints", async () => {
     await runCommand(session, "Codistill: Start Training");
@@ -82,8 +80,25 @@ describe("the Training panel", () => {
     await frame.locator("vscode-button", { hasText: "Start Training" }).click();
     assert.match(await frame.locator('[data-testid="failure"]').innerText({ timeout: 60_000 }), /student/);
     await student.fill(studentFolder);
+    // No CUDA GPU (this torch is a CPU build): asking for one is refused, saying how to fall back.
+    setTraining(workspace, { device: "cuda" });
+    await frame.locator("vscode-button", { hasText: "Start Training" }).click();
+    assert.match(await frame.locator('[data-testid="failure"]', { hasText: "cuda" }).innerText({ timeout: 60_000 }), /device: cuda was asked for, but torch .* sees no CUDA GPU.*use device: auto or cpu/s);
+    // device: auto falls back to the CPU, with a warning that it suits small models only.
+    setTraining(workspace, { device: "auto" });
+    // Out of memory (a 10 GB LoRA matrix under the 8 GiB limit): the allocator's words, and what to change.
+    setTraining(workspace, { lora: { preset: "r16", r: 40_000_000 } });
+    await frame.locator("vscode-button", { hasText: "Start Training" }).click();
+    const failure = frame.locator('[data-testid="failure"]', { hasText: "out of CPU memory" });
+    assert.match(await failure.innerText({ timeout: 120_000 }), /while loading the models .*you tried to allocate 10240000000 bytes/s);
+    assert.match(await failure.locator("li").allInnerTexts().then((items) => items.join("\n")), /^lora\.r: 20000000 \(now 40000000\)$/m);
+    await screenshot(session, "training-out-of-memory");
+    const failedRow = frame.locator('[data-testid="run-row"]', { has: frame.locator('[data-testid="run-state"]', { hasText: "failed" }) });
+    assert.match(await failedRow.locator('[data-testid="run-error"]').innerText({ timeout: 30_000 }), /out of CPU memory/);
+    setTraining(workspace, { lora: { preset: "r16" } });
 
     await frame.locator("vscode-button", { hasText: "Start Training" }).click();
+    await waitForNotification(session, /no CUDA GPU: training runs on the CPU, which is practical for small models only/, { timeoutMs: 60_000 });
     await frame.locator('[data-testid="live-text"]').waitFor({ timeout: 60_000 });
     await waitForNotification(session, /run .* finished/, { timeoutMs: 300_000 });
     const row = frame.locator('[data-testid="run-row"]').first();

@@ -1,9 +1,18 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "./harness";
+import { parseDocument, type Document } from "yaml";
+import { leftoverProcesses, repoRoot, startVsCode, stop, trustWorkspace, type VsCodeSession } from "./harness";
 
 export const DATA = process.env.CODISTILL_DATA ?? join(repoRoot(), "..", "shared", "data");
+
+/** The packaged extension (`npm run package`) that every session installs. */
+export const VSIX = join(repoRoot(), "dist", "codistill-linux-x64.vsix");
+
+/** The interpreter with the sidecar installed: CODISTILL_PYTHON, else the set-up venv. */
+export const PYTHON = process.env.CODISTILL_PYTHON ?? join(repoRoot(), ".venv", "bin", "python");
 
 /** The demo workspace in a temp folder, its datasets pointing at the shared benchmark data. */
 export function demoWorkspaceCopy(): string {
@@ -12,4 +21,39 @@ export function demoWorkspaceCopy(): string {
   const config = readFileSync(join(dir, "codistill.yaml"), "utf8").replaceAll("../data/", `${DATA}/`);
   writeFileSync(join(dir, "codistill.yaml"), config);
   return dir;
+}
+
+/** Edits the workspace's codistill.yaml in place; the yaml Document keeps its comments and layout. */
+export function editConfig(workspace: string, edit: (config: Document) => void): void {
+  const file = join(workspace, "codistill.yaml");
+  const config = parseDocument(readFileSync(file, "utf8"));
+  edit(config);
+  writeFileSync(file, config.toString());
+}
+
+/**
+ * Writes a tiny random student to <workspace>/models/tiny with scripts/make-tiny-model.py;
+ * `extra` are the script's other options (an --adapter or an --encoder to write beside it).
+ */
+export function makeTinyModel(workspace: string, ...extra: string[]): void {
+  execFileSync(PYTHON, [join(repoRoot(), "scripts", "make-tiny-model.py"), join(workspace, "models", "tiny"), ...extra], { stdio: "inherit" });
+}
+
+/** VS Code with the VSIX installed, open on `workspace`, which it trusts. */
+export async function startTrusted(workspace: string, userSettings?: Record<string, unknown>): Promise<VsCodeSession> {
+  const session = await startVsCode({ vsix: VSIX, workspace, ...(userSettings ? { userSettings } : {}) });
+  await trustWorkspace(session);
+  return session;
+}
+
+/** Stops the session, if one started, checks that none of its processes outlives it, and removes the workspace. */
+export async function stopAndRemove(session: VsCodeSession | undefined, workspace: string): Promise<void> {
+  try {
+    if (session) {
+      await stop(session);
+      assert.deepEqual(leftoverProcesses(session.marker), [], "no process of the session outlives it");
+    }
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
+  }
 }

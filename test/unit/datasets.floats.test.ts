@@ -2,35 +2,16 @@
 // exported Task JSONL, where Python reads them as float, not int: a solution that formats or
 // type-checks its argument must see what EvalPlus gives it.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { openDataset, parseJson, serializeTask, type Task } from "../../src/core/datasets/index";
+import { describe, it } from "node:test";
+import { parseJson, serializeTask } from "../../src/core/datasets/index";
 import { stringifyValue } from "../../src/core/datasets/json";
 import { encodeBigInts } from "../../src/panels/datasetBrowser/protocol";
 import { pyArgs, pyRepr } from "../../webview/datasetBrowser/format";
+import { roundTrip, scratchDir, tasksOf } from "./datasetRoundTrip";
 
-const tmp = mkdtempSync(join(tmpdir(), "codistill-floats-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-
-const roundTrip = (text: string) => stringifyValue(parseJson(text));
-
-async function tasksOf(file: string, format?: "humaneval+" | "taco" | "tasks"): Promise<Task[]> {
-  const dataset = await openDataset(file, format ? { format } : {});
-  const tasks: Task[] = [];
-  try {
-    assert.deepEqual(dataset.rejected, []);
-    await dataset.forEachTask((task) => {
-      tasks.push(task);
-    });
-    // task() re-reads the row: the same floats.
-    assert.equal(serializeTask(await dataset.task(0)), serializeTask(tasks[0]!));
-  } finally {
-    await dataset.close();
-  }
-  return tasks;
-}
+const tmp = scratchDir("codistill-floats-");
 
 describe("integral floats in JSON", () => {
   it("are written back as floats; the values stay plain numbers", () => {

@@ -2,35 +2,16 @@
 // and the Dataset Browser, although a JS object puts array-index keys ("8", not "-51" or "08")
 // first: Python's dict keeps the file's order, and a solution iterating a dict argument sees it.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
-import { openDataset, parseJson, serializeTask, type Task } from "../../src/core/datasets/index";
+import { describe, it } from "node:test";
+import { parseJson, serializeTask } from "../../src/core/datasets/index";
 import { sourceKeyOrder, stringifyValue } from "../../src/core/datasets/json";
 import { encodeBigInts } from "../../src/panels/datasetBrowser/protocol";
 import { pyArgs, pyRepr } from "../../webview/datasetBrowser/format";
+import { roundTrip, scratchDir, tasksOf } from "./datasetRoundTrip";
 
-const tmp = mkdtempSync(join(tmpdir(), "codistill-key-order-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-
-const roundTrip = (text: string) => stringifyValue(parseJson(text));
-
-async function tasksOf(file: string, format: "humaneval+" | "tasks"): Promise<Task[]> {
-  const dataset = await openDataset(file, { format });
-  const tasks: Task[] = [];
-  try {
-    assert.deepEqual(dataset.rejected, []);
-    await dataset.forEachTask((task) => {
-      tasks.push(task);
-    });
-    // task() re-reads the row: the same order.
-    assert.equal(serializeTask(await dataset.task(0)), serializeTask(tasks[0]!));
-  } finally {
-    await dataset.close();
-  }
-  return tasks;
-}
+const tmp = scratchDir("codistill-key-order-");
 
 describe("dict key order in JSON", () => {
   it("keys like 8 stay where the source has them; the object reads as usual", () => {

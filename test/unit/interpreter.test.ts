@@ -56,6 +56,20 @@ describe("interpreter discovery with real interpreters", () => {
     if (!broken.ok) assert.match(broken.problem, /did not run as Python/);
   });
 
+  it("runs the setting as given, so a wrapper script around Python stays in the way", async () => {
+    const wrapper = join(scratch, "python-limited");
+    writeFileSync(wrapper, `#!/bin/sh\nulimit -v 8388608\nexec "${sidecarPython()}" "$@"\n`, { mode: 0o755 });
+    const result = await resolveInterpreter(candidates({ setting: wrapper }));
+    assert.ok(result.ok, JSON.stringify(result));
+    if (!result.ok) return;
+    assert.equal(result.executable, wrapper);
+    const { stdout } = await execa(result.executable, ["-c", "import resource; print(resource.getrlimit(resource.RLIMIT_AS)[0])"]);
+    assert.equal(stdout.trim(), String(8388608 * 1024));
+    // Found, not set: the interpreter itself (a venv's bin/python, not a shim in front of it).
+    const found = await resolveInterpreter(candidates({ pythonExtension: wrapper }), undefined, join(scratch, "empty-path"));
+    assert.ok(found.ok && found.executable !== wrapper && found.executable.endsWith("python"), JSON.stringify(found));
+  });
+
   it("takes the setting first, then the set-up venv, then the Python extension, then PATH", async () => {
     const python = sidecarPython();
     const fromSetting = await resolveInterpreter(candidates({ setting: python }));

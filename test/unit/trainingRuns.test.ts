@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { METRIC_KEYS, parseMetrics, summarizeRun } from "../../src/core/training/runs";
+import { isResumable, METRIC_KEYS, parseMetrics, summarizeRun } from "../../src/core/training/runs";
 
 const line = (step: number, extra: Record<string, number | null> = {}) =>
   JSON.stringify({ ...Object.fromEntries(METRIC_KEYS.map((k) => [k, null])), step, total_steps: 8, loss: 2 - step / 10, ...extra });
@@ -32,11 +32,39 @@ describe("training run folders", () => {
     const evaluation = run("base-tiny");
     mkdirSync(join(evaluation, "eval", "humaneval"), { recursive: true });
 
-    assert.deepEqual(await summarizeRun(finished), { state: "finished", step: 8, totalSteps: 8, checkpoints: [] });
-    assert.deepEqual(await summarizeRun(stopped), { state: "stopped", step: 12, totalSteps: 8, checkpoints: [2, 4, 12] });
+    assert.deepEqual(await summarizeRun(finished), { state: "finished", step: 8, totalSteps: 8, checkpoints: [], error: null });
+    assert.deepEqual(await summarizeRun(stopped), { state: "stopped", step: 12, totalSteps: 8, checkpoints: [2, 4, 12], error: null });
     assert.equal((await summarizeRun(started)).state, "started");
     assert.equal((await summarizeRun(evaluation)).state, "evaluation");
     assert.equal((await summarizeRun(run("empty"))).state, "empty");
+  });
+
+  it("tells failed runs by their manifest, resumable when they wrote a checkpoint", async () => {
+    const manifest = (state: string, error?: string) => JSON.stringify({ runId: "r", state, ...(error ? { error } : {}) });
+    const early = run("failed-loading");
+    writeFileSync(join(early, "manifest.json"), manifest("failed", "TrainingError: out of CPU memory while loading the models"));
+    const late = run("failed-later");
+    mkdirSync(join(late, "checkpoints", "step-6"), { recursive: true });
+    writeFileSync(join(late, "metrics.jsonl"), `${line(7)}\n`);
+    writeFileSync(join(late, "manifest.json"), manifest("failed"));
+    const finishedAnyway = run("failed-then-finished");
+    mkdirSync(join(finishedAnyway, "adapter"));
+    writeFileSync(join(finishedAnyway, "adapter", "adapter_config.json"), "{}");
+    writeFileSync(join(finishedAnyway, "manifest.json"), manifest("failed", "an old failure"));
+    const unreadable = run("manifest-not-json");
+    mkdirSync(join(unreadable, "checkpoints", "step-2"), { recursive: true });
+    writeFileSync(join(unreadable, "manifest.json"), "{");
+
+    const loading = await summarizeRun(early);
+    assert.deepEqual(loading, { state: "failed", step: null, totalSteps: null, checkpoints: [], error: "TrainingError: out of CPU memory while loading the models" });
+    assert.equal(isResumable(loading), false);
+    const later = await summarizeRun(late);
+    assert.deepEqual(later, { state: "failed", step: 7, totalSteps: 8, checkpoints: [6], error: "no reason recorded" });
+    assert.equal(isResumable(later), true);
+    assert.equal((await summarizeRun(finishedAnyway)).state, "finished");
+    const stopped = await summarizeRun(unreadable);
+    assert.equal(stopped.state, "stopped");
+    assert.equal(isResumable(stopped), true);
   });
 
   it("drops a partial last line of metrics.jsonl and names the file and line of a bad one", () => {

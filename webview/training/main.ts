@@ -212,13 +212,13 @@ function runRow(run: RunView, busy: boolean): HTMLElement {
     save();
     void loadMetrics();
   }, `Chart ${run.id}`);
-  const resume = run.state === "stopped" && !busy ? [button("Resume", () => void host.request("training/resume", { runId: run.id, processes: state.form?.processes }).catch(showProblem), "secondary")] : [];
+  const resume = run.resumable && !busy ? [button("Resume", () => void host.request("training/resume", { runId: run.id, processes: state.form?.processes }).catch(showProblem), "secondary")] : [];
   const tr = el(
     "tr",
     { testId: "run-row" },
     el("td", {}, overlay),
     el("td", { text: run.id }),
-    el("td", { testId: "run-state", text: run.state }),
+    el("td", {}, el("span", { testId: "run-state", text: run.state }), ...(run.error ? [el("div", { className: "run-error", testId: "run-error", text: run.error })] : [])),
     el("td", { text: run.step === null ? "—" : `${run.step}/${run.totalSteps ?? "?"}` }),
     el("td", { testId: "run-checkpoints", text: run.checkpoints.length ? run.checkpoints.map((s) => `step-${s}`).join(", ") : "none" }),
     el("td", {}, ...resume),

@@ -1,8 +1,9 @@
 """Command line: ``python -m codistill <command>``.
 
-Every command lives in its own ``add_<command>_command`` function that adds a subparser and sets
-``run`` to a function taking the parsed arguments and returning the exit code; new commands
-(train, execute, ...) are added to ``COMMANDS``.
+Every command lives in its own ``add_<command>_command`` function that adds a subparser with
+``cliargs.add_command``, whose ``run`` takes the parsed arguments and returns the exit code; new
+commands (train, execute, ...) are added to ``COMMANDS``. Options several commands share are
+in ``cliargs``.
 """
 
 from __future__ import annotations
@@ -14,19 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__
-
-LOG_LEVELS = ("error", "warning", "info", "debug")
-LOG_LEVEL_ENV = "CODISTILL_LOG_LEVEL"
-DEFAULT_LOG_LEVEL = "info"
-
-
-def add_log_level_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--log-level",
-        choices=LOG_LEVELS,
-        default=None,
-        help=f"stderr log level (default: ${LOG_LEVEL_ENV} or {DEFAULT_LOG_LEVEL})",
-    )
+from .cliargs import DEFAULT_LOG_LEVEL, LOG_LEVEL_ENV, LOG_LEVELS, add_command
 
 
 def resolve_log_level(flag: str | None, parser: argparse.ArgumentParser) -> str:
@@ -67,14 +56,14 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def add_serve_command(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    add_command(
+        subparsers,
         "serve",
+        run_serve,
         help="speak JSON-RPC 2.0 on stdin/stdout (how the VS Code extension runs the sidecar)",
         description="Serve the Codistill sidecar protocol: JSON-RPC 2.0, one JSON object per line "
         "on stdin/stdout. Logs go to stderr.",
     )
-    add_log_level_option(parser)
-    parser.set_defaults(run=run_serve)
 
 
 def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
@@ -110,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"codistill {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add_command in COMMANDS:
-        add_command(subparsers)
+    for add in COMMANDS:
+        add(subparsers)
     return parser
 
 

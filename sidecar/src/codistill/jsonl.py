@@ -1,6 +1,7 @@
 """Strict JSON Lines reading shared by the Task reader (codistill.tasks) and the CoT reader
 (codistill.training.cot): one JSON value per non-blank line, validated as it is read, and every
-error naming the file, the line and the field. Standard library only.
+error naming the file, the line and the field; and the field checks both readers make. Standard
+library only.
 """
 
 from __future__ import annotations
@@ -48,6 +49,40 @@ def type_name(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+class FieldChecks:
+    """The checks both record readers make, raising that reader's own RecordFieldError."""
+
+    def __init__(self, error: type[RecordFieldError]) -> None:
+        self.error = error
+
+    def keys(self, value: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        """No key outside ``allowed``; errors name the key after ``prefix`` ("teacher.")."""
+        for key in value:
+            if key not in allowed:
+                raise self.error(
+                    f"{prefix}{key}", f"unknown field (expected one of {', '.join(allowed)})"
+                )
+
+    def string(
+        self, value: Any, field: str, *, optional: bool = False, non_empty: bool = False
+    ) -> None:
+        if value is None and optional:
+            return
+        if value is None:
+            raise self.error(field, "missing")
+        if not isinstance(value, str):
+            raise self.error(field, f"expected a string, got {type_name(value)}")
+        if non_empty and not value.strip():
+            raise self.error(field, "empty")
+
+    def strings(self, value: Any, field: str) -> list[str]:
+        if not isinstance(value, list):
+            raise self.error(field, f"expected a list of strings, got {type_name(value)}")
+        for i, item in enumerate(value):
+            self.string(item, f"{field}[{i}]")
+        return value
 
 
 def iter_records(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .jsonl import RecordFieldError, RecordLineError, iter_records
+from .jsonl import FieldChecks, RecordFieldError, RecordLineError, iter_records
 from .jsonl import type_name as _type_name
 
 TASK_SOURCES = ("taco", "mbpp", "mbpp-sanitized", "mbpp+", "humaneval", "humaneval+", "custom")
@@ -45,28 +45,8 @@ class TaskFileError(RecordLineError):
     """A line of a Task JSONL file that is not a valid Task: names the file, line and field."""
 
 
-def _check_keys(value: dict[str, Any], allowed: tuple[str, ...], path: str) -> None:
-    for key in value:
-        if key not in allowed:
-            field = f"{path}.{key}" if path else key
-            raise TaskFieldError(field, f"unknown field (expected one of {', '.join(allowed)})")
-
-
-def _string(value: Any, path: str, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if value is None:
-        raise TaskFieldError(path, "missing")
-    if not isinstance(value, str):
-        raise TaskFieldError(path, f"expected a string, got {_type_name(value)}")
-
-
-def _strings(value: Any, path: str) -> list[str]:
-    if not isinstance(value, list):
-        raise TaskFieldError(path, f"expected a list of strings, got {_type_name(value)}")
-    for i, item in enumerate(value):
-        _string(item, f"{path}[{i}]")
-    return value
+_checks = FieldChecks(TaskFieldError)
+_check_keys, _string, _strings = _checks.keys, _checks.string, _checks.strings
 
 
 def _number(value: Any) -> bool:
@@ -81,7 +61,7 @@ def validate_tests(value: Any, path: str = "tests") -> None:
         raise TaskFieldError(
             f"{path}.kind", f'expected "assert", "call" or "stdio", got {json.dumps(kind)}'
         )
-    _check_keys(value, TEST_KEYS[kind], path)
+    _check_keys(value, TEST_KEYS[kind], f"{path}.")
     if kind == "assert":
         _string(value.get("code"), f"{path}.code")
         _string(value.get("setup"), f"{path}.setup", optional=True)
@@ -135,9 +115,7 @@ def validate_task(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TaskFieldError(None, f"expected a JSON object, got {_type_name(value)}")
     _check_keys(value, TASK_KEYS, "")
-    _string(value.get("id"), "id")
-    if not value["id"].strip():
-        raise TaskFieldError("id", "empty")
+    _string(value.get("id"), "id", non_empty=True)
     if value.get("source") not in TASK_SOURCES:
         raise TaskFieldError(
             "source",
@@ -154,6 +132,17 @@ def validate_task(value: Any) -> dict[str, Any]:
     if not isinstance(value.get("meta"), dict):
         raise TaskFieldError("meta", f"expected an object, got {_type_name(value.get('meta'))}")
     return value
+
+
+def prompt_is_code(prompt: str) -> bool:
+    """Whether a Task's prompt is Python that a completion continues (HumanEval, MBPP+) rather
+    than prose that it stands apart from (MBPP, TACO). One test, so that the prompts evaluation
+    builds and the programs the executor runs agree."""
+    try:
+        compile(prompt, "<prompt>", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def iter_tasks(path: str | Path) -> Iterator[dict[str, Any]]:

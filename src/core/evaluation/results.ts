@@ -4,6 +4,7 @@
 // half-read file would report wrong pass rates.
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { EvalExecuteSummary } from "../../sidecar/protocol";
 import { errorMessage } from "../datasets/errors";
 import { listRunFolders } from "../runs/runFolders";
 import {
@@ -67,14 +68,11 @@ export interface GenerationInfo {
   date?: string;
 }
 
-/** The sidecar's own summary, as written; statistics in this module recompute from `tasks`. */
-export interface EvalSummary {
-  samples: number;
-  tasks: number;
-  statuses: Record<string, number>;
-  passAtK: Record<string, number>;
-  wallS: number;
-}
+/**
+ * The sidecar's own summary, as written: the one its eval/execute answers with. Statistics in
+ * this module recompute from `tasks`.
+ */
+export type EvalSummary = EvalExecuteSummary;
 
 export interface EvalResults {
   path: string;

@@ -13,11 +13,12 @@ export type MetricKey = (typeof METRIC_KEYS)[number];
 export type MetricsLine = { step: number } & Record<string, number | null>;
 
 /**
- * finished: the final adapter is there; stopped: checkpoints but no adapter (resumable);
- * started: metrics but no checkpoint yet; evaluation: only evaluation results (a base model's
- * folder); empty: nothing yet. "running" is known only to whoever is running it.
+ * finished: the final adapter is there; failed: manifest.json says the run failed (resumable when it
+ * has checkpoints); stopped: checkpoints but no adapter (resumable); started: metrics but no
+ * checkpoint yet; evaluation: only evaluation results (a base model's folder); empty: nothing yet.
+ * "running" is known only to whoever is running it.
  */
-export type RunState = "finished" | "stopped" | "started" | "evaluation" | "empty";
+export type RunState = "finished" | "failed" | "stopped" | "started" | "evaluation" | "empty";
 
 export interface RunSummary {
   state: RunState;
@@ -25,7 +26,13 @@ export interface RunSummary {
   step: number | null;
   totalSteps: number | null;
   checkpoints: number[];
+  /** The failure manifest.json records, for a failed run. */
+  error: string | null;
 }
+
+/** A run that can carry on from a checkpoint: stopped, or failed after writing one. */
+export const isResumable = (summary: Pick<RunSummary, "state" | "checkpoints">): boolean =>
+  summary.state === "stopped" || (summary.state === "failed" && summary.checkpoints.length > 0);
 
 export async function checkpointSteps(runDir: string): Promise<number[]> {
   const names = await readdir(join(runDir, "checkpoints")).catch(() => [] as string[]);
@@ -39,15 +46,30 @@ export async function checkpointSteps(runDir: string): Promise<number[]> {
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
 export async function summarizeRun(runDir: string): Promise<RunSummary> {
-  const [checkpoints, metrics, finished, evaluated] = await Promise.all([
+  const [checkpoints, metrics, finished, evaluated, manifest] = await Promise.all([
     checkpointSteps(runDir),
     readMetrics(join(runDir, "metrics.jsonl")).catch(() => [] as MetricsLine[]),
     exists(join(runDir, "adapter", "adapter_config.json")),
     exists(join(runDir, "eval")),
+    readManifestState(runDir),
   ]);
   const last = metrics.at(-1);
-  const state: RunState = finished ? "finished" : checkpoints.length ? "stopped" : metrics.length ? "started" : evaluated ? "evaluation" : "empty";
-  return { state, step: last?.step ?? null, totalSteps: last?.total_steps ?? null, checkpoints };
+  const failed = !finished && manifest.state === "failed";
+  const state: RunState = finished ? "finished" : failed ? "failed" : checkpoints.length ? "stopped" : metrics.length ? "started" : evaluated ? "evaluation" : "empty";
+  return { state, step: last?.step ?? null, totalSteps: last?.total_steps ?? null, checkpoints, error: failed ? (manifest.error ?? "no reason recorded") : null };
+}
+
+/** manifest.json's state and error. The manifest is written whole (rename), but a folder without one, or one a user edited, only loses this detail. */
+async function readManifestState(runDir: string): Promise<{ state?: string; error?: string }> {
+  try {
+    const manifest = JSON.parse(await readFile(join(runDir, "manifest.json"), "utf8")) as Record<string, unknown>;
+    return {
+      state: typeof manifest.state === "string" ? manifest.state : undefined,
+      error: typeof manifest.error === "string" ? manifest.error : undefined,
+    };
+  } catch {
+    return {};
+  }
 }
 
 /**

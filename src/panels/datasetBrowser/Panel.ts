@@ -4,7 +4,8 @@ import type { CodistillContext } from "../../context";
 import type { DatasetIndex } from "../../core/datasets/api";
 import { facetsOf } from "../../core/datasets/facets";
 import type { DatasetRequest } from "../../core/datasets/registry";
-import { PanelChannel, panelHtml, panelWebviewOptions } from "../shared/webviewHost";
+import { PanelSlot } from "../shared/panelSlot";
+import { PanelChannel } from "../shared/webviewHost";
 import { openTaskInEditor } from "./taskEditor";
 import {
   PANEL_ID,
@@ -19,7 +20,7 @@ const REJECTIONS_SHOWN = 200;
 
 /** The Dataset Browser: one panel, showing one dataset at a time. */
 export class DatasetBrowserPanel implements vscode.Disposable {
-  private static current: DatasetBrowserPanel | undefined;
+  private static readonly slot = new PanelSlot({ viewType: PANEL_ID, title: PANEL_TITLE, bundle: "datasetBrowser", create: (panel, ctx) => new DatasetBrowserPanel(panel, ctx) });
   private readonly disposables: vscode.Disposable[] = [];
   private readonly channel: PanelChannel;
   private request: DatasetRequest | undefined;
@@ -29,7 +30,7 @@ export class DatasetBrowserPanel implements vscode.Disposable {
   private selected: number | undefined;
 
   static get active(): DatasetBrowserPanel | undefined {
-    return DatasetBrowserPanel.current;
+    return DatasetBrowserPanel.slot.active;
   }
 
   /** Shows the panel and loads `request` into it, with cancellable progress. */
@@ -40,26 +41,17 @@ export class DatasetBrowserPanel implements vscode.Disposable {
   }
 
   static show(ctx: CodistillContext): DatasetBrowserPanel {
-    if (DatasetBrowserPanel.current) {
-      DatasetBrowserPanel.current.panel.reveal();
-      return DatasetBrowserPanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(PANEL_ID, PANEL_TITLE, vscode.ViewColumn.Active, panelWebviewOptions(ctx.extensionUri));
-    return (DatasetBrowserPanel.current = new DatasetBrowserPanel(panel, ctx));
+    return DatasetBrowserPanel.slot.show(ctx);
   }
 
   static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
-    panel.webview.options = panelWebviewOptions(ctx.extensionUri);
-    DatasetBrowserPanel.current?.dispose();
-    DatasetBrowserPanel.current = new DatasetBrowserPanel(panel, ctx);
+    DatasetBrowserPanel.slot.revive(panel, ctx);
   }
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
     private readonly ctx: CodistillContext,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, "media", "codistill.svg");
-    panel.webview.html = panelHtml(panel.webview, ctx.extensionUri, "datasetBrowser", PANEL_TITLE);
     this.channel = new PanelChannel(
       panel.webview,
       datasetBrowserValidators,
@@ -202,7 +194,7 @@ export class DatasetBrowserPanel implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (DatasetBrowserPanel.current === this) DatasetBrowserPanel.current = undefined;
+    DatasetBrowserPanel.slot.release(this);
     while (this.disposables.length) this.disposables.pop()?.dispose();
     this.panel.dispose();
   }

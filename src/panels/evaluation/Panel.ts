@@ -6,7 +6,8 @@ import { findTask } from "../../core/evaluation/tasksFile";
 import { EVALUATION_DEFAULTS, readExperimentConfig, type EvaluationDecl, type ExperimentConfig } from "../../core/experiment/config";
 import { datasetRequest, workspaceRoot } from "../../datasetCommands";
 import { showReadOnlyDiff } from "../datasetBrowser/taskEditor";
-import { PanelChannel, panelHtml, panelWebviewOptions } from "../shared/webviewHost";
+import { PanelSlot } from "../shared/panelSlot";
+import { PanelChannel } from "../shared/webviewHost";
 import { comparisonRows, drillDownRows, type LoadedResults } from "./view";
 import {
   PANEL_ID,
@@ -22,7 +23,7 @@ import {
 
 /** The "Codistill Evaluation" panel: choose models × benchmarks, run them, compare and drill down. */
 export class EvaluationPanel implements vscode.Disposable {
-  private static current: EvaluationPanel | undefined;
+  private static readonly slot = new PanelSlot({ viewType: PANEL_ID, title: PANEL_TITLE, bundle: "evaluation", create: (panel, ctx) => new EvaluationPanel(panel, ctx) });
   private readonly disposables: vscode.Disposable[] = [];
   private readonly channel: PanelChannel;
   private running: { abort: AbortController; view: RunningView } | undefined;
@@ -30,26 +31,17 @@ export class EvaluationPanel implements vscode.Disposable {
   private lastOutcome: string | null = null;
 
   static show(ctx: CodistillContext): EvaluationPanel {
-    if (EvaluationPanel.current) {
-      EvaluationPanel.current.panel.reveal();
-      return EvaluationPanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(PANEL_ID, PANEL_TITLE, vscode.ViewColumn.Active, panelWebviewOptions(ctx.extensionUri));
-    return (EvaluationPanel.current = new EvaluationPanel(panel, ctx));
+    return EvaluationPanel.slot.show(ctx);
   }
 
   static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
-    panel.webview.options = panelWebviewOptions(ctx.extensionUri);
-    EvaluationPanel.current?.dispose();
-    EvaluationPanel.current = new EvaluationPanel(panel, ctx);
+    EvaluationPanel.slot.revive(panel, ctx);
   }
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
     private readonly ctx: CodistillContext,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, "media", "codistill.svg");
-    panel.webview.html = panelHtml(panel.webview, ctx.extensionUri, "evaluation", PANEL_TITLE);
     this.channel = new PanelChannel(
       panel.webview,
       evaluationValidators,
@@ -200,7 +192,7 @@ export class EvaluationPanel implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (EvaluationPanel.current === this) EvaluationPanel.current = undefined;
+    EvaluationPanel.slot.release(this);
     this.running?.abort.abort();
     while (this.disposables.length) this.disposables.pop()?.dispose();
     this.panel.dispose();

@@ -7,10 +7,11 @@ import { readExperimentConfig, type ExperimentConfig } from "../../core/experime
 import { readGitInfo } from "../../core/runs/gitInfo";
 import { listRunFolders } from "../../core/runs/runFolders";
 import { estimateSteps, formDefaults, newRunId, planTrainingRun } from "../../core/training/launch";
-import { readMetrics, summarizeRun, type MetricsLine } from "../../core/training/runs";
+import { isResumable, readMetrics, summarizeRun, type MetricsLine } from "../../core/training/runs";
 import { listCotSets } from "../../core/cot/cotSets";
 import { datasetRequest, workspaceRoot } from "../../datasetCommands";
-import { PanelChannel, panelHtml, panelWebviewOptions } from "../shared/webviewHost";
+import { PanelSlot } from "../shared/panelSlot";
+import { PanelChannel } from "../shared/webviewHost";
 import { PANEL_ID, PANEL_TITLE, trainingValidators, type MetricsParams, type RunView, type TrainingForm, type TrainingView } from "./protocol";
 
 interface LiveRun {
@@ -29,7 +30,7 @@ interface Failure {
 
 /** The "Codistill Training" panel: the run form with its curriculum preview, Start/Stop/Resume, live and past metrics. */
 export class TrainingPanel implements vscode.Disposable {
-  private static current: TrainingPanel | undefined;
+  private static readonly slot = new PanelSlot({ viewType: PANEL_ID, title: PANEL_TITLE, bundle: "training", create: (panel, ctx) => new TrainingPanel(panel, ctx) });
   private readonly disposables: vscode.Disposable[] = [];
   private readonly channel: PanelChannel;
   private live: LiveRun | undefined;
@@ -37,26 +38,17 @@ export class TrainingPanel implements vscode.Disposable {
   private form: TrainingForm | undefined;
 
   static show(ctx: CodistillContext): TrainingPanel {
-    if (TrainingPanel.current) {
-      TrainingPanel.current.panel.reveal();
-      return TrainingPanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(PANEL_ID, PANEL_TITLE, vscode.ViewColumn.Active, panelWebviewOptions(ctx.extensionUri));
-    return (TrainingPanel.current = new TrainingPanel(panel, ctx));
+    return TrainingPanel.slot.show(ctx);
   }
 
   static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
-    panel.webview.options = panelWebviewOptions(ctx.extensionUri);
-    TrainingPanel.current?.dispose();
-    TrainingPanel.current = new TrainingPanel(panel, ctx);
+    TrainingPanel.slot.revive(panel, ctx);
   }
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
     private readonly ctx: CodistillContext,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, "media", "codistill.svg");
-    panel.webview.html = panelHtml(panel.webview, ctx.extensionUri, "training", PANEL_TITLE);
     this.channel = new PanelChannel(
       panel.webview,
       trainingValidators,
@@ -110,7 +102,8 @@ export class TrainingPanel implements vscode.Disposable {
     for (const run of await listRunFolders(root)) {
       const summary = await summarizeRun(run.path);
       if (summary.state === "evaluation") continue;
-      runs.push({ id: run.id, ...summary, state: this.live?.runId === run.id ? "running" : summary.state });
+      const running = this.live?.runId === run.id;
+      runs.push({ id: run.id, ...summary, state: running ? "running" : summary.state, resumable: !running && isResumable(summary) });
     }
     if (!config.training) problems.push("codistill.yaml has no training section: add training.datasets (and cots) to start a run.");
     return {
@@ -240,7 +233,7 @@ export class TrainingPanel implements vscode.Disposable {
   }
 
   dispose(): void {
-    if (TrainingPanel.current === this) TrainingPanel.current = undefined;
+    TrainingPanel.slot.release(this);
     while (this.disposables.length) this.disposables.pop()?.dispose();
     this.panel.dispose();
   }

@@ -18,6 +18,10 @@ export interface RunView {
   step: number | null;
   totalSteps: number | null;
   checkpoints: number[];
+  /** Stopped, or failed after a checkpoint: the row offers Resume. */
+  resumable: boolean;
+  /** Why a failed run failed (manifest.json). */
+  error: string | null;
 }
 
 export interface LiveView {

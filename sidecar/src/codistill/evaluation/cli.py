@@ -15,6 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import protocol
+from ..cliargs import (
+    add_challenge_tests_option,
+    add_command,
+    add_sample_input_options,
+    add_time_limit_options,
+)
 
 log = logging.getLogger("codistill.eval")
 
@@ -67,17 +73,23 @@ def log_progress(done: int, total: int, message: str) -> None:
     log.info("%s", message)
 
 
-def run_method(command: str, method: str, params: dict[str, Any], call: Callable[[], Any]) -> int:
+def run_method(
+    command: str,
+    params: dict[str, Any],
+    request_type: Any,
+    run: Callable[[Any, Callable[[int, int, str], None]], dict[str, Any]],
+) -> int:
+    """Check ``params`` as the eval/COMMAND method does, then run the request they make."""
     from .backends import BackendUnavailable
     from .common import EvalCancelled, EvalInputError
 
-    problems = protocol.validate_params(method, params)
+    problems = protocol.validate_params(f"eval/{command}", params)
     if problems:
         for problem in problems:
             print(f"codistill eval {command}: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        result = call()
+        result = run(request_type.from_params(params), log_progress)
     except EvalInputError as exc:
         print(f"codistill eval {command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -98,36 +110,28 @@ def run_method(command: str, method: str, params: dict[str, Any], call: Callable
 def run_generate(args: argparse.Namespace) -> int:
     from .generate import GenerateRequest, run_generation
 
-    params = generate_params(args)
-    return run_method(
-        "generate",
-        "eval/generate",
-        params,
-        lambda: run_generation(GenerateRequest.from_params(params), log_progress),
-    )
+    return run_method("generate", generate_params(args), GenerateRequest, run_generation)
 
 
 def run_execute(args: argparse.Namespace) -> int:
     from .execute import ExecuteRequest, run_execution
 
-    params = execute_params(args)
-    return run_method(
-        "execute",
-        "eval/execute",
-        params,
-        lambda: run_execution(ExecuteRequest.from_params(params), log_progress),
-    )
+    return run_method("execute", execute_params(args), ExecuteRequest, run_execution)
 
 
 def add_generate_command(subparsers: argparse._SubParsersAction) -> None:
-    from ..cli import add_log_level_option
-
-    parser = subparsers.add_parser(
+    add_command(
+        subparsers,
         "generate",
+        run_generate,
+        add_generate_options,
         help="generate samples.jsonl for normalized tasks with a local model (+ LoRA adapter)",
         description="Generate EvalPlus-style samples (samples.jsonl) and generation.json in "
         "OUT_DIR, as the eval/generate method does.",
     )
+
+
+def add_generate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="local Hugging Face model folder")
     parser.add_argument("--adapter", default=None, help="PEFT LoRA adapter folder")
     parser.add_argument("--tasks", required=True, help="normalized Task JSONL")
@@ -144,22 +148,24 @@ def add_generate_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first LIMIT tasks")
     parser.add_argument("--seed", type=int, default=None, help="default 0")
-    add_log_level_option(parser)
-    parser.set_defaults(run=run_generate)
 
 
 def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
-    from ..cli import add_log_level_option
-    from ..execution import Limits
-
-    parser = subparsers.add_parser(
+    add_command(
+        subparsers,
         "execute",
+        run_execute,
+        add_execute_options,
         help="run samples.jsonl in the sandbox and write results.json with pass@k",
         description="Run samples against normalized tasks and write OUT_DIR/results.json "
         "(EvalPlus-compatible), as the eval/execute method does.",
     )
-    parser.add_argument("--tasks", required=True, help="normalized Task JSONL")
-    parser.add_argument("--samples", required=True, help="samples JSONL")
+
+
+def add_execute_options(parser: argparse.ArgumentParser) -> None:
+    # Options not given stay None, so the params leave them out and the request's defaults
+    # apply, as for the extension.
+    add_sample_input_options(parser)
     parser.add_argument("--out-dir", required=True, help="folder for results.json")
     parser.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default 2)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per test (default 5)")
@@ -172,27 +178,8 @@ def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
         help="folder that keeps expected outputs of reference runs for later runs (created "
         "when missing; default: none, every run recomputes them)",
     )
-    parser.add_argument(
-        "--time-limit-factor",
-        type=float,
-        default=None,
-        help="a call test may take this many times the reference solution's time on that "
-        f"input (EvalPlus's gt-time-limit-factor; default {Limits.time_limit_factor})",
-    )
-    parser.add_argument(
-        "--min-time-limit",
-        type=float,
-        default=None,
-        help="seconds a call test may always take, however fast the reference "
-        f"(EvalPlus's min-time-limit; default {Limits.min_time_limit})",
-    )
-    parser.add_argument(
-        "--challenge-tests",
-        action="store_true",
-        help="also run MBPP's challenge_test_list after its test_list",
-    )
-    add_log_level_option(parser)
-    parser.set_defaults(run=run_execute)
+    add_time_limit_options(parser, with_defaults=False)
+    add_challenge_tests_option(parser)
 
 
 def add_eval_command(subparsers: argparse._SubParsersAction) -> None:

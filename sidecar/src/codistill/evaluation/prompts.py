@@ -12,6 +12,8 @@ import ast
 from dataclasses import dataclass
 from typing import Any
 
+from ..tasks import prompt_is_code
+
 COMPLETION = "completion"
 CHAT = "chat"
 
@@ -57,14 +59,6 @@ class Prompt:
     entry_point: str | None
 
 
-def is_python(text: str) -> bool:
-    try:
-        compile(text, "<prompt>", "exec")
-    except (SyntaxError, ValueError):
-        return False
-    return True
-
-
 def first_assert(task: dict[str, Any]) -> str | None:
     """The first `assert` line of an assert-style test: MBPP shows it to the model as the
     function's signature and example."""
@@ -95,7 +89,7 @@ def taco_prompt(task: dict[str, Any]) -> str:
 
 def custom_prompt(task: dict[str, Any]) -> str:
     """Code prompts are continued as they are; prose goes in a docstring like MBPP's."""
-    if is_python(task["prompt"]):
+    if prompt_is_code(task["prompt"]):
         return task["prompt"]
     return f'"""\n{task["prompt"].strip()}\n"""\n' + (task.get("starterCode") or "")
 
@@ -117,7 +111,7 @@ def stop_sequences(task: dict[str, Any]) -> tuple[str, ...]:
         return HUMANEVAL_STOPS
     if source == "taco":
         return TACO_STOPS
-    if source == "custom" and is_python(task["prompt"]):
+    if source == "custom" and prompt_is_code(task["prompt"]):
         return HUMANEVAL_STOPS
     return MBPP_STOPS
 

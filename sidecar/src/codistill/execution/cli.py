@@ -10,6 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..cliargs import (
+    add_challenge_tests_option,
+    add_command,
+    add_sample_input_options,
+    add_time_limit_options,
+)
 from ..tasks import load_tasks
 from .executor import Executor, Limits
 from .passk import summarize
@@ -94,16 +100,19 @@ def run_execute(args: argparse.Namespace) -> int:
 
 
 def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
-    from ..cli import add_log_level_option
-
-    parser = subparsers.add_parser(
+    add_command(
+        subparsers,
         "execute",
+        run_execute,
+        add_execute_options,
         help="run samples against normalized tasks in the sandbox and compute pass@k",
         description="Run EvalPlus-style samples (task_id + solution or completion) against "
         "normalized Task JSONL; write per-sample statuses and pass@k to a JSON file.",
     )
-    parser.add_argument("--tasks", required=True, help="normalized Task JSONL")
-    parser.add_argument("--samples", required=True, help="samples JSONL")
+
+
+def add_execute_options(parser: argparse.ArgumentParser) -> None:
+    add_sample_input_options(parser)
     parser.add_argument("--out", required=True, help="results JSON to write")
     parser.add_argument("--workers", type=int, default=2, help="parallel sandboxes (default 2)")
     parser.add_argument(
@@ -112,25 +121,6 @@ def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
         default=5.0,
         help="seconds per test without a reference time, and for loading a sample (default 5)",
     )
-    parser.add_argument(
-        "--time-limit-factor",
-        type=float,
-        default=Limits.time_limit_factor,
-        help="a call test may take this many times the reference solution's time on that "
-        "input (EvalPlus's gt-time-limit-factor; default %(default)s)",
-    )
-    parser.add_argument(
-        "--min-time-limit",
-        type=float,
-        default=Limits.min_time_limit,
-        help="seconds a call test may always take, however fast the reference "
-        "(EvalPlus's min-time-limit; default %(default)s)",
-    )
+    add_time_limit_options(parser, with_defaults=True)
     parser.add_argument("--cache-dir", default=None, help="cache for computed expected outputs")
-    parser.add_argument(
-        "--challenge-tests",
-        action="store_true",
-        help="also run MBPP's challenge_test_list after its test_list",
-    )
-    add_log_level_option(parser)
-    parser.set_defaults(run=run_execute)
+    add_challenge_tests_option(parser)

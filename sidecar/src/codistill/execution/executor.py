@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..tasks import prompt_is_code
 from .compare import from_json
 from .evalplus import plan_for
 
@@ -92,14 +93,6 @@ class SampleResult:
         return data
 
 
-def _is_python(text: str) -> bool:
-    try:
-        compile(text, "<prompt>", "exec")
-    except (SyntaxError, ValueError):
-        return False
-    return True
-
-
 def build_program(task: dict[str, Any], sample: dict[str, Any]) -> str:
     """EvalPlus-style: `solution` is a whole program; `completion` follows the prompt when the
     prompt is code (HumanEval, MBPP+), and stands alone when it is prose (MBPP, TACO)."""
@@ -109,7 +102,7 @@ def build_program(task: dict[str, Any], sample: dict[str, Any]) -> str:
     if not isinstance(completion, str):
         raise ValueError("a sample needs a string `solution` or `completion`")
     prompt = task.get("prompt", "")
-    return prompt + completion if _is_python(prompt) else completion
+    return prompt + completion if prompt_is_code(prompt) else completion
 
 
 class _Worker:

@@ -4,9 +4,15 @@
     python -m codistill train --resume RUN_DIR [--checkpoint step-N]
     torchrun --nproc_per_node 2 -m codistill train --config run.yaml
     accelerate launch --multi_gpu --num_processes 2 -m codistill train --config run.yaml
+    accelerate launch --config_file sidecar/configs/accelerate-fsdp.yaml \\
+        -m codistill train --config run.yaml distributed.strategy=fsdp
 
-(accelerate needs --multi_gpu for several processes even on CPUs, where the run uses gloo; its
---cpu flag launches a single process.)
+accelerate needs --multi_gpu (or an FSDP config) for several processes even on CPUs, where the
+run uses gloo; its --cpu flag starts a single process, so --cpu with --num_processes N is
+refused. The trainer shards the student itself (``distributed.strategy``: ddp, or fsdp for a
+student too large for one GPU): accelerate's config only launches the processes, its fsdp_* and
+mixed_precision settings are not read, and an FSDP config with ``distributed.strategy: ddp`` is
+refused.
 
 Progress goes to stderr; the result ({runDir, step, totalSteps, stopped, adapter, checkpoint,
 metrics}) is printed to stdout as JSON by rank 0. Ctrl-C or SIGTERM stops after the current
@@ -192,10 +198,13 @@ def train_and_report(config: Any, resume_from: Path | None, git: dict[str, Any] 
 
 
 def add_train_command(subparsers: argparse._SubParsersAction) -> None:
-    from ..cli import add_log_level_option
+    from ..cliargs import add_command
 
-    parser = subparsers.add_parser(
+    add_command(
+        subparsers,
         "train",
+        run_train,
+        add_train_options,
         help="LoRA distillation training run (also under torchrun / accelerate launch)",
         description="Train a LoRA adapter on Task JSONL (+ CoT JSONL) with the token + "
         "structural loss and the alpha/beta curriculum; writes config.yaml, metrics.jsonl, "
@@ -203,6 +212,9 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         epilog="Overrides use dotted keys and YAML values: lora.preset=r64 lr=1e-4 "
         "max_steps=200 curriculum.beta_end=0.3 report_to=[tensorboard].",
     )
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, help="run YAML (see training/config.py)")
     parser.add_argument(
         "--resume",
@@ -229,5 +241,3 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
         help="check the config and input files, print the resolved config, train nothing",
     )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
-    add_log_level_option(parser)
-    parser.set_defaults(run=run_train)

@@ -89,8 +89,10 @@ class DataSettings:
 
 @dataclass
 class DistributedSettings:
-    """Under torchrun / accelerate launch. fsdp shards the student over the GPUs (CUDA only;
-    wired through torch.distributed.fsdp but not exercised by the CPU test suite)."""
+    """Under torchrun / accelerate launch --multi_gpu (ignored in a single process). ddp keeps a
+    whole student on every process; fsdp (FSDP2, torch >= 2.6) shards it over the processes,
+    one decoder layer at a time, for a student that does not fit one GPU. Both run on GPUs
+    (NCCL) and CPUs (gloo); fsdp does not take qlora."""
 
     strategy: Literal["ddp", "fsdp"] = "ddp"
 
@@ -117,7 +119,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     # auto: bf16 on GPUs that support it, else fp16 (with a grad scaler); fp32 on the CPU.
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    qlora: bool = False  # 4-bit NF4 base weights through bitsandbytes (CUDA only)
+    qlora: bool = False  # 4-bit NF4 base weights through bitsandbytes (GPU or CPU)
     # auto: the GPU when torch sees one, else the CPU (small models only).
     device: Literal["auto", "cuda", "cpu"] = "auto"
     # Eval loss on the held-out split every N steps and after the last (0: after the last only).

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..jsonl import RecordFieldError, RecordLineError, iter_records
+from ..jsonl import FieldChecks, RecordFieldError, RecordLineError, iter_records
 from ..jsonl import type_name as _type_name
 
 COT_STATUSES = ("valid", "invalid", "verified", "failed-verification")
@@ -58,32 +58,14 @@ def canonical_status(status: str) -> str:
     return STATUS_ALIASES.get(status, status)
 
 
-def _check_keys(value: dict[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
-    for key in value:
-        if key not in allowed:
-            raise CotFieldError(
-                f"{prefix}{key}", f"unknown field (expected one of {', '.join(allowed)})"
-            )
-
-
-def _string(value: Any, field: str, *, optional: bool = False, non_empty: bool = False) -> None:
-    if value is None and optional:
-        return
-    if value is None:
-        raise CotFieldError(field, "missing")
-    if not isinstance(value, str):
-        raise CotFieldError(field, f"expected a string, got {_type_name(value)}")
-    if non_empty and not value.strip():
-        raise CotFieldError(field, "empty")
+_checks = FieldChecks(CotFieldError)
+_check_keys, _string = _checks.keys, _checks.string
 
 
 def _strings(value: Any, field: str) -> None:
     if value is None:
         raise CotFieldError(field, "missing (an empty list when there is nothing to say)")
-    if not isinstance(value, list):
-        raise CotFieldError(field, f"expected a list of strings, got {_type_name(value)}")
-    for i, item in enumerate(value):
-        _string(item, f"{field}[{i}]")
+    _checks.strings(value, field)
 
 
 def _timestamp(value: Any, field: str) -> None:

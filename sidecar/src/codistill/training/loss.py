@@ -217,6 +217,7 @@ def structural_loss(
     cfg: StructuralLossConfig,
     gt_encoder_input_ids: torch.Tensor | None = None,
     gt_encoder_attention_mask: torch.Tensor | None = None,
+    ground_truth: GroundTruth | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """``L_struct`` (a scalar with gradient to ``logits``) and its metrics.
 
@@ -228,40 +229,127 @@ def structural_loss(
     Metrics: ``l_struct`` and ``cos`` (mean cosine, ``1 − l_struct``) of the configured mode,
     ``struct_rows`` (rows with a span; 0 gives ``l_struct`` 0), and ``l_struct_aligned`` /
     ``l_struct_encoder`` for the other ground truth when it can be computed.
+
+    ground_truth: the batch's rows from ``ground_truth_embeddings``, computed beforehand (the
+    trainer does it once per example, since the encoder and alignment never change); without it
+    they are computed here from labels and the gt_encoder_* tensors.
     """
     import torch
 
     check_inputs(logits, labels, solution_mask, alignment)
     check_frozen(encoder)
-    if cfg.gt == "encoder" and (gt_encoder_input_ids is None or gt_encoder_attention_mask is None):
-        raise ValueError("gt_encoder_input_ids: required with gt: encoder (encode_ground_truth)")
-    has_encoder_gt = gt_encoder_input_ids is not None and gt_encoder_attention_mask is not None
-    span = solution_positions(labels, solution_mask, encoder_max_tokens(encoder))
-    rows = span.any(dim=1)
-    if has_encoder_gt:
-        # A row whose ground-truth code is empty has nothing to compare against.
-        rows &= gt_encoder_attention_mask.to(rows.device).bool().any(dim=1)
+    if ground_truth is None:
+        ground_truth = ground_truth_embeddings(
+            labels,
+            solution_mask,
+            alignment,
+            encoder,
+            cfg,
+            gt_encoder_input_ids,
+            gt_encoder_attention_mask,
+        )
+    check_ground_truth(ground_truth, cfg, labels.shape[0])
+    rows = ground_truth.rows.to(logits.device)
     if not bool(rows.any()):
         # Zero, but still a function of the logits, so backward() works (on every DDP rank).
         return 0.0 * logits.sum(), {"l_struct": 0.0, "cos": 1.0, "struct_rows": 0}
 
-    alignment = alignment.to(logits.device)
+    span = solution_positions(labels, solution_mask, encoder_max_tokens(encoder))
     order, mask = pack_left(span[rows])
     # Shifted position t is logits position t, so one gather takes just the span's logits
     # ([R, L, V]) without first copying the rows' whole [T, V] logits.
     row_ids = torch.nonzero(rows).squeeze(1)
     span_logits = logits[row_ids[:, None], order]
-    generated = encode_embeds(encoder, generated_embeds(span_logits, alignment, cfg), mask)
-    with torch.no_grad():
-        targets = {"aligned": aligned_target(encoder, alignment, labels[rows], order, mask)}
-        if has_encoder_gt:
-            targets["encoder"] = encode_ids(
-                encoder,
-                gt_encoder_input_ids[rows].to(logits.device),
-                gt_encoder_attention_mask[rows].to(logits.device).bool(),
-            )
+    embeds = generated_embeds(span_logits, alignment.to(logits.device), cfg)
+    generated = encode_embeds(encoder, embeds, mask)
+    targets = {
+        name: value.to(logits.device)[rows] for name, value in ground_truth.embeddings.items()
+    }
     loss = cosine_distance(generated, targets[cfg.gt]).mean()
     return loss, struct_metrics(loss, generated, targets, cfg, int(rows.sum()))
+
+
+@dataclass
+class GroundTruth:
+    """The ground-truth side of L_struct for a batch: ``embeddings[gt]`` ``[B, d]`` float32 per
+    ground-truth mode computed (``aligned`` always, ``encoder`` when its tokens were given), and
+    ``rows`` ``[B]`` bool, the rows with something to compare (a solution span, and a non-empty
+    encoder tokenization when there is one). Other rows' embeddings are zero and unused."""
+
+    embeddings: dict[str, torch.Tensor]
+    rows: torch.Tensor
+
+    def select(self, indices: list[int]) -> GroundTruth:
+        return GroundTruth({k: v[indices] for k, v in self.embeddings.items()}, self.rows[indices])
+
+    @staticmethod
+    def stack(parts: list[GroundTruth]) -> GroundTruth:
+        import torch
+
+        names = parts[0].embeddings.keys()
+        embeddings = {k: torch.cat([p.embeddings[k] for p in parts]) for k in names}
+        return GroundTruth(embeddings, torch.cat([p.rows for p in parts]))
+
+
+def ground_truth_embeddings(
+    labels: torch.Tensor,
+    solution_mask: torch.Tensor,
+    alignment: torch.Tensor,
+    encoder: Any,
+    cfg: StructuralLossConfig,
+    gt_encoder_input_ids: torch.Tensor | None = None,
+    gt_encoder_attention_mask: torch.Tensor | None = None,
+) -> GroundTruth:
+    """The frozen encoder's embeddings of the ground truth (no gradient): ``aligned`` from the
+    solution span's labels, ``encoder`` from ``encode_ground_truth``'s tokens when given (required
+    with ``gt: encoder``). A row's value depends on that row alone, so embeddings computed once
+    per example serve every batch the example lands in."""
+    import torch
+
+    if cfg.gt == "encoder" and (gt_encoder_input_ids is None or gt_encoder_attention_mask is None):
+        raise ValueError("gt_encoder_input_ids: required with gt: encoder (encode_ground_truth)")
+    has_encoder_gt = gt_encoder_input_ids is not None and gt_encoder_attention_mask is not None
+    device = next(encoder.parameters()).device
+    labels, solution_mask = labels.to(device), solution_mask.to(device)
+    span = solution_positions(labels, solution_mask, encoder_max_tokens(encoder))
+    rows = span.any(dim=1)
+    if has_encoder_gt:
+        # A row whose ground-truth code is empty has nothing to compare against.
+        rows &= gt_encoder_attention_mask.to(device).bool().any(dim=1)
+    if not bool(rows.any()):
+        zeros = torch.zeros(labels.shape[0], encoder.config.hidden_size, device=device)
+        names = ("aligned", "encoder") if has_encoder_gt else ("aligned",)
+        return GroundTruth({name: zeros.clone() for name in names}, rows)
+    embeddings: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        order, mask = pack_left(span[rows])
+        aligned = aligned_target(encoder, alignment.to(device), labels[rows], order, mask)
+        embeddings["aligned"] = scatter_rows(aligned, rows)
+        if has_encoder_gt:
+            encoded = encode_ids(
+                encoder,
+                gt_encoder_input_ids[rows].to(device),
+                gt_encoder_attention_mask[rows].to(device).bool(),
+            )
+            embeddings["encoder"] = scatter_rows(encoded, rows)
+    return GroundTruth(embeddings, rows)
+
+
+def scatter_rows(values: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``[R, d]`` values of the True rows back into a ``[B, d]`` tensor, zeros elsewhere."""
+    full = values.new_zeros(rows.shape[0], values.shape[1])
+    full[rows] = values
+    return full
+
+
+def check_ground_truth(ground_truth: GroundTruth, cfg: StructuralLossConfig, batch: int) -> None:
+    if cfg.gt not in ground_truth.embeddings:
+        raise ValueError(
+            f"ground_truth: has no {cfg.gt!r} embeddings (gt: {cfg.gt}); computed: "
+            f"{', '.join(sorted(ground_truth.embeddings))}"
+        )
+    if ground_truth.rows.shape[0] != batch:
+        raise ValueError(f"ground_truth: {ground_truth.rows.shape[0]} rows for a batch of {batch}")
 
 
 def check_inputs(
@@ -351,6 +439,7 @@ def distillation_loss(
     cfg: StructuralLossConfig,
     gt_encoder_input_ids: torch.Tensor | None = None,
     gt_encoder_attention_mask: torch.Tensor | None = None,
+    ground_truth: GroundTruth | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The training loss of one batch from the student's CE and logits: runs the structural loss
     only when β > 0 (alignment and encoder may be None otherwise), then ``combined_loss``.
@@ -369,6 +458,7 @@ def distillation_loss(
             cfg,
             gt_encoder_input_ids,
             gt_encoder_attention_mask,
+            ground_truth,
         )
     loss = combined_loss(ce, l_struct, alpha, beta)
     return loss, {

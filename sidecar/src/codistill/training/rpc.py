@@ -70,9 +70,8 @@ run; else internal).
   outright (SIGKILL) cannot signal: the ranks watch its pid (``CODISTILL_STOP_WITH_PID``) and
   stop the same way once it is gone.
 - train/start refuses (-32602 naming params.processes) more processes than CUDA GPUs when the run
-  trains on CUDA (and several processes on CPUs with fsdp, naming
-  params.config.distributed.strategy); train/resume refuses a number of processes other than
-  the one that wrote the checkpoint (an exact resume needs it; its default is that number).
+  trains on CUDA; train/resume refuses a number of processes other than the one that wrote the
+  checkpoint (an exact resume needs it; its default is that number).
 
 This module imports nothing heavy at import time: the server registers it at startup, which
 must stay torch-free; torch and the trainer are imported by the handlers.
@@ -288,19 +287,6 @@ class RunNotifier:
 # --- failures -------------------------------------------------------------------------------
 
 
-def is_out_of_memory(exc: BaseException) -> bool:
-    """torch.cuda.OutOfMemoryError, the trainer's TrainingError for it, a CUDA "out of memory"
-    RuntimeError, or the CPU allocator's "not enough memory"."""
-    if type(exc).__name__ == "OutOfMemoryError":
-        return True
-    return mentions_out_of_memory(str(exc))
-
-
-def mentions_out_of_memory(text: str) -> bool:
-    text = text.lower()
-    return "out of memory" in text or "out of gpu memory" in text or "not enough memory" in text
-
-
 def out_of_memory_suggestions(config: Any) -> list[str]:
     """Concrete changes to the config, most effective for the least change first."""
     suggestions = []
@@ -336,10 +322,12 @@ DEVICE_SUGGESTIONS = [
 def describe_failure(exc: BaseException, config: Any) -> dict[str, Any]:
     """train/failed's kind, message, field and suggestions for an exception of a run."""
     from .config import TrainConfigError
+    from .trainer import is_out_of_memory
 
     if is_out_of_memory(exc):
-        text = str(exc)
-        message = text if text.startswith("out of GPU memory") else f"out of memory: {text}"
+        # The trainer's OutOfMemory says where and how much; its remedies are the list below.
+        text = getattr(exc, "summary", None) or str(exc)
+        message = text if text.startswith("out of ") else f"out of memory: {text}"
         return {
             "kind": "out-of-memory",
             "message": message,
@@ -457,23 +445,18 @@ def resolve_device(config: Any) -> tuple[str, list[str]]:
     return device, warnings
 
 
-def check_processes(processes: int, device: str, config: Any) -> None:
-    """Several processes need a GPU each on CUDA; on CPUs they use gloo, which FSDP cannot."""
-    if processes == 1:
+def check_processes(processes: int, device: str) -> None:
+    """Several processes need a GPU each on CUDA (NCCL); on CPUs they share the machine (gloo),
+    under ddp or fsdp alike."""
+    if processes == 1 or device != "cuda":
         return
-    if device == "cuda":
-        import torch
+    import torch
 
-        count = torch.cuda.device_count()
-        if processes > count:
-            raise invalid(
-                "params.processes",
-                f"{processes} processes need {processes} CUDA GPUs (one each), torch sees {count}",
-            )
-    elif config.distributed.strategy == "fsdp":
+    count = torch.cuda.device_count()
+    if processes > count:
         raise invalid(
-            "params.config.distributed.strategy",
-            f"fsdp needs CUDA GPUs; {processes} processes on the CPU use ddp",
+            "params.processes",
+            f"{processes} processes need {processes} CUDA GPUs (one each), torch sees {count}",
         )
 
 
@@ -842,6 +825,8 @@ def describe_child_failure(code: int, tail: str, log_file: Path, config: Any) ->
     if root:
         how += f" (rank {root.group(1)} first, with code {rank_code})"
     message = f"the training processes {how}; the end of {log_file}:\n{tail}"
+    from .trainer import mentions_out_of_memory
+
     if mentions_out_of_memory(tail):
         return {
             "kind": "out-of-memory",
@@ -1045,7 +1030,7 @@ def train_start(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
         config, lambda exc: invalid(config_field(exc.field, has_run_dir), exc.reason)
     )
     processes = params.get("processes", 1)
-    check_processes(processes, device, config)
+    check_processes(processes, device)
     token.raise_if_cancelled()
     run = RUNS.claim(run_dir.name, run_dir, processes)
     try:
@@ -1138,7 +1123,7 @@ def train_resume(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
         )
     # A field of the run's own config.yaml (a model folder moved since, say).
     device, warnings = check_run(config, lambda exc: invalid(field, f"config.yaml {exc}"))
-    check_processes(processes, device, config)
+    check_processes(processes, device)
     token.raise_if_cancelled()
     run = RUNS.claim(run_dir.name, run_dir, processes, step)
     log.info(

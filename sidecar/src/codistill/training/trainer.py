@@ -11,14 +11,19 @@ ranks), and L_struct by the number of rows with a solution span, so the gradient
 curve, are the same however the global batch is split over ranks and accumulation; each rank's
 share is scaled by ``world_size`` because DDP and FSDP average gradients over ranks.
 
-Distributed runs (``torchrun`` / ``accelerate launch``, which both set RANK / WORLD_SIZE /
-LOCAL_RANK) use DDP, or FSDP with ``distributed.strategy: fsdp``: gloo on CPUs, NCCL on GPUs.
-Each global micro-batch of the length-grouped order is cut into per-rank strides, the sampler
-equivalent of DistributedSampler. Only rank 0 writes files. FSDP is wired through
-torch.distributed.fsdp (LoRA leaves in their own FSDP units, full state dicts gathered on rank 0
-for checkpoints, which for an 8B student means gathering the base weights to rank 0's CPU at
-every checkpoint) but FSDP needs CUDA (it refuses CPU-only processes) and has not been exercised
-by this repository's tests, which have no GPU.
+Distributed runs (``torchrun``, or ``accelerate launch --multi_gpu``, which runs torchrun's
+launcher: both set RANK / WORLD_SIZE / LOCAL_RANK) use DDP, or FSDP with
+``distributed.strategy: fsdp``: gloo on CPUs, NCCL on GPUs. Each global micro-batch of the
+length-grouped order is cut into per-rank strides, the sampler equivalent of
+DistributedSampler. Only rank 0 writes files. FSDP is FSDP2 (``torch.distributed.fsdp.
+fully_shard``, torch >= 2.6): one unit per decoder layer, LoRA weights and their AdamW state
+gathered whole for checkpoints (the base weights never are), so a checkpoint has the layout of a
+single-process one. The test suite runs both strategies on CPUs (2 gloo processes against 1).
+
+This module does the distribution itself and never creates an accelerate ``Accelerator``: of
+accelerate's launch settings, only the launcher's (processes, machines, ports) apply. Precision
+and sharding come from the run config; an accelerate FSDP config only launches the processes
+(and is refused with ``distributed.strategy: ddp``, so a run is never half DDP, half FSDP).
 """
 
 from __future__ import annotations
@@ -46,6 +51,15 @@ IGNORE_INDEX = -100
 
 class TrainingError(RuntimeError):
     """A run that cannot go on (out of memory, no usable device): the message says what to do."""
+
+
+class OutOfMemory(TrainingError):
+    """What ran out, where, and the allocator's words (``summary``), then what to change; the
+    sidecar's train/failed sends the summary with the changes as a list of its own."""
+
+    def __init__(self, summary: str, remedies: str) -> None:
+        super().__init__(f"{summary}. Try: {remedies}")
+        self.summary = summary
 
 
 @dataclass
@@ -135,15 +149,65 @@ def setup_distributed(config: TrainConfig) -> DistContext:
     world_size = env_int("WORLD_SIZE", 1)
     rank = env_int("RANK", 0)
     local_rank = env_int("LOCAL_RANK", 0)
+    check_launch(config, world_size)
     device = pick_device(config.device, local_rank)
     owns_group = False
     if world_size > 1 and not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend, rank=rank, world_size=world_size)
         owns_group = True
-    if config.distributed.strategy == "fsdp" and world_size > 1 and device.type != "cuda":
-        raise TrainConfigError("distributed.strategy", "fsdp needs CUDA GPUs; use ddp on CPUs")
     return DistContext(rank, world_size, local_rank, device, owns_group)
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_launch(config: TrainConfig, world_size: int) -> None:
+    """Refuse, on every rank and before any collective, the launches this trainer would get
+    wrong without a word."""
+    # accelerate launch --cpu runs one plain process (several only through mpirun), but sets
+    # MASTER_ADDR when asked for more: training alone would double the per-process batch.
+    if world_size == 1 and env_flag("ACCELERATE_USE_CPU") and os.environ.get("MASTER_ADDR"):
+        raise TrainConfigError(
+            "accelerate launch --cpu",
+            "starts a single process, not the --num_processes asked for; for several "
+            "processes on CPUs use accelerate launch --multi_gpu --num_processes N (gloo on "
+            "CPUs), or torchrun --nproc_per_node N",
+        )
+    if world_size == 1:
+        return
+    fsdp = config.distributed.strategy == "fsdp"
+    if env_flag("ACCELERATE_USE_FSDP") and not fsdp:
+        raise TrainConfigError(
+            "distributed.strategy",
+            "is ddp, but accelerate launch was given an FSDP config; set distributed.strategy: "
+            "fsdp (the trainer shards the model itself and reads none of accelerate's fsdp_* "
+            "settings)",
+        )
+    if fsdp and config.qlora:
+        raise TrainConfigError(
+            "distributed.strategy",
+            "fsdp does not shard bitsandbytes 4-bit weights; with qlora: true use ddp (each "
+            "process holds the whole 4-bit student)",
+        )
+    if fsdp and fully_shard_api() is None:
+        import torch
+
+        raise TrainConfigError(
+            "distributed.strategy",
+            f"fsdp needs torch >= 2.6 (torch.distributed.fsdp.fully_shard); this is torch "
+            f"{torch.__version__}: upgrade torch, or use ddp",
+        )
+
+
+def fully_shard_api() -> Any:
+    """FSDP2's fully_shard, or None on a torch that predates its public API (2.6)."""
+    try:
+        from torch.distributed.fsdp import fully_shard
+    except ImportError:
+        return None
+    return fully_shard
 
 
 def teardown_distributed(ctx: DistContext) -> None:
@@ -200,7 +264,8 @@ class Precision:
 
 
 def resolve_precision(config: TrainConfig, device: Any) -> Precision:
-    """auto: bf16 on GPUs that have it, else fp16; fp32 on the CPU."""
+    """auto: bf16 on GPUs that have it, else fp16; fp32 on the CPU (where QLoRA's 4-bit base
+    weights compute in fp32 too, on bitsandbytes' CPU backend)."""
     import torch
 
     choice = config.precision
@@ -209,8 +274,6 @@ def resolve_precision(config: TrainConfig, device: Any) -> Precision:
             raise TrainConfigError(
                 "precision", f"{choice} needs a CUDA GPU; use auto or fp32 on the CPU"
             )
-        if config.qlora:
-            raise TrainConfigError("qlora", "4-bit QLoRA needs a CUDA GPU (bitsandbytes)")
         return Precision("fp32", torch.float32, None, False)
     if choice == "auto":
         choice = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
@@ -362,20 +425,21 @@ def load_tokenizer(config: TrainConfig) -> Any:
 
 
 def quantization_config(config: TrainConfig, precision: Precision) -> Any:
+    """NF4 with double quantization (the QLoRA paper's recipe), computing in the run's precision:
+    bf16 or fp16 under autocast on a GPU, fp32 otherwise."""
     import importlib.util
 
     if importlib.util.find_spec("bitsandbytes") is None:
         raise TrainConfigError(
             "qlora", "4-bit QLoRA needs the bitsandbytes package (pip install bitsandbytes)"
         )
-    import torch
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=precision.autocast or torch.bfloat16,
+        bnb_4bit_compute_dtype=precision.autocast or precision.weights,
     )
 
 
@@ -466,16 +530,19 @@ def trainable_parameters(model: Any) -> list[Any]:
 
 @dataclass
 class StructuralTerm:
-    """The frozen encoder, the vocabulary alignment and (for gt: encoder) its tokenizer."""
+    """The frozen encoder, the vocabulary alignment, (for gt: encoder) its tokenizer, and each
+    example's ground-truth embeddings. The encoder and alignment never change during a run, so
+    those are computed once per example (``precompute``) rather than in every step: that is a
+    third of L_struct's encoder work, and an example lands in a batch once per epoch."""
 
     encoder: Any
     alignment: Any
     encoder_tokenizer: Any
     config: Any  # StructuralLossConfig
+    targets: dict[int, Any] = field(default_factory=dict)  # id(example) -> its GroundTruth row
 
-    def compute(self, logits: Any, batch: dict[str, Any], examples: list[Any]) -> tuple[Any, dict]:
-        """(mean L_struct over rows with a solution span, metrics) for one micro-batch."""
-        from .loss import encode_ground_truth, encoder_max_tokens, structural_loss
+    def ground_truth(self, batch: dict[str, Any], examples: list[Any]) -> Any:
+        from .loss import encode_ground_truth, encoder_max_tokens, ground_truth_embeddings
 
         extra: dict[str, Any] = {}
         if self.config.gt == "encoder":
@@ -484,8 +551,35 @@ class StructuralTerm:
                 [e.gt_code for e in examples],
                 encoder_max_tokens(self.encoder),
             )
-            extra["gt_encoder_input_ids"] = encoded["input_ids"].to(logits.device)
-            extra["gt_encoder_attention_mask"] = encoded["attention_mask"].to(logits.device)
+            extra["gt_encoder_input_ids"] = encoded["input_ids"]
+            extra["gt_encoder_attention_mask"] = encoded["attention_mask"]
+        return ground_truth_embeddings(
+            batch["labels"],
+            batch["solution_mask"],
+            self.alignment,
+            self.encoder,
+            self.config,
+            **extra,
+        )
+
+    def precompute(self, examples: list[Any], batch_size: int, collate: Callable) -> None:
+        """Every example's ground truth, in length-sorted batches of a fixed order: the values do
+        not depend on which batches training later draws, so a resumed run reads the same."""
+        ordered = sorted(examples, key=lambda e: e.length)
+        for start in range(0, len(ordered), batch_size):
+            chunk = ordered[start : start + batch_size]
+            computed = self.ground_truth(collate(chunk), chunk)
+            for index, example in enumerate(chunk):
+                self.targets[id(example)] = computed.select([index])
+
+    def compute(self, logits: Any, batch: dict[str, Any], examples: list[Any]) -> tuple[Any, dict]:
+        """(mean L_struct over rows with a solution span, metrics) for one micro-batch."""
+        from .loss import GroundTruth, structural_loss
+
+        if all(id(e) in self.targets for e in examples):
+            ground_truth = GroundTruth.stack([self.targets[id(e)] for e in examples])
+        else:
+            ground_truth = self.ground_truth(batch, examples)
         return structural_loss(
             logits,
             batch["labels"],
@@ -493,7 +587,7 @@ class StructuralTerm:
             self.alignment,
             self.encoder,
             self.config,
-            **extra,
+            ground_truth=ground_truth,
         )
 
 
@@ -556,6 +650,13 @@ def span_rows(batch: dict[str, Any]) -> int:
 # --- distribution strategies ------------------------------------------------------------------
 
 
+def clip_gradients(params: list[Any], max_norm: float) -> Any:
+    """Clip to max_norm (0: no clipping); the total norm before clipping, as a tensor."""
+    import torch
+
+    return torch.nn.utils.clip_grad_norm_(params, max_norm if max_norm > 0 else float("inf"))
+
+
 class SingleStrategy:
     """One process: the model as is."""
 
@@ -569,10 +670,12 @@ class SingleStrategy:
         return contextlib.nullcontext()
 
     def clip(self, model: Any, params: list[Any], max_norm: float) -> float:
+        return float(clip_gradients(params, max_norm))
+
+    def grad_scaler(self) -> Any:
         import torch
 
-        limit = max_norm if max_norm > 0 else float("inf")
-        return float(torch.nn.utils.clip_grad_norm_(params, limit))
+        return torch.amp.GradScaler(self.ctx.device.type)
 
     def adapter_state(self, model: Any) -> dict[str, Any] | None:
         return None  # save_pretrained reads the live model
@@ -597,74 +700,119 @@ class DDPStrategy(SingleStrategy):
 
 
 class FSDPStrategy(SingleStrategy):
-    """Shards the student over GPUs. LoRA leaves get their own FSDP units (PEFT's policy), so
-    their fp32 weights never share a flat parameter with the bf16 base weights. Untested here:
-    this repository's test machines have no GPU."""
+    """FSDP2 (torch.distributed.fsdp.fully_shard): every parameter becomes a DTensor sharded on
+    dim 0 over the processes, one FSDP unit per decoder layer and the rest (embeddings, final
+    norm, head) in the root unit, so a forward or backward gathers one layer's weights at a
+    time. The frozen base weights (bf16) and the fp32 LoRA weights share units: FSDP2 needs one
+    dtype among a unit's trainable parameters only, and all-gathers mixed dtypes as bytes. Runs
+    on CPUs (gloo) as well as GPUs; fully_shard moves each unit to the process's device.
+
+    Checkpoints gather the LoRA weights and their AdamW state whole, on every rank (a collective
+    per tensor, LoRA-sized), in the layout a single process saves, so an FSDP checkpoint is an
+    ordinary one; the base weights are never gathered."""
 
     def wrap(self, model: Any) -> Any:
-        from peft.utils.other import fsdp_auto_wrap_policy
-        from torch.distributed.fsdp import FullyShardedDataParallel, ShardingStrategy
+        from torch.distributed.device_mesh import init_device_mesh
 
-        return FullyShardedDataParallel(
-            model,
-            auto_wrap_policy=fsdp_auto_wrap_policy(model),
-            sharding_strategy=ShardingStrategy.FULL_SHARD,
-            device_id=self.ctx.device,
-            use_orig_params=True,
-            sync_module_states=True,
-            limit_all_gathers=True,
-        )
+        fully_shard = fully_shard_api()
+        mesh = init_device_mesh(self.ctx.device.type, (self.ctx.world_size,))
+        layers = decoder_layers(model)
+        if not layers:
+            log.warning(
+                "fsdp: the student names no decoder layer class (_no_split_modules); sharding "
+                "it as one unit, which gathers every weight at once"
+            )
+        # Inner units before the outer ones, as fully_shard requires.
+        for layer in reversed(layers):
+            fully_shard(layer, mesh=mesh)
+        model = fully_shard(model, mesh=mesh)
+        if self.ctx.is_main:
+            held = sum(param.to_local().numel() for param in model.parameters())
+            log.info(
+                "fsdp: %d units over %d processes; this process holds %d of %d weights",
+                len(layers) + 1,
+                self.ctx.world_size,
+                held,
+                sum(param.numel() for param in model.parameters()),
+            )
+        return model
 
-    def no_sync(self, model: Any, sync: bool) -> contextlib.AbstractContextManager:
-        return contextlib.nullcontext() if sync else model.no_sync()
+    @contextlib.contextmanager
+    def no_sync(self, model: Any, sync: bool) -> Any:
+        # Gradients accumulate unsharded over the micro-batches and are reduce-scattered once,
+        # on the last one (FSDP2's form of no_sync).
+        model.set_requires_gradient_sync(sync)
+        try:
+            yield
+        finally:
+            model.set_requires_gradient_sync(True)
 
     def clip(self, model: Any, params: list[Any], max_norm: float) -> float:
-        return float(model.clip_grad_norm_(max_norm if max_norm > 0 else float("inf")))
+        # On DTensor gradients, clip_grad_norm_ returns the norm over every rank's shards.
+        return float(full_tensor(clip_gradients(params, max_norm)))
 
-    def full_state(self, model: Any) -> contextlib.AbstractContextManager:
-        from torch.distributed.fsdp import (
-            FullOptimStateDictConfig,
-            FullStateDictConfig,
-            FullyShardedDataParallel,
-            StateDictType,
-        )
+    def grad_scaler(self) -> Any:
+        # A rank sees only its shards' gradients: the sharded scaler all-reduces "found inf",
+        # so every rank skips the same fp16 steps.
+        from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler
 
-        return FullyShardedDataParallel.state_dict_type(
-            model,
-            StateDictType.FULL_STATE_DICT,
-            FullStateDictConfig(offload_to_cpu=True, rank0_only=True),
-            FullOptimStateDictConfig(offload_to_cpu=True, rank0_only=True),
-        )
+        return ShardedGradScaler(self.ctx.device.type)
 
     def adapter_state(self, model: Any) -> dict[str, Any] | None:
-        with self.full_state(model):
-            state = model.state_dict()  # a collective: every rank calls it
-        return state if self.ctx.is_main else None
+        # The trainable parameters are the LoRA weights; their names are those of the unwrapped
+        # PEFT model (fully_shard keeps module names), which save_pretrained filters and renames.
+        return {
+            name: full_tensor(param.detach()).cpu()
+            for name, param in model.named_parameters()
+            if param.requires_grad
+        }
 
     def optimizer_state(self, model: Any, optimizer: Any) -> dict[str, Any]:
-        from torch.distributed.fsdp import FullyShardedDataParallel
-
-        with self.full_state(model):
-            return FullyShardedDataParallel.optim_state_dict(model, optimizer)
+        state = optimizer.state_dict()
+        return {
+            "state": {
+                index: {key: full_tensor(value) for key, value in values.items()}
+                for index, values in state["state"].items()
+            },
+            "param_groups": state["param_groups"],
+        }
 
     def load_optimizer_state(self, model: Any, optimizer: Any, state: dict[str, Any]) -> None:
-        from torch.distributed.fsdp import (
-            FullOptimStateDictConfig,
-            FullStateDictConfig,
-            FullyShardedDataParallel,
-            StateDictType,
-        )
+        # Every rank read the whole state from the checkpoint and keeps its own shard of each
+        # tensor, cut as its parameter is.
+        params = [param for group in optimizer.param_groups for param in group["params"]]
+        sharded = {
+            index: {key: shard_like(value, params[index]) for key, value in values.items()}
+            for index, values in state["state"].items()
+        }
+        optimizer.load_state_dict({"state": sharded, "param_groups": state["param_groups"]})
 
-        # Every rank read the full state from the checkpoint, so no rank0-only broadcast.
-        with FullyShardedDataParallel.state_dict_type(
-            model,
-            StateDictType.FULL_STATE_DICT,
-            FullStateDictConfig(rank0_only=False),
-            FullOptimStateDictConfig(rank0_only=False),
-        ):
-            optimizer.load_state_dict(
-                FullyShardedDataParallel.optim_state_dict_to_load(model, optimizer, state)
-            )
+
+def full_tensor(value: Any) -> Any:
+    """A DTensor gathered whole (a collective: every rank calls it); anything else as is."""
+    from torch.distributed.tensor import DTensor
+
+    return value.full_tensor() if isinstance(value, DTensor) else value
+
+
+def shard_like(value: Any, param: Any) -> Any:
+    """This rank's shard of a whole optimizer-state tensor shaped like its (sharded) parameter;
+    a scalar such as AdamW's step as is."""
+    from torch.distributed.tensor import DTensor, distribute_tensor
+
+    if not isinstance(param, DTensor) or getattr(value, "shape", None) != param.shape:
+        return value
+    # Cut from rank 0's copy, which every rank holds the same of.
+    return distribute_tensor(value.to(param.device), param.device_mesh, param.placements)
+
+
+def decoder_layers(model: Any) -> list[Any]:
+    """The modules FSDP shards one by one: the classes a transformers model names in
+    _no_split_modules (LlamaDecoderLayer, Qwen2DecoderLayer, ...), as PEFT's and accelerate's
+    FSDP wrapping policies take them."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    names = set(getattr(base, "_no_split_modules", None) or ())
+    return [module for module in model.modules() if type(module).__name__ in names]
 
 
 def make_strategy(config: TrainConfig, ctx: DistContext) -> SingleStrategy:
@@ -721,14 +869,52 @@ class StepStats:
     extra: dict[str, float]
 
 
-def out_of_memory_message(config: TrainConfig, step: int) -> str:
-    return (
-        f"out of GPU memory at step {step} (batch_size {config.batch_size}, max_length "
-        f"{config.max_length}, gradient_checkpointing {str(config.gradient_checkpointing).lower()}"
-        f", qlora {str(config.qlora).lower()}). Try: a smaller batch_size with a larger "
-        "grad_accum (same global batch); gradient_checkpointing: true; qlora: true (4-bit base "
-        "weights); a smaller max_length; or a smaller LoRA rank."
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError, Python's MemoryError, or a RuntimeError from an allocator
+    that could not have the memory (CUDA's "out of memory", the CPU allocator's "can't allocate
+    memory" / "not enough memory")."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    return mentions_out_of_memory(str(exc))
+
+
+OUT_OF_MEMORY_PHRASES = (
+    "out of memory",
+    "out of gpu memory",
+    "out of cpu memory",
+    "not enough memory",
+    "can't allocate memory",
+    "cannot allocate memory",
+)
+
+
+def mentions_out_of_memory(text: str) -> bool:
+    text = text.lower()
+    return any(phrase in text for phrase in OUT_OF_MEMORY_PHRASES)
+
+
+def out_of_memory_message(config: TrainConfig, where: str, device: str, detail: str = "") -> str:
+    """``where``: "at step N" or "while loading the models"; ``detail``: the allocator's own
+    words, first line, which say how much it wanted."""
+    return str(out_of_memory(config, where, device, detail))
+
+
+OUT_OF_MEMORY_REMEDIES = (
+    "a smaller batch_size with a larger grad_accum (same global batch); "
+    "gradient_checkpointing: true; qlora: true (4-bit base weights); a smaller max_length; "
+    "or a smaller LoRA rank."
+)
+
+
+def out_of_memory(config: TrainConfig, where: str, device: str, detail: str = "") -> OutOfMemory:
+    memory = "GPU" if device == "cuda" else "CPU"
+    said = f": {detail.strip().splitlines()[0]}" if detail.strip() else ""
+    summary = (
+        f"out of {memory} memory {where} (batch_size {config.batch_size}, max_length "
+        f"{config.max_length}, lora.r {config.lora.r}, gradient_checkpointing "
+        f"{str(config.gradient_checkpointing).lower()}, qlora {str(config.qlora).lower()}){said}"
     )
+    return OutOfMemory(summary.rstrip("."), OUT_OF_MEMORY_REMEDIES)
 
 
 class Trainer:
@@ -760,8 +946,13 @@ class Trainer:
             self.setup()
             return self.run_guarded()
         except BaseException as exc:
-            if ctx.is_main and getattr(self, "manifest", None) is not None:
-                self.write_manifest("failed", error=f"{type(exc).__name__}: {exc}")
+            failure = exc
+            if is_out_of_memory(exc) and not isinstance(exc, TrainingError):
+                failure = self.out_of_memory_error(exc)
+            if ctx.is_main:
+                self.record_failure(failure)
+            if failure is not exc:
+                raise failure from None
             raise
         finally:
             if getattr(self, "reporters", None) is not None:
@@ -769,12 +960,36 @@ class Trainer:
             teardown_distributed(ctx)
 
     def run_guarded(self) -> TrainResult:
-        import torch
+        self.looping = True
+        return self.loop()
 
-        try:
-            return self.loop()
-        except torch.cuda.OutOfMemoryError:
-            raise TrainingError(out_of_memory_message(self.config, self.step + 1)) from None
+    def out_of_memory_error(self, exc: BaseException) -> TrainingError:
+        """A TrainingError saying where memory ran out and what to change (the sidecar's
+        train/failed adds suggestions drawn from the config)."""
+        where = f"at step {self.step + 1}" if getattr(self, "looping", False) else None
+        return out_of_memory(
+            self.config, where or "while loading the models", self.ctx.device.type, str(exc)
+        )
+
+    def record_failure(self, exc: BaseException) -> None:
+        """manifest.json says the run failed, and why: updated when the run had one, written
+        afresh when it failed while loading, after its folder was made (a folder another run
+        holds is refused before that, and is never touched)."""
+        error = f"{type(exc).__name__}: {exc}"
+        if getattr(self, "manifest", None) is not None:
+            self.write_manifest("failed", error=error)
+        elif getattr(self, "fresh_run_dir_made", False):
+            ckpt.write_manifest(
+                self.run_dir,
+                {
+                    "runId": self.run_dir.name,
+                    "createdAt": utc_now(),
+                    "config": self.config.to_dict(),
+                    "state": "failed",
+                    "updatedAt": utc_now(),
+                    "error": error,
+                },
+            )
 
     # -- setup
 
@@ -799,6 +1014,12 @@ class Trainer:
         self.structural = (
             load_structural(config, self.precision, ctx) if config.uses_structural_loss else None
         )
+        if self.structural is not None:
+            self.structural.precompute(
+                self.examples.train + self.examples.eval,
+                config.batch_size,
+                lambda examples: self.to_device(self.collate(examples)),
+            )
         student = load_student(config, self.precision, ctx)
         # Seeded right before the LoRA initialization (which draws from it), so whatever loading
         # the encoder consumed, the adapter starts the same, and the same on every rank.
@@ -814,7 +1035,7 @@ class Trainer:
         self.model = self.strategy.wrap(self.peft_model)
         self.params = trainable_parameters(self.model)
         self.optimizer, self.scheduler = make_optimizer(config, self.params, self.total_steps)
-        self.scaler = torch.amp.GradScaler("cuda") if self.precision.scaler else None
+        self.scaler = self.strategy.grad_scaler() if self.precision.scaler else None
         self.metrics_log = MetricsLog(self.run_dir)
         if state is not None:
             self.restore(state)
@@ -830,6 +1051,7 @@ class Trainer:
         if self.ctx.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.remove_partial(self.run_dir)
+        self.fresh_run_dir_made = self.resume_from is None
         barrier(self.ctx)
 
     def load_adapter(self, weights: dict[str, Any]) -> None:

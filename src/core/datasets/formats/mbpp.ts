@@ -34,24 +34,40 @@ function listField(record: Fields, key: string, optional = false): string[] {
   return stringList(value, key);
 }
 
+/**
+ * A task of either MBPP release. Both give the id, the solution and test_list alike; they differ
+ * in the prompt's field and in what else they hold, which `complete` adds to the tests and meta.
+ */
+function mbppTask(
+  record: Fields,
+  source: "mbpp" | "mbpp-sanitized",
+  promptKey: string,
+  complete: (tests: AssertTests, meta: Record<string, unknown>) => void,
+): Task {
+  const taskId = taskIdOf(record);
+  const prompt = requireString(record, promptKey);
+  const code = requireString(record, "code");
+  const testList = listField(record, "test_list");
+  if (testList.length === 0) throw new FieldError("test_list", "empty");
+  const tests: AssertTests = { kind: "assert", code: assertLines(testList) };
+  const meta: Record<string, unknown> = { task_id: taskId };
+  complete(tests, meta);
+  const task: Task = { id: `mbpp/${taskId}`, source, prompt, solutions: [code], tests, meta };
+  const entryPoint = entryPointOf(code, testList);
+  if (entryPoint) task.entryPoint = entryPoint;
+  return task;
+}
+
 export function mbppMapper(): RecordMapper {
   return {
     required: ["task_id", "text", "code", "test_list"],
     map(record: Fields): Task {
-      const taskId = taskIdOf(record);
-      const prompt = requireString(record, "text");
-      const code = requireString(record, "code");
-      const testList = listField(record, "test_list");
-      if (testList.length === 0) throw new FieldError("test_list", "empty");
-      const challenge = listField(record, "challenge_test_list", true);
-      const tests: AssertTests = { kind: "assert", code: assertLines(testList) };
-      const setup = optionalString(record, "test_setup_code");
-      if (setup !== undefined) tests.setup = setup;
-      if (challenge.length) tests.challenge = assertLines(challenge);
-      const task: Task = { id: `mbpp/${taskId}`, source: "mbpp", prompt, solutions: [code], tests, meta: { task_id: taskId } };
-      const entryPoint = entryPointOf(code, testList);
-      if (entryPoint) task.entryPoint = entryPoint;
-      return task;
+      return mbppTask(record, "mbpp", "text", (tests) => {
+        const challenge = listField(record, "challenge_test_list", true);
+        const setup = optionalString(record, "test_setup_code");
+        if (setup !== undefined) tests.setup = setup;
+        if (challenge.length) tests.challenge = assertLines(challenge);
+      });
     },
   };
 }
@@ -60,21 +76,12 @@ export function mbppSanitizedMapper(): RecordMapper {
   return {
     required: ["task_id", "prompt", "code", "test_list"],
     map(record: Fields): Task {
-      const taskId = taskIdOf(record);
-      const prompt = requireString(record, "prompt");
-      const code = requireString(record, "code");
-      const testList = listField(record, "test_list");
-      if (testList.length === 0) throw new FieldError("test_list", "empty");
-      const imports = listField(record, "test_imports", true);
-      const tests: AssertTests = { kind: "assert", code: assertLines(testList) };
-      if (imports.length) tests.setup = imports.join("\n") + "\n";
-      const meta: Record<string, unknown> = { task_id: taskId };
-      const sourceFile = optionalString(record, "source_file");
-      if (sourceFile !== undefined) meta.source_file = sourceFile;
-      const task: Task = { id: `mbpp/${taskId}`, source: "mbpp-sanitized", prompt, solutions: [code], tests, meta };
-      const entryPoint = entryPointOf(code, testList);
-      if (entryPoint) task.entryPoint = entryPoint;
-      return task;
+      return mbppTask(record, "mbpp-sanitized", "prompt", (tests, meta) => {
+        const imports = listField(record, "test_imports", true);
+        if (imports.length) tests.setup = imports.join("\n") + "\n";
+        const sourceFile = optionalString(record, "source_file");
+        if (sourceFile !== undefined) meta.source_file = sourceFile;
+      });
     },
   };
 }
