@@ -25,8 +25,10 @@ network, a few minutes).
              encoder's 510-token limit, as it does in training.
   Step:      the trainer's: LoRA from trainer.apply_lora (r 32, alpha 64, dropout 0.05, every
              linear projection), bf16 weights under bf16 autocast, CE from trainer.token_ce_sum,
-             L_struct from loss.structural_loss (soft, gt aligned, tau 1), combined_loss with
-             alpha 1 - beta, clipping at 1.0, AdamW. beta = 0 never runs the encoder.
+             L_struct from loss.structural_loss (soft, gt aligned, tau 1) with the ground
+             truth's embeddings computed before the timed steps (the trainer computes them once
+             per example per run), combined_loss with alpha 1 - beta, clipping at 1.0, AdamW.
+             beta = 0 never runs the encoder.
   Measured:  per setting (batch size, gradient checkpointing) and arm (beta = 0, beta > 0):
              --warmup steps, then --steps timed steps (CUDA synchronized): tokens/s, seconds
              per step, peak allocated memory; and L_struct's overhead in time per token.
@@ -385,6 +387,7 @@ def train_step(bench: Bench, batch: dict[str, Any], beta: float) -> tuple[float,
             bench.alignment,
             bench.encoder,
             StructuralLossConfig(),
+            ground_truth=batch["ground_truth"],
         )
     loss = combined_loss(ce, l_struct, 1.0 - beta, beta)
     loss.backward()
@@ -410,6 +413,18 @@ def run_arm(bench: Bench, setting: Setting, beta: float, steps: int, warmup: int
         collate(bench.rows[i : i + setting.batch_size], bench.device)
         for i in range(0, len(bench.rows) - setting.batch_size + 1, setting.batch_size)
     ]
+    if beta > 0:
+        # As the trainer does once per run (the encoder is frozen): not part of a step.
+        from codistill.training.loss import StructuralLossConfig, ground_truth_embeddings
+
+        for batch in batches:
+            batch["ground_truth"] = ground_truth_embeddings(
+                batch["labels"],
+                batch["solution_mask"],
+                bench.alignment,
+                bench.encoder,
+                StructuralLossConfig(),
+            )
     try:
         for i in range(warmup):
             train_step(bench, batches[i % len(batches)], beta)

@@ -42,6 +42,9 @@ def configure_logging(level: str) -> None:
         datefmt="%H:%M:%S",
         force=True,
     )
+    # bitsandbytes warns on import that it cannot fetch optional CPU kernels from the Hugging
+    # Face hub (the `kernels` package), which a run never wants; its own CPU kernels still work.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
 def run_serve(args: argparse.Namespace) -> int:
