@@ -5,6 +5,7 @@ run ends with train/failed of kind out-of-memory and suggestions drawn from the 
 
 from __future__ import annotations
 
+import json
 import resource
 import subprocess
 import sys
@@ -54,6 +55,18 @@ def test_the_cli_says_where_memory_ran_out_and_what_to_change(
     for remedy in ("a smaller batch_size with a larger grad_accum", "gradient_checkpointing: true",
                    "qlora: true", "a smaller max_length", "a smaller LoRA rank"):  # fmt: skip
         assert remedy in said
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["state"] == "failed" and ASKED in manifest["error"]
+
+    # The same command with the rank fixed: the folder of a run that never trained is free.
+    command = [*command[:-1], "lora.r=4", "max_steps=1", "save_every=0", "eval_every=0"]
+    again = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env=sidecar_env(ENV),
+        preexec_fn=cap_address_space,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["state"] == "finished" and "error" not in manifest
 
 
 def test_the_sidecar_fails_the_run_with_suggestions_from_its_config(

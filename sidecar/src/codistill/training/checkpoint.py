@@ -29,6 +29,7 @@ from .config import TrainConfigError
 CHECKPOINTS_DIR = "checkpoints"
 ADAPTER_DIR = "adapter"
 MANIFEST_FILE = "manifest.json"
+METRICS_FILE = "metrics.jsonl"  # metrics.MetricsLog writes it
 STATE_FILE = "trainer_state.json"
 OPTIMIZER_FILE = "optimizer.pt"
 SCHEDULER_FILE = "scheduler.pt"
@@ -41,6 +42,25 @@ TMP_PREFIX = ".tmp-"
 
 
 # --- listing --------------------------------------------------------------------------------
+
+
+def results_in(run_dir: Path) -> list[str]:
+    """What of a run ``run_dir`` already holds (checkpoints, adapter, manifest, metrics), which
+    a new run must not write over. A manifest alone that says the run failed (it failed while
+    loading, before any step) holds nothing: the folder is free for the run that fixes it."""
+    names = (CHECKPOINTS_DIR, ADAPTER_DIR, MANIFEST_FILE, METRICS_FILE)
+    held = [name for name in names if (run_dir / name).exists()]
+    if held == [MANIFEST_FILE] and manifest_state(run_dir) == "failed":
+        return []
+    return held
+
+
+def manifest_state(run_dir: Path) -> str | None:
+    try:
+        manifest = json.loads((run_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("state") if isinstance(manifest, dict) else None
 
 
 def checkpoints_root(run_dir: Path) -> Path:

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from ..protocol import TRAIN_METRIC_KEYS
+from .checkpoint import METRICS_FILE
 from .config import TrainConfigError
 
-METRICS_FILE = "metrics.jsonl"
 # The train/progress metrics (protocol.TRAIN_METRIC_KEYS) between the step counters and the
 # evaluation losses.
 METRIC_KEYS = (

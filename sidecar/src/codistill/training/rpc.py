@@ -408,13 +408,8 @@ def new_run_dir(workspace: Path, config: Any) -> Path:
 def check_fresh(run_dir: Path, field: str) -> None:
     """A new run never writes over another run's results."""
     from . import checkpoint as ckpt
-    from .metrics import METRICS_FILE
 
-    taken = [
-        name
-        for name in (ckpt.CHECKPOINTS_DIR, ckpt.ADAPTER_DIR, ckpt.MANIFEST_FILE, METRICS_FILE)
-        if (run_dir / name).exists()
-    ]
+    taken = ckpt.results_in(run_dir)
     if taken:
         raise invalid(
             field,

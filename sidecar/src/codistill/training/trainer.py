@@ -1477,11 +1477,7 @@ class Trainer:
 
 def check_fresh_run_dir(run_dir: Path) -> None:
     """A new run never writes over another run's results."""
-    taken = [
-        name
-        for name in (ckpt.CHECKPOINTS_DIR, ckpt.ADAPTER_DIR, ckpt.MANIFEST_FILE, "metrics.jsonl")
-        if (run_dir / name).exists()
-    ]
+    taken = ckpt.results_in(run_dir)
     if taken:
         raise TrainConfigError(
             "output_dir",
