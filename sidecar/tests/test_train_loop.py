@@ -231,6 +231,33 @@ def test_a_stopped_run_checkpoints_and_resumes_to_the_same_adapter(
     ]
 
 
+def test_a_run_that_failed_after_a_checkpoint_is_marked_failed_and_resumes_exactly(
+    reference: dict[str, Any], models: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The Runs view shows such a run as failed and offers Resume (runs.ts isResumable): the
+    resumed run must end as the uninterrupted one does."""
+    out = tmp_path / "run"
+
+    def fail_at_step_3(record: dict[str, Any]) -> None:
+        if record["step"] == 3:
+            raise RuntimeError("the machine went away")
+
+    with pytest.raises(RuntimeError, match="the machine went away"):
+        train(tiny_config(models, out), callbacks=TrainCallbacks(progress=fail_at_step_3))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["state"] == "failed"
+    assert manifest["error"] == "RuntimeError: the machine went away"
+    assert [step for step, _ in ckpt.list_checkpoints(out)] == [2]
+    # A new run into it is refused: it trained, and its checkpoint is worth resuming.
+    with pytest.raises(TrainConfigError, match="output_dir: .* already holds a run"):
+        train(tiny_config(models, out))
+
+    resumed = train(read_run_config(out), resume_from=ckpt.latest_checkpoint(out))
+    assert resumed.step == 8 and not resumed.stopped
+    assert max_weight_diff(out / "adapter", reference["result"].run_dir / "adapter") <= 1e-6
+    assert json.loads((out / "manifest.json").read_text())["state"] == "finished"
+
+
 def test_gradient_checkpointing_gives_the_same_steps(
     reference: dict[str, Any], models: tuple[Path, Path], tmp_path: Path
 ) -> None:
