@@ -41,7 +41,7 @@ from codistill.training.trainer import (
     Trainer,
     TrainResult,
     linear_module_names,
-    out_of_memory_message,
+    out_of_memory,
     resolve_precision,
     setup_distributed,
     teardown_distributed,
@@ -434,7 +434,7 @@ def test_out_of_memory_message_suggests_the_usual_remedies(
     models: tuple[Path, Path], tmp_path: Path
 ) -> None:
     config = tiny_config(models, tmp_path / "run")
-    message = out_of_memory_message(config, "at step 12", "cuda", "CUDA out of memory.\nmore")
+    message = str(out_of_memory(config, "at step 12", "cuda", "CUDA out of memory.\nmore"))
     assert message.startswith(
         "out of GPU memory at step 12 (batch_size 2, max_length 512, lora.r 4, "
         "gradient_checkpointing false, qlora false): CUDA out of memory. Try:"

@@ -322,11 +322,11 @@ DEVICE_SUGGESTIONS = [
 def describe_failure(exc: BaseException, config: Any) -> dict[str, Any]:
     """train/failed's kind, message, field and suggestions for an exception of a run."""
     from .config import TrainConfigError
-    from .trainer import is_out_of_memory
+    from .trainer import OutOfMemory, is_out_of_memory
 
     if is_out_of_memory(exc):
         # The trainer's OutOfMemory says where and how much; its remedies are the list below.
-        text = getattr(exc, "summary", None) or str(exc)
+        text = exc.summary if isinstance(exc, OutOfMemory) else str(exc)
         message = text if text.startswith("out of ") else f"out of memory: {text}"
         return {
             "kind": "out-of-memory",

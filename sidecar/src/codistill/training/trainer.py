@@ -576,10 +576,8 @@ class StructuralTerm:
         """(mean L_struct over rows with a solution span, metrics) for one micro-batch."""
         from .loss import GroundTruth, structural_loss
 
-        if all(id(e) in self.targets for e in examples):
-            ground_truth = GroundTruth.stack([self.targets[id(e)] for e in examples])
-        else:
-            ground_truth = self.ground_truth(batch, examples)
+        # Every train and eval example was embedded by precompute() in setup.
+        ground_truth = GroundTruth.stack([self.targets[id(e)] for e in examples])
         return structural_loss(
             logits,
             batch["labels"],
@@ -893,12 +891,6 @@ def mentions_out_of_memory(text: str) -> bool:
     return any(phrase in text for phrase in OUT_OF_MEMORY_PHRASES)
 
 
-def out_of_memory_message(config: TrainConfig, where: str, device: str, detail: str = "") -> str:
-    """``where``: "at step N" or "while loading the models"; ``detail``: the allocator's own
-    words, first line, which say how much it wanted."""
-    return str(out_of_memory(config, where, device, detail))
-
-
 OUT_OF_MEMORY_REMEDIES = (
     "a smaller batch_size with a larger grad_accum (same global batch); "
     "gradient_checkpointing: true; qlora: true (4-bit base weights); a smaller max_length; "
@@ -907,6 +899,8 @@ OUT_OF_MEMORY_REMEDIES = (
 
 
 def out_of_memory(config: TrainConfig, where: str, device: str, detail: str = "") -> OutOfMemory:
+    """``where``: "at step N" or "while loading the models"; ``detail``: the allocator's own
+    words, first line, which say how much it wanted."""
     memory = "GPU" if device == "cuda" else "CPU"
     said = f": {detail.strip().splitlines()[0]}" if detail.strip() else ""
     summary = (
