@@ -28,7 +28,7 @@ sys.path[:0] = [str(REPO / "sidecar" / "src"), str(REPO / "sidecar" / "tests")]
 
 from benchdata import BenchmarkDataError, export_benchmark  # noqa: E402
 
-from codistill.execution import Executor  # noqa: E402
+from codistill.execution import Executor, SandboxOptions, open_executor  # noqa: E402
 from codistill.tasks import load_tasks  # noqa: E402
 
 Tasks = dict[str, dict[str, Any]]
@@ -76,7 +76,8 @@ def main() -> int:
         humaneval_path, mbppplus_path = task_files(args, scratch)
         humaneval, mbppplus = load(humaneval_path), load(mbppplus_path)
         rows = []
-        with Executor(workers=args.workers, cache_dir=scratch / "cache") as ex:
+        options = SandboxOptions(workers=args.workers, cache_dir=scratch / "cache")
+        with open_executor(options) as ex:
             ex.run(humaneval, canonical(humaneval)[:10])  # workers warmed up, modules loaded
             samples = canonical(humaneval, 3)
             rows.append(row("HumanEval x3", len(samples), *timed(ex, humaneval, samples)))

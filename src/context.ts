@@ -1,6 +1,7 @@
 import type * as vscode from "vscode";
 import type { DatasetRegistry } from "./core/datasets/registry";
 import type { SidecarSupervisor } from "./sidecar/supervisor";
+import type { ExperimentWorkspace } from "./workspace";
 
 /** Everything commands, views and panels share; built once by activate(). */
 export interface CodistillContext {
@@ -8,6 +9,8 @@ export interface CodistillContext {
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
   supervisor: SidecarSupervisor;
+  /** The workspace folder and its codistill.yaml, read in this one place. */
+  workspace: ExperimentWorkspace;
   /** Indexed datasets, shared by the browser, the tree and the commands. */
   datasets: DatasetRegistry;
   /** The interpreter the sidecar was last launched with, for display. */

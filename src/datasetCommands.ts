@@ -1,27 +1,12 @@
 import * as vscode from "vscode";
 import type { CodistillContext } from "./context";
-import type { DatasetRequest } from "./core/datasets/registry";
-import { readExperimentConfig, type DatasetDecl } from "./core/experiment/config";
+import { datasetRequest, type DatasetDecl } from "./core/experiment/config";
+import { openTaskInEditor } from "./editor/taskEditor";
 import { DatasetBrowserPanel, defaultDatasetName } from "./panels/datasetBrowser/Panel";
-import { openTaskInEditor } from "./panels/datasetBrowser/taskEditor";
 
-export function workspaceRoot(): string | undefined {
-  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-}
-
-/** The datasets declared in codistill.yaml; its problems go to the log and a warning. */
-export async function declaredDatasets(ctx: CodistillContext): Promise<DatasetDecl[]> {
-  const root = workspaceRoot();
-  if (!root) return [];
-  const result = await readExperimentConfig(root);
-  if (!result) return [];
-  for (const p of result.problems) ctx.log.warn(`${p.where} ${p.field}: ${p.reason}`);
-  return result.config.datasets;
-}
-
-export function datasetRequest(decl: DatasetDecl): DatasetRequest {
-  const { name, path, format, mapping, pythonOnly } = decl;
-  return { name, path, ...(format ? { format } : {}), ...(mapping ? { mapping } : {}), ...(pythonOnly !== undefined ? { pythonOnly } : {}) };
+/** The datasets declared in codistill.yaml (its problems are reported by the workspace). */
+async function declaredDatasets(ctx: CodistillContext): Promise<DatasetDecl[]> {
+  return (await ctx.workspace.experiment())?.config?.datasets ?? [];
 }
 
 type DatasetPick = vscode.QuickPickItem & { decl?: DatasetDecl; browse?: true };
@@ -79,7 +64,7 @@ export async function openTaskInEditorCommand(ctx: CodistillContext): Promise<vo
     index = pick.index;
   }
   ctx.log.info(`opening task ${selection.index.summaries[index]?.id} in the editor`);
-  await openTaskInEditor(selection.request, await selection.index.task(index));
+  await openTaskInEditor(ctx.workspace, selection.request, await selection.index.task(index));
 }
 
 /**
@@ -105,16 +90,14 @@ export function datasetLister(ctx: CodistillContext, onCounted: () => void) {
   return {
     forget: () => counts.clear(),
     list: async () => {
-      const root = workspaceRoot();
-      const result = root ? await readExperimentConfig(root).catch((err: Error) => ({ error: err.message })) : undefined;
-      if (!result) return { datasets: [], problems: [] };
-      if ("error" in result) return { datasets: [], problems: [`codistill.yaml: ${result.error}`] };
-      const datasets = result.config.datasets.map((decl) => {
+      const experiment = await ctx.workspace.experiment();
+      if (!experiment) return { datasets: [], problems: [] };
+      const datasets = (experiment.config?.datasets ?? []).map((decl) => {
         if (!counts.has(decl.path)) count(decl);
         const known = counts.get(decl.path)!;
         return { name: decl.name, path: decl.path, description: known.text, problem: known.problem };
       });
-      return { datasets, problems: result.problems.map((p) => `${p.where} ${p.field}: ${p.reason}`) };
+      return { datasets, problems: experiment.problems };
     },
   };
 }

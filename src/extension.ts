@@ -1,11 +1,11 @@
 import * as vscode from "vscode";
 import { registerCommands, setupVenvDir } from "./commands";
 import { datasetLister } from "./datasetCommands";
+import { registerReferenceProvider } from "./editor/taskEditor";
 import { openDataset } from "./core/datasets/index";
 import { DatasetRegistry } from "./core/datasets/registry";
 import { DatasetBrowserPanel, defaultDatasetName } from "./panels/datasetBrowser/Panel";
 import { PANEL_ID as DATASET_PANEL_ID, type DatasetBrowserState } from "./panels/datasetBrowser/protocol";
-import { registerReferenceProvider } from "./panels/datasetBrowser/taskEditor";
 import { affectsSidecar, readSettings } from "./config";
 import type { CodistillContext } from "./context";
 import { EvaluationPanel } from "./panels/evaluation/Panel";
@@ -24,6 +24,7 @@ import {
 import { SidecarSupervisor, type LaunchProblem, type LaunchSpec } from "./sidecar/supervisor";
 import { ExplorerTree } from "./views/explorerTree";
 import { createSidecarStatusItem } from "./views/statusBar";
+import { ExperimentWorkspace } from "./workspace";
 
 let supervisor: SidecarSupervisor | undefined;
 let registry: DatasetRegistry | undefined;
@@ -32,6 +33,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel("Codistill", { log: true });
   const version = String(extension.extension.packageJSON.version ?? "0.0.0");
   let interpreter: string | undefined;
+  const workspace = new ExperimentWorkspace(log);
 
   const ctx: CodistillContext = {
     extension,
@@ -49,6 +51,7 @@ export function activate(extension: vscode.ExtensionContext): void {
       clientVersion: version,
       requestTimeoutMs: readSettings().requestTimeoutMs,
     }),
+    workspace,
     datasets: new DatasetRegistry(openDataset),
     interpreterLabel: () => interpreter,
     refreshExplorer: () => {
@@ -59,11 +62,12 @@ export function activate(extension: vscode.ExtensionContext): void {
   supervisor = ctx.supervisor;
   registry = ctx.datasets;
   const datasetRows = datasetLister(ctx, () => tree.refresh());
-  const tree = new ExplorerTree(datasetRows.list);
+  const tree = new ExplorerTree(workspace, datasetRows.list);
   void vscode.commands.executeCommand("setContext", "codistill.datasetExtensions", [".jsonl", ".parquet", ".json"]);
 
   extension.subscriptions.push(
     log,
+    workspace,
     createSidecarStatusItem(ctx.supervisor),
     vscode.window.createTreeView("codistill.explorer", { treeDataProvider: tree, showCollapseAll: true }),
     vscode.window.registerWebviewPanelSerializer(PANEL_ID, {
@@ -92,7 +96,7 @@ export function activate(extension: vscode.ExtensionContext): void {
       if (ctx.supervisor.state !== "stopped") void ctx.supervisor.restart();
     }),
     watchArtifacts(tree),
-    watchExperimentConfig(ctx),
+    workspace.onDidChange(() => ctx.refreshExplorer()),
   );
   // The sidecar also exits when its stdin closes; this covers an extension host that exits
   // without running deactivate().
@@ -106,12 +110,6 @@ export async function deactivate(): Promise<void> {
   await Promise.all([supervisor?.stop(), registry?.closeAll()]);
   supervisor = undefined;
   registry = undefined;
-}
-
-function watchExperimentConfig(ctx: CodistillContext): vscode.Disposable {
-  const watcher = vscode.workspace.createFileSystemWatcher("**/codistill.yaml");
-  const refresh = () => ctx.refreshExplorer();
-  return vscode.Disposable.from(watcher, watcher.onDidCreate(refresh), watcher.onDidChange(refresh), watcher.onDidDelete(refresh));
 }
 
 async function sidecarLaunch(ctx: CodistillContext): Promise<(LaunchSpec & { label: string }) | LaunchProblem> {
@@ -135,7 +133,7 @@ async function sidecarLaunch(ctx: CodistillContext): Promise<(LaunchSpec & { lab
     command: resolved.executable,
     args: sidecarLaunchArgs(settings.sidecarLogLevel),
     env: { CODISTILL_LOG_LEVEL: settings.sidecarLogLevel },
-    cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    cwd: ctx.workspace.root,
     label: `${resolved.executable} (Python ${resolved.version}, ${describeSource(resolved.source)})`,
   };
 }
@@ -150,7 +148,7 @@ async function pythonExtensionInterpreter(ctx: CodistillContext): Promise<string
   if (!python) return undefined;
   try {
     const api = python.isActive ? python.exports : await python.activate();
-    return api.environments?.getActiveEnvironmentPath(vscode.workspace.workspaceFolders?.[0]?.uri)?.path;
+    return api.environments?.getActiveEnvironmentPath(ctx.workspace.folder?.uri)?.path;
   } catch (err) {
     ctx.log.warn(`could not ask the Python extension for its interpreter: ${(err as Error).message}`);
     return undefined;

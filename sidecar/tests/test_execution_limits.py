@@ -143,3 +143,16 @@ def test_reference_runs_are_cached_with_their_times(tmp_path: Path) -> None:
         result = run(ex, slow, SLEEPER)
     assert (result.status, result.failed_test) == ("failed", 1), result.to_json()
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_relative_cache_dir_is_under_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `python -m codistill execute --cache-dir cache` passes it; the workers that write the
+    # reference runs' files work in /, not here.
+    monkeypatch.chdir(tmp_path)
+    with Executor(workers=1, limits=FAST_LIMITS, cache_dir="cache") as ex:
+        result = run(ex, sleep_task("custom/quick", [0.0]), SLEEPER)
+    assert result.status == "passed", result.to_json()
+    kinds = sorted(path.name.split(".", 1)[1] for path in (tmp_path / "cache").iterdir())
+    assert kinds == ["json", "outputs.jsonl"]

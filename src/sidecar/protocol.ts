@@ -385,6 +385,9 @@ export interface NotificationMap {
 
 export type NotificationName = keyof NotificationMap;
 
+/** A notification from the sidecar, its params typed by its method (see isSidecarNotification). */
+export type SidecarNotification = { [N in NotificationName]: { jsonrpc: "2.0"; method: N; params: NotificationMap[N] } }[NotificationName];
+
 // ---- validation ------------------------------------------------------------
 // Validators return problems as "path: what was expected", empty when valid, so an
 // error can name the exact field that was wrong.
@@ -396,7 +399,12 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 const isInteger = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v);
 
-const isRequestId = (v: unknown): v is RequestId => typeof v === "string" || isInteger(v);
+export const isRequestId = (v: unknown): v is RequestId => typeof v === "string" || isInteger(v);
+
+/** Whether `key` is one of `table`'s own keys (never an Object.prototype member such as "toString"). */
+function isKeyOf<T extends object>(table: T, key: string): key is Extract<keyof T, string> {
+  return Object.hasOwn(table, key);
+}
 
 function expectString(value: unknown, path: string, problems: Problems, optional = false): void {
   if (value === undefined && optional) return;
@@ -517,7 +525,7 @@ export function validateEnvelopeToServer(msg: unknown): Problems {
   return problems;
 }
 
-const paramValidators: Record<string, (params: unknown) => Problems> = {
+const paramValidators: { [M in MethodName | "$/cancelRequest"]: (params: unknown) => Problems } = {
   initialize: objectAt("params", (params, problems) => {
     expectString(params.protocolVersion, "params.protocolVersion", problems);
     expectString(params.clientName, "params.clientName", problems, true);
@@ -588,8 +596,7 @@ const paramValidators: Record<string, (params: unknown) => Problems> = {
 };
 
 export function validateParams(method: string, params: unknown): Problems {
-  const validate = paramValidators[method];
-  return validate ? validate(params) : [];
+  return isKeyOf(paramValidators, method) ? paramValidators[method](params) : [];
 }
 
 function validateGpu(gpu: unknown, path: string, problems: Problems): void {
@@ -612,7 +619,7 @@ function validateDevices(devices: unknown, path: string, problems: Problems): vo
   devices.gpus.forEach((gpu, i) => validateGpu(gpu, `${path}.gpus[${i}]`, problems));
 }
 
-const resultValidators: Record<string, (result: unknown) => Problems> = {
+const resultValidators: { [M in MethodName]: (result: unknown) => Problems } = {
   initialize: objectAt("result", (result, problems) => {
     expectString(result.protocolVersion, "result.protocolVersion", problems);
     expectString(result.serverVersion, "result.serverVersion", problems);
@@ -687,8 +694,17 @@ const resultValidators: Record<string, (result: unknown) => Problems> = {
 };
 
 export function validateResult(method: string, result: unknown): Problems {
-  const validate = resultValidators[method];
-  return validate ? validate(result) : [];
+  return isKeyOf(resultValidators, method) ? resultValidators[method](result) : [];
+}
+
+/**
+ * The one place where a result from the sidecar becomes typed: true when validateResult finds no
+ * problem with it, else its problems are pushed onto `problems`.
+ */
+export function isResultOf<M extends MethodName>(method: M, result: unknown, problems: Problems): result is MethodMap[M][1] {
+  const found = resultValidators[method](result);
+  problems.push(...found);
+  return found.length === 0;
 }
 
 export function validateResponse(msg: unknown, method?: string): Problems {
@@ -713,7 +729,7 @@ export function validateResponse(msg: unknown, method?: string): Problems {
   return problems;
 }
 
-const notificationValidators: Record<string, (params: unknown) => Problems> = {
+const notificationValidators: { [N in NotificationName]: (params: unknown) => Problems } = {
   "eval/progress": objectAt("params", (params, problems) => {
     if (!isRequestId(params.requestId)) problems.push("params.requestId: expected a string or an integer");
     expectOneOf(params.phase, EVAL_PHASES, "params.phase", problems);
@@ -766,9 +782,25 @@ export function validateNotification(msg: unknown): Problems {
     problems.push("method: expected a non-empty string");
     return problems;
   }
-  const validate = notificationValidators[msg.method];
-  if (!validate) return [...problems, `method: no params schema for notification "${msg.method}"`];
-  return [...problems, ...validate(msg.params)];
+  if (!isKeyOf(notificationValidators, msg.method)) return [...problems, `method: no params schema for notification "${msg.method}"`];
+  return [...problems, ...notificationValidators[msg.method](msg.params)];
+}
+
+/**
+ * The one place where a notification from the sidecar becomes typed: true when
+ * validateNotification finds no problem with it, else its problems are pushed onto `problems`.
+ */
+export function isSidecarNotification(msg: unknown, problems: Problems): msg is SidecarNotification {
+  const found = validateNotification(msg);
+  problems.push(...found);
+  return found.length === 0;
+}
+
+/** A response's envelope (jsonrpc, id, exactly one of result and error, the error's shape); its result is checked by isResultOf. */
+export function isResponseMessage(msg: unknown, problems: Problems): msg is ResponseMessage {
+  const found = validateResponse(msg);
+  problems.push(...found);
+  return found.length === 0;
 }
 
 /** Anything the sidecar writes: a notification when it has a method and no id, else a response. */

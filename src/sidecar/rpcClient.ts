@@ -3,12 +3,18 @@ import {
   ErrorCode,
   type MethodMap,
   type MethodName,
+  type NotificationMap,
   type NotificationMessage,
+  type NotificationName,
   type RequestId,
   type ResponseMessage,
   type RpcErrorObject,
+  isRequestId,
   isResponse,
-  validateResponse,
+  isResponseMessage,
+  isResultOf,
+  isSidecarNotification,
+  validateResult,
 } from "./protocol";
 import type { Logger } from "./logger";
 
@@ -57,7 +63,8 @@ export interface RequestOptions {
 
 interface Pending {
   method: string;
-  resolve(value: unknown): void;
+  /** Resolves with `result` once it fits the method's result schema; rejects, naming the problem, when not. */
+  accept(result: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout | undefined;
   detachAbort(): void;
@@ -65,7 +72,12 @@ interface Pending {
 
 const ABANDONED_MEMORY = 1000;
 
-type NotificationHandler = (params: unknown) => void;
+export type NotificationHandler<N extends NotificationName> = (params: NotificationMap[N]) => void;
+
+/** Checks a result, pushing its problems: a type guard for the result type it resolves with. */
+type ResultCheck<R> = (result: unknown, problems: string[]) => result is R;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * JSON-RPC 2.0 over a pair of streams, one JSON object per line. It owns request ids,
@@ -76,7 +88,13 @@ export class RpcClient {
   private readonly pending = new Map<RequestId, Pending>();
   /** Timed-out or aborted requests whose late answers are expected, id -> method. */
   private readonly abandoned = new Map<RequestId, string>();
-  private readonly notificationHandlers = new Map<string, Set<NotificationHandler>>();
+  private readonly notificationHandlers: { [N in NotificationName]: Set<NotificationHandler<N>> } = {
+    "eval/progress": new Set(),
+    "train/progress": new Set(),
+    "train/checkpoint": new Set(),
+    "train/finished": new Set(),
+    "train/failed": new Set(),
+  };
   private buffered = "";
   private closedReason: string | undefined;
 
@@ -97,11 +115,18 @@ export class RpcClient {
     params: MethodMap[M][0],
     options: RequestOptions = {},
   ): Promise<MethodMap[M][1]> {
-    return this.requestUntyped(method, params, options) as Promise<MethodMap[M][1]>;
+    return this.send(method, params, options, (result, problems): result is MethodMap[M][1] => isResultOf(method, result, problems));
   }
 
   /** For methods that later issues add before they join MethodMap. */
   requestUntyped(method: string, params: unknown, options: RequestOptions = {}): Promise<unknown> {
+    return this.send(method, params, options, (result, problems): result is unknown => {
+      problems.push(...validateResult(method, result));
+      return problems.length === 0;
+    });
+  }
+
+  private send<R>(method: string, params: unknown, options: RequestOptions, check: ResultCheck<R>): Promise<R> {
     if (this.closedReason !== undefined) {
       return Promise.reject(new ConnectionClosedError(method, this.closedReason));
     }
@@ -109,12 +134,16 @@ export class RpcClient {
     const id = this.nextId++;
     options.onRequestId?.(id);
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
-    return new Promise((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       const onAbort = () => this.abandon(id, new RequestCancelledError(method));
       options.signal?.addEventListener("abort", onAbort, { once: true });
       const pending: Pending = {
         method,
-        resolve,
+        accept: (result) => {
+          const problems: string[] = [];
+          if (check(result, problems)) resolve(result);
+          else reject(this.invalidAnswer(method, problems));
+        },
         reject,
         timer: timeoutMs > 0 ? setTimeout(() => this.abandon(id, new RequestTimeoutError(method, timeoutMs)), timeoutMs) : undefined,
         detachAbort: () => options.signal?.removeEventListener("abort", onAbort),
@@ -130,9 +159,9 @@ export class RpcClient {
     this.write(message);
   }
 
-  onNotification(method: string, handler: NotificationHandler): () => void {
-    let handlers = this.notificationHandlers.get(method);
-    if (!handlers) this.notificationHandlers.set(method, (handlers = new Set()));
+  /** `handler` gets each `method` notification whose params are valid (src/sidecar/protocol.ts); invalid ones are logged and dropped. */
+  onNotification<N extends NotificationName>(method: N, handler: NotificationHandler<N>): () => void {
+    const handlers = this.notificationHandlers[method];
     handlers.add(handler);
     return () => handlers.delete(handler);
   }
@@ -190,33 +219,35 @@ export class RpcClient {
       this.log.warn(`sidecar wrote a line that is not JSON, ignored: ${truncate(line)}`);
       return;
     }
-    if (typeof message !== "object" || message === null || Array.isArray(message)) {
+    if (!isObject(message)) {
       this.log.warn(`sidecar wrote a line that is not a JSON-RPC message, ignored: ${truncate(line)}`);
       return;
     }
-    const record = message as Record<string, unknown>;
-    if (isResponse(record)) this.onResponse(record as unknown as ResponseMessage);
-    else if (typeof record.method === "string") this.onNotificationMessage(record as unknown as NotificationMessage);
+    if (isResponse(message)) this.onResponse(message);
+    else if (typeof message.method === "string") this.onNotificationMessage(message.method, message);
     else this.log.warn(`sidecar wrote a message that is neither a response nor a notification: ${truncate(line)}`);
   }
 
-  private onResponse(message: ResponseMessage): void {
-    const pending = message.id === null ? undefined : this.pending.get(message.id);
-    if (!pending || message.id === null) {
-      this.onUnawaitedResponse(message);
+  private onResponse(message: Record<string, unknown>): void {
+    const problems: string[] = [];
+    const valid = isResponseMessage(message, problems);
+    const id = message.id;
+    const pending = isRequestId(id) ? this.pending.get(id) : undefined;
+    if (!pending || !isRequestId(id)) {
+      if (valid) this.onUnawaitedResponse(message);
+      else this.log.warn(`sidecar wrote an invalid response, ignored: ${problems.join("; ")}`);
       return;
     }
-    this.settle(message.id, pending);
-    const problems = validateResponse(message, pending.method);
-    if (message.error) {
-      pending.reject(toError(pending.method, message.error));
-    } else if (problems.length > 0) {
-      const detail = problems.join("; ");
-      this.log.error(`sidecar answered "${pending.method}" with an invalid result: ${detail}`);
-      pending.reject(new RpcError(ErrorCode.InternalError, `Invalid "${pending.method}" result from the sidecar: ${detail}`));
-    } else {
-      pending.resolve(message.result);
-    }
+    this.settle(id, pending);
+    if (!valid) pending.reject(this.invalidAnswer(pending.method, problems));
+    else if (message.error) pending.reject(toError(pending.method, message.error));
+    else pending.accept(message.result);
+  }
+
+  private invalidAnswer(method: string, problems: string[]): Error {
+    const detail = problems.join("; ");
+    this.log.error(`sidecar answered "${method}" with an invalid result: ${detail}`);
+    return new RpcError(ErrorCode.InternalError, `Invalid "${method}" result from the sidecar: ${detail}`);
   }
 
   private onUnawaitedResponse(message: ResponseMessage): void {
@@ -232,9 +263,16 @@ export class RpcClient {
     }
   }
 
-  private onNotificationMessage(message: NotificationMessage): void {
-    const handlers = this.notificationHandlers.get(message.method);
-    if (!handlers || handlers.size === 0) {
+  /** Validated on arrival: an invalid notification is logged with its method and first problem, and dropped. */
+  private onNotificationMessage(method: string, message: Record<string, unknown>): void {
+    const problems: string[] = [];
+    if (isSidecarNotification(message, problems)) this.deliver(message);
+    else this.log.warn(`dropped an invalid sidecar notification ${method}: ${problems[0]}`);
+  }
+
+  private deliver<N extends NotificationName>(message: { method: N; params: NotificationMap[N] }): void {
+    const handlers = this.notificationHandlers[message.method];
+    if (handlers.size === 0) {
       this.log.debug(`unhandled sidecar notification ${message.method}`);
       return;
     }

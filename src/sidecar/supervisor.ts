@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
 import { execa, type ResultPromise } from "execa";
 import type { Logger } from "./logger";
-import { PROTOCOL_VERSION, type InitializeResult, type MethodMap, type MethodName } from "./protocol";
-import { RpcClient, type RequestOptions } from "./rpcClient";
+import { PROTOCOL_VERSION, type InitializeResult, type MethodMap, type MethodName, type NotificationName } from "./protocol";
+import { RpcClient, type NotificationHandler, type RequestOptions } from "./rpcClient";
 
 export type SidecarState = "stopped" | "starting" | "ready" | "crashed";
 
@@ -77,9 +77,9 @@ interface Running {
   detachers: Map<NotificationEntry, () => void>;
 }
 
+/** A handler registered with the supervisor, which registers it with each sidecar's client. */
 interface NotificationEntry {
-  method: string;
-  handler: (params: unknown) => void;
+  attach(client: RpcClient): () => void;
 }
 
 /**
@@ -150,9 +150,12 @@ export class SidecarSupervisor extends EventEmitter {
     return this.current!.client.request(method, params, { timeoutMs: this.options.requestTimeoutMs, ...options });
   }
 
-  /** Listens to a notification from this sidecar and from every one launched after a restart. */
-  onNotification(method: string, handler: (params: unknown) => void): () => void {
-    const entry: NotificationEntry = { method, handler };
+  /**
+   * Listens to a notification from this sidecar and from every one launched after a restart;
+   * `handler` gets only valid params (an invalid notification is logged and dropped).
+   */
+  onNotification<N extends NotificationName>(method: N, handler: NotificationHandler<N>): () => void {
+    const entry: NotificationEntry = { attach: (client) => client.onNotification(method, handler) };
     this.notificationHandlers.push(entry);
     if (this.current) this.attach(this.current, entry);
     return () => {
@@ -164,7 +167,7 @@ export class SidecarSupervisor extends EventEmitter {
   }
 
   private attach(running: Running, entry: NotificationEntry): void {
-    running.detachers.set(entry, running.client.onNotification(entry.method, entry.handler));
+    running.detachers.set(entry, entry.attach(running.client));
   }
 
   async restart(): Promise<void> {

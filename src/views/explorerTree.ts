@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { listCotSets } from "../core/cot/cotSets";
 import { listRunFolders } from "../core/runs/runFolders";
 import { summarizeRun, type RunState, type RunSummary } from "../core/training/runs";
+import type { ExperimentWorkspace } from "../workspace";
 
 /** A dataset row of the tree: its name and what is known of it so far. */
 export interface DatasetLeaf {
@@ -63,7 +64,10 @@ function runDescription(summary: RunSummary): string {
 
 /** The Codistill explorer: Datasets, CoT sets and Runs of the first workspace folder. */
 export class ExplorerTree implements vscode.TreeDataProvider<Node> {
-  constructor(private readonly listDatasets: DatasetLister) {}
+  constructor(
+    private readonly workspace: ExperimentWorkspace,
+    private readonly listDatasets: DatasetLister,
+  ) {}
 
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -102,7 +106,7 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
   }
 
   private async leavesOf(group: GroupId): Promise<LeafNode[]> {
-    const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const root = this.workspace.root;
     if (!root) return [];
     if (group === "cots") {
       return (await listCotSets(root)).map((set) => ({

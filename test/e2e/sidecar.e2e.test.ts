@@ -3,11 +3,13 @@
 // screen. Screenshots land in test-results/.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FrameLocator } from "playwright-core";
 import {
   leftoverProcesses,
+  notificationTexts,
   restrictWorkspace,
   runCommand,
   screenshot,
@@ -84,6 +86,29 @@ describe("Codistill in a trusted workspace", () => {
     assert.deepEqual(state.missing, [], `tree rows ${JSON.stringify(state.texts)}`);
     await waitForStatusBarText(session, "codistill", "Codistill: stopped");
     await screenshot(session, "codistill-explorer");
+  });
+
+  it("reports a codistill.yaml problem once, with its line and key, and re-reads the file when it changes", async () => {
+    const file = join(workspace, "codistill.yaml");
+    const original = readFileSync(file, "utf8");
+    const line = original.trimEnd().split("\n").length + 1;
+    const problem = new RegExp(`codistill\\.yaml:${line}:\\d+ name: expected a string`);
+    const rows = session.page.locator(".part.sidebar .monaco-list-row");
+    try {
+      appendFileSync(file, "\nname: [not, a, string]\n".slice(original.endsWith("\n") ? 1 : 0));
+      await waitForNotification(session, problem, { timeoutMs: 30_000 });
+      await rows.filter({ hasText: problem }).first().waitFor({ timeout: 30_000 });
+      // Every reader (tree, commands, panels) reads the same parse; the problem is shown once.
+      await runCommand(session, "Codistill: Refresh");
+      await runCommand(session, "Codistill: Refresh");
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal((await notificationTexts(session)).filter((t) => problem.test(t)).length, 1);
+      await screenshot(session, "codistill-yaml-problem");
+    } finally {
+      writeFileSync(file, original);
+    }
+    await rows.filter({ hasText: problem }).first().waitFor({ state: "detached", timeout: 30_000 });
+    await runCommand(session, "Notifications: Clear All Notifications");
   });
 
   it("shows the sidecar's versions after Show Sidecar Status", async () => {

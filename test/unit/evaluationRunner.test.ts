@@ -66,10 +66,8 @@ describe("runEvaluation with a real sidecar and a tiny model", () => {
     backoff: { initialMs: 100, maxMs: 1000, resetAfterMs: 60_000 },
     stopGraceMs: 1500,
   });
-  const sidecar: EvalSidecar = {
-    request: (method, params, options) => supervisor.request(method, params as never, options),
-    onNotification: (method, handler) => supervisor.onNotification(method, handler),
-  };
+  // The supervisor is what the panel hands runEvaluation.
+  const sidecar: EvalSidecar = supervisor;
   const cacheDir = expectedOutputsCacheDir(root);
   let humaneval: Dataset;
   let humanevalPlus: Dataset;

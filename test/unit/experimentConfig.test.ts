@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { EVALUATION_DEFAULTS, parseExperimentConfig, readExperimentConfig } from "../../src/core/experiment/config";
+import { EVALUATION_DEFAULTS, datasetRequest, parseExperimentConfig, readExperimentConfig } from "../../src/core/experiment/config";
+import { ExperimentConfigCache } from "../../src/core/experiment/configCache";
 import { REPO } from "./helpers";
 
 const FILE = "/ws/codistill.yaml";
@@ -146,5 +147,49 @@ describe("codistill.yaml", () => {
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+});
+
+describe("codistill.yaml as the extension keeps it (ExperimentConfigCache)", () => {
+  const withFolder = async (body: (root: string, cache: ExperimentConfigCache) => Promise<void>) => {
+    const root = mkdtempSync(join(tmpdir(), "codistill-cfg-cache-"));
+    try {
+      await body(root, new ExperimentConfigCache(root));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  };
+
+  it("is empty without a file, parses once per version of the file, and re-reads it when it changes", () =>
+    withFolder(async (root, cache) => {
+      assert.deepEqual(await cache.load(), { root, config: undefined, problems: [] });
+      writeFileSync(join(root, "codistill.yaml"), "datasets:\n  - name: a\n    path: a.jsonl\n");
+      const first = await cache.load();
+      assert.deepEqual(first.config?.datasets.map((d) => d.name), ["a"]);
+      assert.equal(await cache.load(), first, "an unchanged file is not parsed again");
+      writeFileSync(join(root, "codistill.yaml"), "datasets:\n  - name: b\n    path: b.jsonl\nname: [1]\n");
+      const second = await cache.load();
+      assert.deepEqual(second.config?.datasets.map((d) => d.name), ["b"]);
+      assert.equal(second.problems.length, 1);
+      assert.match(second.problems[0]!, new RegExp(`^${join(root, "codistill.yaml")}:4:\\d+ name: expected a string$`));
+      rmSync(join(root, "codistill.yaml"));
+      assert.equal((await cache.load()).config, undefined);
+    }));
+
+  it("names the file when it cannot be read, instead of throwing", () =>
+    withFolder(async (root, cache) => {
+      mkdirSync(join(root, "codistill.yaml"));
+      const loaded = await cache.load();
+      assert.equal(loaded.config, undefined);
+      assert.equal(loaded.problems.length, 1);
+      assert.match(loaded.problems[0]!, new RegExp(`^${join(root, "codistill.yaml")}: .*EISDIR`));
+    }));
+
+  it("turns a declared dataset into the registry's request, leaving out what is not set", () => {
+    const { config } = parseExperimentConfig("datasets:\n  - name: t\n    path: /d/t\n    format: taco\n    pythonOnly: false\n  - name: h\n    path: /d/h.jsonl\n", FILE);
+    assert.deepEqual(config.datasets.map(datasetRequest), [
+      { name: "t", path: "/d/t", format: "taco", pythonOnly: false },
+      { name: "h", path: "/d/h.jsonl" },
+    ]);
   });
 });

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { openDataset } from "../../src/core/datasets/index";
 import { parsePanelMessage } from "../../src/panels/shared/messages";
 import { sidecarStatusValidators } from "../../src/panels/sidecarStatus/protocol";
+import { REPO } from "./helpers";
 
 describe("webview messages are validated before the host acts on them", () => {
   const parse = (raw: unknown) => parsePanelMessage(raw, sidecarStatusValidators);
@@ -33,5 +37,24 @@ describe("big integers cross to the webview exactly", () => {
     });
     assert.ok(isBigIntValue({ $bigint: "12" }));
     assert.ok(!isBigIntValue({ $bigint: "12", other: 1 }));
+  });
+
+  it("encodes a whole task as encodeBigInts does, on every golden dataset", async () => {
+    const { encodeBigInts, encodeTask } = await import("../../src/panels/datasetBrowser/protocol");
+    const golden = join(REPO, "test", "fixtures", "datasets", "golden");
+    let tasks = 0;
+    for (const file of readdirSync(golden)) {
+      const dataset = await openDataset(join(golden, file));
+      try {
+        await dataset.whenIndexed();
+        for (let i = 0; i < dataset.summaries.length; i++, tasks++) {
+          const task = await dataset.task(i);
+          assert.equal(JSON.stringify(encodeTask(task)), JSON.stringify(encodeBigInts(task)), `${file} task ${i}`);
+        }
+      } finally {
+        await dataset.close();
+      }
+    }
+    assert.ok(tasks > 20, `only ${tasks} tasks`);
   });
 });

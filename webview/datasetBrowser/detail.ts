@@ -1,7 +1,6 @@
 // The right-hand side: one task in full (problem, starter code, solutions, tests, reasoning).
 // Large parts (hundreds of solutions or stdio cases) are drawn only when asked for.
-import type { Task, TaskTests } from "../../src/core/datasets/task";
-import { entriesOf, isFloatValue, type CotView } from "../../src/panels/datasetBrowser/protocol";
+import { entriesOf, isFloatValue, type CotView, type WireTask, type WireTaskTests } from "../../src/panels/datasetBrowser/protocol";
 import { el } from "../shared/host";
 import { button } from "../shared/toolkit";
 import { chip, count, countBadge, difficultyBucket, difficultyLabel, firstLines, lineCount, plural, pyArgs, pyRepr, truncate } from "./format";
@@ -58,7 +57,7 @@ export class DetailView {
     this.element.replaceChildren(el("div", { className: "callout error", testId: "detail-error" }, el("pre", { text: message })));
   }
 
-  show(index: number, task: Task, cot: CotView | null, solutionTab: number): void {
+  show(index: number, task: WireTask, cot: CotView | null, solutionTab: number): void {
     const keepScroll = this.index === index ? this.element.scrollTop : 0;
     this.index = index;
     this.element.removeAttribute("aria-busy");
@@ -75,7 +74,7 @@ export class DetailView {
     this.element.scrollTop = keepScroll;
   }
 
-  private header(index: number, task: Task): HTMLElement {
+  private header(index: number, task: WireTask): HTMLElement {
     const meta = el("div", { className: "dsb-detail-meta" });
     const source = chip(task.source, "dsb-source");
     source.dataset.testid = "detail-source";
@@ -101,7 +100,7 @@ export class DetailView {
     );
   }
 
-  private problem(task: Task): HTMLElement {
+  private problem(task: WireTask): HTMLElement {
     const body = el("div", { className: "dsb-markdown", testId: "detail-prompt" });
     if (looksLikePython(task.source, task.prompt)) body.append(pythonBlock(task.prompt));
     else renderMarkdown(body, task.prompt);
@@ -110,12 +109,12 @@ export class DetailView {
     return section;
   }
 
-  private starter(task: Task): HTMLElement[] {
+  private starter(task: WireTask): HTMLElement[] {
     if (!task.starterCode?.trim()) return [];
     return [this.section("Starter code", "detail-starter", pythonBlock(task.starterCode))];
   }
 
-  private solutions(task: Task, active: number): HTMLElement {
+  private solutions(task: WireTask, active: number): HTMLElement {
     const n = task.solutions.length;
     if (n === 0) return this.section("Solutions", "detail-solutions", el("p", { className: "dsb-note", text: "No reference solutions." }));
     const current = Math.min(Math.max(0, active), n - 1);
@@ -182,7 +181,7 @@ export class DetailView {
     return section;
   }
 
-  private tests(tests: TaskTests): HTMLElement {
+  private tests(tests: WireTaskTests): HTMLElement {
     switch (tests.kind) {
       case "assert":
         return this.assertTests(tests);
@@ -193,7 +192,7 @@ export class DetailView {
     }
   }
 
-  private assertTests(tests: Extract<TaskTests, { kind: "assert" }>): HTMLElement {
+  private assertTests(tests: Extract<WireTaskTests, { kind: "assert" }>): HTMLElement {
     const lines = tests.code.split("\n");
     const asserts = lines.filter((l) => /^\s*assert\b/.test(l)).length;
     // HumanEval's tests end with `check(entry_point)`, which runs the asserts of `def check`.
@@ -221,7 +220,7 @@ export class DetailView {
     return this.section("Tests", "detail-tests", ...parts);
   }
 
-  private callTests(tests: Extract<TaskTests, { kind: "call" }>): HTMLElement {
+  private callTests(tests: Extract<WireTaskTests, { kind: "call" }>): HTMLElement {
     const n = tests.inputs.length;
     const summary = el("p", { className: "dsb-tests-summary", testId: "tests-summary" }, "Calls to ", el("code", { text: tests.fnName, testId: "tests-fn" }), `: ${plural(n, "input")}`);
     // A float atol with an integral value (0.0) crosses as { $float }: pyRepr prints either form.
@@ -260,7 +259,7 @@ export class DetailView {
     return this.section("Tests", "detail-tests", ...parts);
   }
 
-  private stdioTests(tests: Extract<TaskTests, { kind: "stdio" }>): HTMLElement {
+  private stdioTests(tests: Extract<WireTaskTests, { kind: "stdio" }>): HTMLElement {
     const n = Math.max(tests.inputs.length, tests.outputs.length);
     const summary = el("p", { className: "dsb-tests-summary", testId: "tests-summary", text: `Standard input/output: ${plural(n, "case")}` });
     const parts: HTMLElement[] = [summary];
@@ -307,7 +306,7 @@ export class DetailView {
   }
 
   /** TACO's url, time and memory limits and the like: primitive values only. */
-  private meta(task: Task): HTMLElement[] {
+  private meta(task: WireTask): HTMLElement[] {
     // entriesOf: a meta with keys like "8" that a Task JSONL wrote out of JS's order crosses as { $dict }.
     const entries = entriesOf(task.meta ?? {}).filter(([, v]) => (v !== null && ["string", "number", "boolean"].includes(typeof v)) || isFloatValue(v));
     if (!entries.length) return [];

@@ -1,8 +1,14 @@
 // The Dataset Browser panel: a searchable, filterable, virtualized list of a dataset's tasks
 // beside the selected task in full. Messages: src/panels/datasetBrowser/protocol.ts.
-import type { TaskFilter, TaskSummary } from "../../src/core/datasets/api";
-import type { Task } from "../../src/core/datasets/task";
-import type { CotView, DatasetBrowserState, DatasetView, LoadingView } from "../../src/panels/datasetBrowser/protocol";
+import type { TaskFilter } from "../../src/core/datasets/api";
+import type {
+  DatasetBrowserReplies,
+  DatasetBrowserState,
+  DatasetBrowserToHost,
+  DatasetBrowserToWebview,
+  DatasetView,
+  LoadingView,
+} from "../../src/panels/datasetBrowser/protocol";
 import { HostConnection, el } from "../shared/host";
 import { button, registerToolkit } from "../shared/toolkit";
 import { DetailView } from "./detail";
@@ -28,7 +34,7 @@ const SAVE_DELAY_MS = 100;
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 class DatasetBrowser {
-  private readonly host = new HostConnection<SavedState>();
+  private readonly host = new HostConnection<SavedState, DatasetBrowserToHost, DatasetBrowserToWebview, DatasetBrowserReplies>();
   private readonly header: Header;
   private readonly filters: FilterPanel;
   private readonly list: VirtualList;
@@ -117,13 +123,13 @@ class DatasetBrowser {
       if (document.visibilityState === "hidden") this.saveSoon.flush();
     });
 
-    this.host.on("datasetBrowser/dataset", (params) => void this.onDataset(params as DatasetView));
-    this.host.on("datasetBrowser/loading", (params) => this.onLoading(params as LoadingView));
-    this.host.on("datasetBrowser/error", (params) => {
+    this.host.on("datasetBrowser/dataset", (view) => void this.onDataset(view));
+    this.host.on("datasetBrowser/loading", (progress) => this.onLoading(progress));
+    this.host.on("datasetBrowser/error", ({ message }) => {
       this.loadingPath = undefined;
       this.header.setLoading(undefined);
       if (!this.view) this.startText.textContent = "No dataset is open.";
-      this.header.showError((params as { message: string }).message);
+      this.header.showError(message);
     });
     this.host.notify("datasetBrowser/ready");
   }
@@ -193,9 +199,9 @@ class DatasetBrowser {
     // the rows it has until the new result arrives.
     this.cache?.dispose();
     this.matched.classList.add("dsb-busy");
-    let result: { matched: number; total: number };
+    let result: DatasetBrowserReplies["datasetBrowser/query"];
     try {
-      result = (await this.host.request("datasetBrowser/query", { filter })) as { matched: number; total: number };
+      result = await this.host.request("datasetBrowser/query", { filter });
     } catch (err) {
       if (generation === this.generation) {
         this.matched.classList.remove("dsb-busy");
@@ -208,7 +214,7 @@ class DatasetBrowser {
     this.matched.classList.remove("dsb-busy");
     const cache: RowCache = new RowCache(
       result.matched,
-      async (start, n) => (await this.host.request("datasetBrowser/rows", { start, count: n })) as { start: number; rows: TaskSummary[] },
+      (start, n) => this.host.request("datasetBrowser/rows", { start, count: n }),
       () => {
         if (this.cache === cache) this.list.refresh();
       },
@@ -270,7 +276,7 @@ class DatasetBrowser {
     const token = ++this.taskToken;
     this.detail.showLoading();
     try {
-      const { task, cot } = (await this.host.request("datasetBrowser/task", { index })) as { task: Task; cot: CotView | null };
+      const { task, cot } = await this.host.request("datasetBrowser/task", { index });
       if (token !== this.taskToken) return;
       this.detail.show(index, task, cot, this.solutionTab);
     } catch (err) {

@@ -1,9 +1,11 @@
 import {
   evaluationValidators,
+  type EvaluationReplies,
   type EvaluationSettingsView,
+  type EvaluationToHost,
+  type EvaluationToWebview,
   type EvaluationView,
   type ResultRowView,
-  type RunningView,
   type StructuralCell,
   type TaskRowView,
 } from "../../src/panels/evaluation/protocol";
@@ -21,14 +23,13 @@ interface EvaluationState {
 }
 
 registerToolkit();
-const host = new HostConnection<EvaluationState>();
+const host = new HostConnection<EvaluationState, EvaluationToHost, EvaluationToWebview, EvaluationReplies>();
 const app = document.getElementById("app")!;
 const state: EvaluationState = host.state ?? { chosenModels: [], chosenBenchmarks: [] };
 let drillRows: TaskRowView[] | undefined;
 let formProblem: string | undefined;
 
-host.on("evaluation/state", (params) => {
-  const view = params as EvaluationView;
+host.on("evaluation/state", (view) => {
   const known = new Set(view.models.map((m) => m.id));
   state.chosenModels = state.chosenModels.filter((id) => known.has(id));
   if (!state.chosenModels.length && view.models[0]) state.chosenModels = [view.models[0].id];
@@ -41,10 +42,10 @@ host.on("evaluation/state", (params) => {
   if (state.drillDown) void loadDrillDown(state.drillDown.modelId, state.drillDown.benchmark);
 });
 
-host.on("evaluation/progress", (params) => {
+host.on("evaluation/progress", (running) => {
   if (!state.view) return;
   const wasRunning = state.view.running !== null;
-  state.view.running = params as RunningView | null;
+  state.view.running = running;
   save();
   // Starting or finishing swaps Run for Cancel: redraw the form; otherwise only the progress line.
   if (wasRunning !== (state.view.running !== null)) renderSafely();
@@ -129,7 +130,7 @@ function run(): void {
   const s = state.settings!;
   const params = { models: state.chosenModels, benchmarks: state.chosenBenchmarks, n: s.n, temperature: s.temperature, limit: s.limit };
   // The host ignores invalid messages, so the form checks with the same validator first.
-  formProblem = evaluationValidators["evaluation/run"]!(params);
+  formProblem = evaluationValidators["evaluation/run"](params);
   save();
   if (formProblem) return renderSafely();
   host.request("evaluation/run", params).catch((err: Error) => {
@@ -232,7 +233,7 @@ async function loadDrillDown(modelId: string, benchmark: string): Promise<void> 
   state.drillDown = { modelId, benchmark };
   save();
   try {
-    drillRows = (await host.request("evaluation/tasks", { modelId, benchmark })) as TaskRowView[];
+    drillRows = await host.request("evaluation/tasks", { modelId, benchmark });
   } catch (err) {
     drillRows = undefined;
     state.drillDown = undefined;

@@ -1,5 +1,6 @@
-// The webview end of a panel's message protocol (see src/panels/shared/messages.ts).
-import type { PanelResponse } from "../../src/panels/shared/messages";
+// The webview end of a panel's message protocol (see src/panels/shared/messages.ts), typed by
+// the panel's maps: a wrong method or params shape does not compile.
+import type { PanelMessage, PanelResponse, ParamsArg, RepliesOf } from "../../src/panels/shared/messages";
 
 interface VsCodeApi<S> {
   postMessage(message: unknown): void;
@@ -9,12 +10,23 @@ interface VsCodeApi<S> {
 
 declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
 
-type Listener = (params: unknown) => void;
+type Listeners<ToWebview> = { [M in keyof ToWebview]?: (params: ToWebview[M]) => void };
 
-export class HostConnection<S> {
-  private readonly api = acquireVsCodeApi<S>();
-  private readonly listeners = new Map<string, Listener>();
-  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The one place where what the host posts becomes typed. A webview receives messages only from
+ * its own PanelChannel, which sends them typed by the same maps (`notify`, and the handlers'
+ * results as replies), so the webview trusts their params instead of validating them again.
+ */
+function sentByOwnHost<T>(_value: unknown): _value is T {
+  return true;
+}
+
+export class HostConnection<State, ToHost, ToWebview, Replies extends RepliesOf<ToHost, Replies>> {
+  private readonly api = acquireVsCodeApi<State>();
+  private readonly listeners: Listeners<ToWebview> = {};
+  private readonly waiting = new Map<number, (response: PanelResponse) => void>();
   private nextId = 1;
 
   constructor() {
@@ -22,43 +34,49 @@ export class HostConnection<S> {
   }
 
   /** Persisted by VS Code across hide/show and reloads. */
-  get state(): S | undefined {
+  get state(): State | undefined {
     return this.api.getState();
   }
 
-  set state(value: S) {
+  set state(value: State) {
     this.api.setState(value);
   }
 
-  notify(method: string, params?: unknown): void {
+  notify<M extends keyof ToHost & string>(method: M, ...[params]: ParamsArg<ToHost[M]>): void {
     this.api.postMessage({ method, params });
   }
 
-  request(method: string, params?: unknown): Promise<unknown> {
+  /** Resolves with the host's reply; rejects with the error its handler threw. */
+  request<M extends keyof Replies & keyof ToHost & string>(method: M, ...[params]: ParamsArg<ToHost[M]>): Promise<Replies[M]> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, (response) => {
+        if (response.error !== undefined) reject(new Error(response.error));
+        else if (sentByOwnHost<Replies[M]>(response.result)) resolve(response.result);
+      });
       this.api.postMessage({ id, method, params });
     });
   }
 
-  on(method: string, listener: Listener): void {
-    this.listeners.set(method, listener);
+  on<M extends keyof ToWebview & string>(method: M, listener: (params: ToWebview[M]) => void): void {
+    this.listeners[method] = listener;
   }
 
   private receive(data: unknown): void {
-    if (typeof data !== "object" || data === null) return;
-    const message = data as Record<string, unknown>;
-    if (typeof message.method === "string") {
-      this.listeners.get(message.method)?.(message.params);
+    if (!isObject(data)) return;
+    if (typeof data.method === "string") {
+      if (sentByOwnHost<PanelMessage<ToWebview>>(data)) this.deliver(data);
       return;
     }
-    const response = message as unknown as PanelResponse;
-    const waiter = this.waiting.get(response.id);
+    if (typeof data.id !== "number") return;
+    const waiter = this.waiting.get(data.id);
     if (!waiter) return;
-    this.waiting.delete(response.id);
-    if (response.error !== undefined) waiter.reject(new Error(response.error));
-    else waiter.resolve(response.result);
+    this.waiting.delete(data.id);
+    waiter({ id: data.id, result: data.result, ...(typeof data.error === "string" ? { error: data.error } : {}) });
+  }
+
+  private deliver<M extends keyof ToWebview & string>(message: { method: M; params: ToWebview[M] }): void {
+    this.listeners[message.method]?.(message.params);
   }
 }
 

@@ -104,7 +104,7 @@ export function progressRing(): HTMLElement {
 }
 
 /** A labelled dropdown of fixed choices. */
-export function dropdown(label: string, options: readonly string[], value: string, onChange: (value: string) => void, testId?: string): HTMLElement {
+export function dropdown<T extends string>(label: string, options: readonly T[], value: T, onChange: (value: T) => void, testId?: string): HTMLElement {
   const wrapper = document.createElement("div");
   wrapper.className = "dropdown-field";
   const caption = document.createElement("label");
@@ -119,7 +119,10 @@ export function dropdown(label: string, options: readonly string[], value: strin
     if (option === value) item.setAttribute("selected", "");
     el.appendChild(item);
   }
-  el.addEventListener("change", () => onChange(el.value));
+  el.addEventListener("change", () => {
+    const chosen = options.find((option) => option === el.value);
+    if (chosen !== undefined) onChange(chosen);
+  });
   wrapper.append(caption, el);
   return wrapper;
 }

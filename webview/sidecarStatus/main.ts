@@ -1,13 +1,12 @@
-import type { SidecarStatusView } from "../../src/panels/sidecarStatus/protocol";
+import type { SidecarStatusReplies, SidecarStatusToHost, SidecarStatusToWebview, SidecarStatusView } from "../../src/panels/sidecarStatus/protocol";
 import { HostConnection, el } from "../shared/host";
 import { button, dataGrid, divider, registerToolkit } from "../shared/toolkit";
 
 registerToolkit();
-const host = new HostConnection<SidecarStatusView>();
+const host = new HostConnection<SidecarStatusView, SidecarStatusToHost, SidecarStatusToWebview, SidecarStatusReplies>();
 const app = document.getElementById("app")!;
 
-host.on("sidecarStatus/state", (params) => {
-  const view = params as SidecarStatusView;
+host.on("sidecarStatus/state", (view) => {
   host.state = view;
   render(view);
 });

@@ -97,5 +97,8 @@ export class MetricCharts {
 }
 
 function points(lines: MetricsLine[], key: string): XY[] {
-  return lines.flatMap((l) => (typeof l[key] === "number" ? [{ x: l.step, y: l[key] as number }] : []));
+  return lines.flatMap((l) => {
+    const y = l[key];
+    return typeof y === "number" ? [{ x: l.step, y }] : [];
+  });
 }

@@ -1,6 +1,6 @@
 import { curriculumPreview, CURRICULUM_SCHEDULES } from "../../src/core/training/curriculum";
 import type { MetricsLine } from "../../src/core/training/runs";
-import { LORA_PRESETS, trainingFormProblem, type RunView, type TrainingForm, type TrainingView } from "../../src/panels/training/protocol";
+import { LORA_PRESETS, trainingFormProblem, type RunView, type TrainingForm, type TrainingReplies, type TrainingToHost, type TrainingToWebview, type TrainingView } from "../../src/panels/training/protocol";
 import { HostConnection, el, renderOrExplain } from "../shared/host";
 import { button, checkbox, dropdown, progressRing, registerToolkit, textField } from "../shared/toolkit";
 import { CHARTED_METRICS, drawCurriculum, MetricCharts } from "./charts";
@@ -13,7 +13,7 @@ interface TrainingState {
 }
 
 registerToolkit();
-const host = new HostConnection<TrainingState>();
+const host = new HostConnection<TrainingState, TrainingToHost, TrainingToWebview, TrainingReplies>();
 const app = document.getElementById("app")!;
 const state: TrainingState = host.state ?? { overlay: [] };
 let formProblem: string | undefined;
@@ -21,8 +21,7 @@ let drawnShape: string | undefined;
 let charts: MetricCharts | undefined;
 const metrics = new Map<string, MetricsLine[]>();
 
-host.on("training/state", (params) => {
-  const view = params as TrainingView;
+host.on("training/state", (view) => {
   state.view = view;
   state.form ??= structuredClone(view.form);
   // A form kept by an earlier version of the panel, from before it had this field.
@@ -41,8 +40,7 @@ host.on("training/state", (params) => {
   void loadMetrics();
 });
 
-host.on("training/progress", (params) => {
-  const { runId, line } = params as { runId: string; line: MetricsLine };
+host.on("training/progress", ({ runId, line }) => {
   const lines = metrics.get(runId) ?? [];
   lines.push(line);
   metrics.set(runId, lines);
@@ -119,7 +117,7 @@ function formSection(view: TrainingView): HTMLElement {
       { className: "eval-fields" },
       textField("Student model folder", f.student, (v) => ((f.student = v), save()), "student"),
       textField("Encoder folder (structural loss)", f.encoder, (v) => ((f.encoder = v), save()), "encoder"),
-      dropdown("LoRA preset", LORA_PRESETS, f.loraPreset, (v) => ((f.loraPreset = v as TrainingForm["loraPreset"]), save()), "lora"),
+      dropdown("LoRA preset", LORA_PRESETS, f.loraPreset, (v) => ((f.loraPreset = v), save()), "lora"),
       numberInput("Learning rate", () => f.lr, (v) => (f.lr = v), "lr"),
       numberInput("Epochs", () => f.epochs, (v) => (f.epochs = v), "epochs"),
       numberInput("Batch size per GPU", () => f.batchSize, (v) => (f.batchSize = v), "batch"),
@@ -134,7 +132,7 @@ function formSection(view: TrainingView): HTMLElement {
       numberInput("α end", () => c.alphaEnd, (v) => (c.alphaEnd = v), "alpha-end", true),
       numberInput("β start", () => c.betaStart, (v) => (c.betaStart = v), "beta-start", true),
       numberInput("β end", () => c.betaEnd, (v) => (c.betaEnd = v), "beta-end", true),
-      dropdown("Schedule", CURRICULUM_SCHEDULES, c.schedule, (v) => ((c.schedule = v as typeof c.schedule), save(), drawPreview()), "schedule"),
+      dropdown("Schedule", CURRICULUM_SCHEDULES, c.schedule, (v) => ((c.schedule = v), save(), drawPreview()), "schedule"),
       numberInput("Over fraction of training", () => c.warmupFraction, (v) => (c.warmupFraction = v), "warmup-fraction", true),
       numberInput("Steps (step schedule)", () => c.steps, (v) => (c.steps = v), "schedule-steps", true),
     ),
@@ -173,7 +171,7 @@ function showProblem(err: Error): void {
 
 function start(): void {
   formProblem = trainingFormProblem(state.form);
-  if (formProblem) return renderSafely();
+  if (formProblem || !state.form) return renderSafely();
   host.request("training/start", state.form).catch(showProblem);
 }
 
@@ -235,7 +233,7 @@ function metricsSection(): HTMLElement {
 async function loadMetrics(): Promise<void> {
   const wanted = state.overlay.filter((id) => !metrics.has(id) || id === state.view?.live?.runId);
   if (wanted.length) {
-    const loaded = (await host.request("training/metrics", { runIds: wanted }).catch(() => ({}))) as Record<string, MetricsLine[]>;
+    const loaded = await host.request("training/metrics", { runIds: wanted }).catch((): Record<string, MetricsLine[]> => ({}));
     for (const [id, lines] of Object.entries(loaded)) metrics.set(id, lines);
   }
   drawMetrics();

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from .execution import Limits
+from .execution import SandboxOptions
 
 LOG_LEVELS = ("error", "warning", "info", "debug")
 LOG_LEVEL_ENV = "CODISTILL_LOG_LEVEL"
@@ -55,26 +55,33 @@ def add_sample_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_time_limit_options(parser: argparse.ArgumentParser, *, with_defaults: bool) -> None:
-    """--time-limit-factor and --min-time-limit, EvalPlus's per-input limits. ``with_defaults``:
-    they default to Limits' values; otherwise to None, for a command that leaves an option not
-    given out of the params it sends (whose defaults are the same values)."""
+    """--time-limit-factor and --min-time-limit, EvalPlus's per-input limits, kept under the
+    names of the SandboxOptions they set. ``with_defaults``: they default to SandboxOptions'
+    values; otherwise to None, for a command that leaves an option not given out of the params
+    it sends (whose defaults are the same values)."""
     options = (
         (
             "--time-limit-factor",
-            Limits.time_limit_factor,
+            "time_limit_factor",
             "a call test may take this many times the reference solution's time on that input "
             "(EvalPlus's gt-time-limit-factor; default {})",
         ),
         (
             "--min-time-limit",
-            Limits.min_time_limit,
+            "min_time_limit_s",
             "seconds a call test may always take, however fast the reference "
             "(EvalPlus's min-time-limit; default {})",
         ),
     )
-    for flag, default, text in options:
+    for flag, option, text in options:
+        default = getattr(SandboxOptions, option)
         parser.add_argument(
-            flag, type=float, default=default if with_defaults else None, help=text.format(default)
+            flag,
+            type=float,
+            dest=option,
+            metavar=flag.removeprefix("--").replace("-", "_").upper(),
+            default=default if with_defaults else None,
+            help=text.format(default),
         )
 
 

@@ -266,7 +266,7 @@ function readSampleLine(origin: Origin, value: unknown): Omit<GeneratedSample, "
   const taskId = expectString(origin, s.task_id, "task_id");
   const solution = s.solution === undefined ? null : expectString(origin, s.solution, "solution");
   const completion = s.completion === undefined ? null : expectString(origin, s.completion, "completion");
-  // The executor needs one of the two to build a program (codistill.execution.cli.load_samples).
+  // The executor needs one of the two to build a program (codistill.execution.sandbox.load_samples).
   if (solution === null && completion === null) fail(origin, "solution", "missing (a sample needs a string solution or completion)");
   const raw = s.raw === undefined ? null : expectStringOrNull(origin, s.raw, "raw");
   return { taskId, solution, completion, raw };

@@ -11,6 +11,7 @@ import { serializeTask } from "../datasets/serialize";
 import type { EvaluationDecl } from "../experiment/config";
 import { listRunFolders } from "../runs/runFolders";
 import { checkpointSteps } from "../training/runs";
+import type { EvalProgressParams, MethodMap, RequestId } from "../../sidecar/protocol";
 
 export type EvalModelKind = "base" | "adapter" | "checkpoint";
 
@@ -121,16 +122,18 @@ export interface EvalProgress {
   message?: string;
 }
 
-/** What runEvaluation needs from the sidecar: its two eval methods and their progress. */
+type EvalMethod = "eval/generate" | "eval/execute";
+
+/** What runEvaluation needs from the sidecar (a SidecarSupervisor): its two eval methods and their progress. */
 export interface EvalSidecar {
-  request(method: "eval/generate" | "eval/execute", params: Record<string, unknown>, options: EvalRequestOptions): Promise<unknown>;
-  onNotification(method: "eval/progress", handler: (params: unknown) => void): () => void;
+  request<M extends EvalMethod>(method: M, params: MethodMap[M][0], options: EvalRequestOptions): Promise<MethodMap[M][1]>;
+  onNotification(method: "eval/progress", handler: (params: EvalProgressParams) => void): () => void;
 }
 
 export interface EvalRequestOptions {
   signal?: AbortSignal;
   timeoutMs: number;
-  onRequestId: (id: string | number) => void;
+  onRequestId: (id: RequestId) => void;
 }
 
 export interface EvalJob {
@@ -159,7 +162,7 @@ export async function runEvaluation(job: EvalJob, sidecar: EvalSidecar, onProgre
   onProgress({ phase: "export", done: 1, total: 1, message: `${count} tasks` });
 
   const { n, temperature, topP, maxNewTokens, workers, timeoutS } = job.settings;
-  const generated = (await callWithProgress(sidecar, "eval/generate", {
+  const generated = await callWithProgress(sidecar, "eval/generate", {
     model: job.model.model,
     adapter: job.model.adapter ?? null,
     tasksPath,
@@ -168,31 +171,29 @@ export async function runEvaluation(job: EvalJob, sidecar: EvalSidecar, onProgre
     temperature,
     topP,
     maxNewTokens,
-  }, onProgress, signal)) as { samplesPath: string };
-  const executed = (await callWithProgress(sidecar, "eval/execute", {
+  }, onProgress, signal);
+  const executed = await callWithProgress(sidecar, "eval/execute", {
     tasksPath,
     samplesPath: generated.samplesPath,
     outDir: dir,
     workers,
     timeoutS,
     cacheDir: job.cacheDir,
-  }, onProgress, signal)) as { resultsPath: string };
+  }, onProgress, signal);
   return { dir, tasksPath, samplesPath: generated.samplesPath, resultsPath: executed.resultsPath };
 }
 
-async function callWithProgress(
+async function callWithProgress<M extends EvalMethod>(
   sidecar: EvalSidecar,
-  method: "eval/generate" | "eval/execute",
-  params: Record<string, unknown>,
+  method: M,
+  params: MethodMap[M][0],
   onProgress: (p: EvalProgress) => void,
   signal: AbortSignal | undefined,
-): Promise<unknown> {
-  let requestId: string | number | undefined;
-  const detach = sidecar.onNotification("eval/progress", (raw) => {
-    const p = raw as { requestId?: unknown; phase?: unknown; done?: unknown; total?: unknown; message?: unknown };
-    if (p.requestId !== requestId || (p.phase !== "generate" && p.phase !== "execute")) return;
-    if (typeof p.done !== "number" || typeof p.total !== "number") return;
-    onProgress({ phase: p.phase, done: p.done, total: p.total, ...(typeof p.message === "string" ? { message: p.message } : {}) });
+): Promise<MethodMap[M][1]> {
+  let requestId: RequestId | undefined;
+  const detach = sidecar.onNotification("eval/progress", (p) => {
+    if (p.requestId !== requestId) return;
+    onProgress({ phase: p.phase, done: p.done, total: p.total, ...(p.message !== undefined ? { message: p.message } : {}) });
   });
   try {
     // No timeout: a large benchmark takes hours on a CPU; progress shows it is alive and the user can cancel.

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from "yaml";
 import type { DatasetFormat, FieldMapping } from "../datasets/api";
+import type { DatasetRequest } from "../datasets/registry";
 
 export const CONFIG_FILE = "codistill.yaml";
 
@@ -78,6 +79,17 @@ export interface ConfigProblem {
 export interface ConfigResult {
   config: ExperimentConfig;
   problems: ConfigProblem[];
+}
+
+/** "codistill.yaml:12:5 datasets[0].path: no such file": what the log, the tree and the panels show. */
+export function describeProblem(problem: ConfigProblem): string {
+  return `${problem.where} ${problem.field}: ${problem.reason}`;
+}
+
+/** What the dataset registry needs to open a dataset declared in codistill.yaml. */
+export function datasetRequest(decl: DatasetDecl): DatasetRequest {
+  const { name, path, format, mapping, pythonOnly } = decl;
+  return { name, path, ...(format ? { format } : {}), ...(mapping ? { mapping } : {}), ...(pythonOnly !== undefined ? { pythonOnly } : {}) };
 }
 
 class ProblemSink {

@@ -26,13 +26,14 @@ export interface CurriculumPoint {
 }
 
 /** The problem with a curriculum, naming the field, or undefined when it is valid. */
-export function curriculumProblem(c: Curriculum): string | undefined {
+export function curriculumProblem(c: { readonly [K in keyof Curriculum]?: unknown }): string | undefined {
   for (const key of ["alphaStart", "alphaEnd", "betaStart", "betaEnd"] as const) {
-    if (typeof c[key] !== "number" || !Number.isFinite(c[key]) || c[key] < 0) return `${key}: expected a finite number >= 0`;
+    const value = c[key];
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return `${key}: expected a finite number >= 0`;
   }
-  if (!CURRICULUM_SCHEDULES.includes(c.schedule)) return `schedule: expected one of ${CURRICULUM_SCHEDULES.join(", ")}`;
+  if (!CURRICULUM_SCHEDULES.some((schedule) => schedule === c.schedule)) return `schedule: expected one of ${CURRICULUM_SCHEDULES.join(", ")}`;
   if (typeof c.warmupFraction !== "number" || !(c.warmupFraction >= 0 && c.warmupFraction <= 1)) return "warmupFraction: expected a number from 0 to 1";
-  if (!Number.isInteger(c.steps) || c.steps < 1) return "steps: expected an integer of at least 1";
+  if (typeof c.steps !== "number" || !Number.isInteger(c.steps) || c.steps < 1) return "steps: expected an integer of at least 1";
   return undefined;
 }
 

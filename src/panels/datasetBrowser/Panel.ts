@@ -6,14 +6,19 @@ import { facetsOf } from "../../core/datasets/facets";
 import type { DatasetRequest } from "../../core/datasets/registry";
 import { PanelSlot } from "../shared/panelSlot";
 import { PanelChannel } from "../shared/webviewHost";
-import { openTaskInEditor } from "./taskEditor";
+import { openTaskInEditor } from "../../editor/taskEditor";
 import {
   PANEL_ID,
   PANEL_TITLE,
   datasetBrowserValidators,
-  encodeBigInts,
+  encodeTask,
+  type DatasetBrowserReplies,
+  type DatasetBrowserToHost,
+  type DatasetBrowserToWebview,
   type DatasetView,
   type LoadingView,
+  type QueryParams,
+  type RowsParams,
 } from "./protocol";
 
 const REJECTIONS_SHOWN = 200;
@@ -22,7 +27,7 @@ const REJECTIONS_SHOWN = 200;
 export class DatasetBrowserPanel implements vscode.Disposable {
   private static readonly slot = new PanelSlot({ viewType: PANEL_ID, title: PANEL_TITLE, bundle: "datasetBrowser", create: (panel, ctx) => new DatasetBrowserPanel(panel, ctx) });
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly channel: PanelChannel;
+  private readonly channel: PanelChannel<DatasetBrowserToHost, DatasetBrowserToWebview, DatasetBrowserReplies>;
   private request: DatasetRequest | undefined;
   private index: DatasetIndex | undefined;
   private loading: LoadingView | undefined;
@@ -52,15 +57,15 @@ export class DatasetBrowserPanel implements vscode.Disposable {
     private readonly panel: vscode.WebviewPanel,
     private readonly ctx: CodistillContext,
   ) {
-    this.channel = new PanelChannel(
+    this.channel = new PanelChannel<DatasetBrowserToHost, DatasetBrowserToWebview, DatasetBrowserReplies>(
       panel.webview,
       datasetBrowserValidators,
       {
         "datasetBrowser/ready": () => this.pushCurrent(),
-        "datasetBrowser/query": (p) => this.query(p as { filter: Parameters<DatasetIndex["search"]>[0] }),
-        "datasetBrowser/rows": (p) => this.rows(p as { start: number; count: number }),
-        "datasetBrowser/task": (p) => this.task((p as { index: number }).index),
-        "datasetBrowser/openInEditor": (p) => this.openInEditor((p as { index: number }).index),
+        "datasetBrowser/query": (p) => this.query(p),
+        "datasetBrowser/rows": (p) => this.rows(p),
+        "datasetBrowser/task": (p) => this.task(p.index),
+        "datasetBrowser/openInEditor": (p) => this.openInEditor(p.index),
         "datasetBrowser/openDataset": () => vscode.commands.executeCommand("codistill.openDataset"),
       },
       ctx.log,
@@ -163,29 +168,29 @@ export class DatasetBrowserPanel implements vscode.Disposable {
     await this.channel.notify("datasetBrowser/dataset", view);
   }
 
-  private query({ filter }: { filter: Parameters<DatasetIndex["search"]>[0] }) {
+  private query({ filter }: QueryParams): DatasetBrowserReplies["datasetBrowser/query"] {
     const index = this.requireIndex();
     this.matches = index.search(filter);
     return { matched: this.matches.length, total: index.summaries.length };
   }
 
-  private rows({ start, count }: { start: number; count: number }) {
+  private rows({ start, count }: RowsParams): DatasetBrowserReplies["datasetBrowser/rows"] {
     const index = this.requireIndex();
     const rows = this.matches.slice(start, start + count).map((i) => index.summaries[i]!);
     return { start, rows };
   }
 
-  private async task(i: number) {
+  private async task(i: number): Promise<DatasetBrowserReplies["datasetBrowser/task"]> {
     const index = this.requireIndex();
     if (i >= index.summaries.length) throw new Error(`task ${i} is out of range (the dataset has ${index.summaries.length})`);
     this.selected = i;
-    return { task: encodeBigInts(await index.task(i)), cot: null };
+    return { task: encodeTask(await index.task(i)), cot: null };
   }
 
   private async openInEditor(i: number): Promise<void> {
     const index = this.requireIndex();
     this.selected = i;
-    await openTaskInEditor(this.request!, await index.task(i));
+    await openTaskInEditor(this.ctx.workspace, this.request!, await index.task(i));
   }
 
   private requireIndex(): DatasetIndex {

@@ -1,8 +1,8 @@
 // Messages between the Dataset Browser webview and the extension host. Pure: imported by both.
 import type { Rejection, TaskFilter, TaskSummary, DatasetFormat } from "../../core/datasets/api";
 import { floatText, isMarkedFloat, sourceKeyOrder } from "../../core/datasets/json";
-import type { Task } from "../../core/datasets/task";
-import { noParams, type ParamsValidators } from "../shared/messages";
+import type { CallTests, Task, TaskTests } from "../../core/datasets/task";
+import { noParams, type NoParams, type ParamsValidators } from "../shared/messages";
 
 export const PANEL_ID = "codistill.datasetBrowser";
 export const PANEL_TITLE = "Codistill Datasets";
@@ -41,22 +41,39 @@ export interface CotView {
   problems: string[];
 }
 
-/** Webview -> host requests and their results. */
-export interface DatasetBrowserRequests {
-  "datasetBrowser/query": [{ filter: TaskFilter }, { matched: number; total: number }];
-  "datasetBrowser/rows": [{ start: number; count: number }, { start: number; rows: TaskSummary[] }];
-  "datasetBrowser/task": [{ index: number }, { task: Task; cot: CotView | null }];
+export interface QueryParams {
+  filter: TaskFilter;
 }
 
-/** Webview -> host notifications. */
-export interface DatasetBrowserNotifications {
-  "datasetBrowser/ready": undefined;
-  "datasetBrowser/openInEditor": { index: number };
-  "datasetBrowser/openDataset": undefined;
+export interface RowsParams {
+  start: number;
+  count: number;
+}
+
+/** A task of the dataset shown, by its index in the whole dataset. */
+export interface TaskIndexParams {
+  index: number;
+}
+
+/** Webview -> host. */
+export interface DatasetBrowserToHost {
+  "datasetBrowser/ready": NoParams;
+  "datasetBrowser/query": QueryParams;
+  "datasetBrowser/rows": RowsParams;
+  "datasetBrowser/task": TaskIndexParams;
+  "datasetBrowser/openInEditor": TaskIndexParams;
+  "datasetBrowser/openDataset": NoParams;
+}
+
+/** What the host answers to the webview's requests. */
+export interface DatasetBrowserReplies {
+  "datasetBrowser/query": { matched: number; total: number };
+  "datasetBrowser/rows": { start: number; rows: TaskSummary[] };
+  "datasetBrowser/task": { task: WireTask; cot: CotView | null };
 }
 
 /** Host -> webview notifications. */
-export interface DatasetBrowserPushes {
+export interface DatasetBrowserToWebview {
   "datasetBrowser/dataset": DatasetView;
   "datasetBrowser/loading": LoadingView;
   "datasetBrowser/error": { message: string };
@@ -72,7 +89,7 @@ export interface DatasetBrowserState {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isIndex = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
 const stringList = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === "string"));
 
 function validateFilter(filter: unknown): string | undefined {
@@ -84,12 +101,12 @@ function validateFilter(filter: unknown): string | undefined {
   return undefined;
 }
 
-export const datasetBrowserValidators: ParamsValidators = {
+export const datasetBrowserValidators: ParamsValidators<DatasetBrowserToHost> = {
   "datasetBrowser/ready": noParams,
   "datasetBrowser/openDataset": noParams,
   "datasetBrowser/query": (p) => (isObject(p) ? validateFilter(p.filter) : "expected an object"),
   "datasetBrowser/rows": (p) =>
-    isObject(p) && isIndex(p.start) && isIndex(p.count) && (p.count as number) <= 1000
+    isObject(p) && isIndex(p.start) && isIndex(p.count) && p.count <= 1000
       ? undefined
       : "expected { start, count } with non-negative integers, count at most 1000",
   "datasetBrowser/task": (p) => (isObject(p) && isIndex(p.index) ? undefined : "index: expected a non-negative integer"),
@@ -118,27 +135,60 @@ export interface DictValue {
 
 export function encodeBigInts(value: unknown): unknown {
   if (typeof value === "bigint") return { $bigint: value.toString() } satisfies BigIntValue;
-  const item = (holder: object, key: string | number, v: unknown) => (isMarkedFloat(holder, key) ? ({ $float: floatText(v as number) } satisfies FloatValue) : encodeBigInts(v));
-  if (Array.isArray(value)) return value.map((v, i) => item(value, i, v));
-  if (typeof value === "object" && value !== null) {
-    const order = sourceKeyOrder(value);
-    const record = value as Record<string, unknown>;
-    if (order) return { $dict: order.map((k) => [k, item(value, k, record[k])]) } satisfies DictValue;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, item(value, k, v)]));
-  }
+  if (Array.isArray(value)) return encodeItems(value);
+  if (typeof value === "object" && value !== null) return encodeObject(value);
   return value;
 }
 
+/** An item of `holder`: a number it marks as a float crosses as `{ $float }`, anything else through encodeBigInts. */
+function encodeItem(holder: object, key: string | number, v: unknown): unknown {
+  return typeof v === "number" && isMarkedFloat(holder, key) ? ({ $float: floatText(v) } satisfies FloatValue) : encodeBigInts(v);
+}
+
+function encodeItems(items: readonly unknown[]): unknown[] {
+  return items.map((v, i) => encodeItem(items, i, v));
+}
+
+function encodeObject(value: object): Record<string, unknown> | DictValue {
+  const order = sourceKeyOrder(value);
+  if (!order) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeItem(value, k, v)]));
+  const entries = new Map(Object.entries(value));
+  return { $dict: order.map((k) => [k, encodeItem(value, k, entries.get(k))]) } satisfies DictValue;
+}
+
+/** A CallTests as it crosses: its values encoded, a float atol with an integral value as `{ $float }`. */
+export type WireCallTests = Omit<CallTests, "atol"> & { atol?: number | FloatValue };
+export type WireTaskTests = Exclude<TaskTests, CallTests> | WireCallTests;
+
+/** A Task as it crosses to the webview (see encodeBigInts); its meta may cross as `{ $dict }`. */
+export type WireTask = Omit<Task, "tests" | "meta"> & { tests: WireTaskTests; meta: Record<string, unknown> | DictValue };
+
+/** `task` ready for the webview: encodeBigInts applied to the parts of it that can hold such values. */
+export function encodeTask(task: Task): WireTask {
+  return { ...task, tests: encodeTests(task.tests), meta: encodeObject(task.meta) };
+}
+
+function encodeTests(tests: TaskTests): WireTaskTests {
+  if (tests.kind !== "call") return tests;
+  const { atol, inputs, outputs } = tests;
+  return {
+    ...tests,
+    inputs: inputs.map((args) => encodeItems(args)),
+    outputs: outputs && encodeItems(outputs),
+    ...(atol === undefined ? {} : { atol: isMarkedFloat(tests, "atol") ? ({ $float: floatText(atol) } satisfies FloatValue) : atol }),
+  };
+}
+
 export function isBigIntValue(value: unknown): value is BigIntValue {
-  return typeof value === "object" && value !== null && typeof (value as BigIntValue).$bigint === "string" && Object.keys(value).length === 1;
+  return isObject(value) && typeof value.$bigint === "string" && Object.keys(value).length === 1;
 }
 
 export function isFloatValue(value: unknown): value is FloatValue {
-  return typeof value === "object" && value !== null && typeof (value as FloatValue).$float === "string" && Object.keys(value).length === 1;
+  return isObject(value) && typeof value.$float === "string" && Object.keys(value).length === 1;
 }
 
 export function isDictValue(value: unknown): value is DictValue {
-  return typeof value === "object" && value !== null && Array.isArray((value as DictValue).$dict) && Object.keys(value).length === 1;
+  return isObject(value) && Array.isArray(value.$dict) && Object.keys(value).length === 1;
 }
 
 /** An object's entries, in its source's order where it crossed as `{ $dict }`. */

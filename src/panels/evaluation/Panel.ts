@@ -1,11 +1,10 @@
 import * as vscode from "vscode";
 import type { CodistillContext } from "../../context";
-import { evalDir, expectedOutputsCacheDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress, type EvalSidecar } from "../../core/evaluation/runner";
+import { evalDir, expectedOutputsCacheDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress } from "../../core/evaluation/runner";
 import { readEvalResults, type EvalResults } from "../../core/evaluation/results";
 import { findTask } from "../../core/evaluation/tasksFile";
-import { EVALUATION_DEFAULTS, readExperimentConfig, type EvaluationDecl, type ExperimentConfig } from "../../core/experiment/config";
-import { datasetRequest, workspaceRoot } from "../../datasetCommands";
-import { showReadOnlyDiff } from "../datasetBrowser/taskEditor";
+import { EVALUATION_DEFAULTS, datasetRequest, type EvaluationDecl, type ExperimentConfig } from "../../core/experiment/config";
+import { showReadOnlyDiff } from "../../editor/taskEditor";
 import { PanelSlot } from "../shared/panelSlot";
 import { PanelChannel } from "../shared/webviewHost";
 import { comparisonRows, drillDownRows, type LoadedResults } from "./view";
@@ -13,6 +12,9 @@ import {
   PANEL_ID,
   PANEL_TITLE,
   evaluationValidators,
+  type EvaluationReplies,
+  type EvaluationToHost,
+  type EvaluationToWebview,
   type EvaluationView,
   type OpenSampleParams,
   type RunParams,
@@ -25,7 +27,7 @@ import {
 export class EvaluationPanel implements vscode.Disposable {
   private static readonly slot = new PanelSlot({ viewType: PANEL_ID, title: PANEL_TITLE, bundle: "evaluation", create: (panel, ctx) => new EvaluationPanel(panel, ctx) });
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly channel: PanelChannel;
+  private readonly channel: PanelChannel<EvaluationToHost, EvaluationToWebview, EvaluationReplies>;
   private running: { abort: AbortController; view: RunningView } | undefined;
   private models: EvalModel[] = [];
   private lastOutcome: string | null = null;
@@ -42,16 +44,16 @@ export class EvaluationPanel implements vscode.Disposable {
     private readonly panel: vscode.WebviewPanel,
     private readonly ctx: CodistillContext,
   ) {
-    this.channel = new PanelChannel(
+    this.channel = new PanelChannel<EvaluationToHost, EvaluationToWebview, EvaluationReplies>(
       panel.webview,
       evaluationValidators,
       {
         "evaluation/ready": () => this.push(),
         "evaluation/refresh": () => this.push(),
-        "evaluation/run": (p) => this.run(p as RunParams),
+        "evaluation/run": (p) => this.run(p),
         "evaluation/cancel": () => this.running?.abort.abort(),
-        "evaluation/tasks": (p) => this.tasks(p as TasksParams),
-        "evaluation/openSample": (p) => this.openSample(p as OpenSampleParams),
+        "evaluation/tasks": (p) => this.tasks(p),
+        "evaluation/openSample": (p) => this.openSample(p),
       },
       ctx.log,
     );
@@ -59,10 +61,10 @@ export class EvaluationPanel implements vscode.Disposable {
   }
 
   private async config(): Promise<{ root: string; config: ExperimentConfig | undefined; problems: string[] }> {
-    const root = workspaceRoot();
-    if (!root) throw new Error("Open a folder first: evaluation results are written under .codistill/runs/ in the workspace.");
-    const result = await readExperimentConfig(root);
-    return { root, config: result?.config, problems: result ? result.problems.map((p) => `${p.where} ${p.field}: ${p.reason}`) : ["No codistill.yaml in this workspace: add one with student.model and datasets."] };
+    const root = this.ctx.workspace.requireRoot("evaluation results are written under .codistill/runs/ in the workspace");
+    const { config, problems } = (await this.ctx.workspace.experiment()) ?? { config: undefined, problems: [] };
+    if (!config && !problems.length) return { root, config, problems: ["No codistill.yaml in this workspace: add one with student.model and datasets."] };
+    return { root, config, problems: [...problems] };
   }
 
   private async push(): Promise<void> {
@@ -147,7 +149,6 @@ export class EvaluationPanel implements vscode.Disposable {
   }
 
   private async runAll(models: EvalModel[], decls: ExperimentConfig["datasets"], settings: EvaluationDecl, cacheDir: string, abort: AbortController): Promise<void> {
-    const sidecar = this.sidecar();
     const title = `Evaluating ${models.length} model(s) on ${decls.length} benchmark(s)`;
     try {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
@@ -163,7 +164,7 @@ export class EvaluationPanel implements vscode.Disposable {
               progress.report({ message: `${model.label} on ${decl.name} (${step}/${view.steps}): ${p.phase} ${p.done}/${p.total}` });
               void this.channel.notify("evaluation/progress", view);
             };
-            const outcome = await runEvaluation({ model, benchmark: decl.name, tasks, settings, cacheDir }, sidecar, report, abort.signal);
+            const outcome = await runEvaluation({ model, benchmark: decl.name, tasks, settings, cacheDir }, this.ctx.supervisor, report, abort.signal);
             this.ctx.log.info(`evaluation: ${model.label} on ${decl.name} -> ${outcome.resultsPath}`);
             await this.push();
           }
@@ -181,14 +182,6 @@ export class EvaluationPanel implements vscode.Disposable {
       this.ctx.refreshExplorer();
       await this.push().catch((err: Error) => this.ctx.log.error(`evaluation panel: ${err.message}`));
     }
-  }
-
-  private sidecar(): EvalSidecar {
-    const supervisor = this.ctx.supervisor;
-    return {
-      request: (method, params, options) => supervisor.request(method, params as never, options),
-      onNotification: (method, handler) => supervisor.onNotification(method, handler),
-    };
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 // Messages between the "Codistill Evaluation" webview and the extension host.
-import { noParams, type ParamsValidators } from "../shared/messages";
+import { noParams, type NoParams, type ParamsValidators } from "../shared/messages";
 
 export const PANEL_ID = "codistill.evaluation";
 export const PANEL_TITLE = "Codistill Evaluation";
@@ -98,13 +98,19 @@ export interface OpenSampleParams extends TasksParams {
 
 /** Webview -> host. */
 export interface EvaluationToHost {
-  "evaluation/ready": undefined;
-  "evaluation/refresh": undefined;
+  "evaluation/ready": NoParams;
+  "evaluation/refresh": NoParams;
   "evaluation/run": RunParams;
-  "evaluation/cancel": undefined;
-  /** A request: answered with TaskRowView[]. */
+  "evaluation/cancel": NoParams;
   "evaluation/tasks": TasksParams;
   "evaluation/openSample": OpenSampleParams;
+}
+
+/** What the host answers to the webview's requests. */
+export interface EvaluationReplies {
+  /** Answered once the run has started (or with why it cannot); it reports through evaluation/progress. */
+  "evaluation/run": void;
+  "evaluation/tasks": TaskRowView[];
 }
 
 /** Host -> webview notifications. */
@@ -115,7 +121,7 @@ export interface EvaluationToWebview {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isNonEmptyStringList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x !== "");
-const isPositiveInteger = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+const isPositiveInteger = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
 
 function validateRun(p: unknown): string | undefined {
   if (!isObject(p)) return "expected an object";
@@ -123,30 +129,34 @@ function validateRun(p: unknown): string | undefined {
   if (!isNonEmptyStringList(p.benchmarks)) return "benchmarks: choose at least one benchmark";
   if (!isPositiveInteger(p.n)) return "n: expected an integer >= 1";
   if (typeof p.temperature !== "number" || !(p.temperature >= 0)) return "temperature: expected a number >= 0";
-  if (p.temperature === 0 && (p.n as number) > 1) return "n: greedy decoding (temperature 0) gives one sample per task; raise the temperature for n > 1";
+  if (p.temperature === 0 && p.n > 1) return "n: greedy decoding (temperature 0) gives one sample per task; raise the temperature for n > 1";
   if (p.limit !== null && !isPositiveInteger(p.limit)) return "limit: expected null or an integer >= 1";
   return undefined;
 }
 
 function validateTasks(p: unknown): string | undefined {
   if (!isObject(p)) return "expected an object";
+  return tasksProblem(p);
+}
+
+function tasksProblem(p: Record<string, unknown>): string | undefined {
   if (typeof p.modelId !== "string" || !p.modelId) return "modelId: expected a non-empty string";
   if (typeof p.benchmark !== "string" || !p.benchmark) return "benchmark: expected a non-empty string";
   return undefined;
 }
 
-export const evaluationValidators: ParamsValidators = {
+export const evaluationValidators: ParamsValidators<EvaluationToHost> = {
   "evaluation/ready": noParams,
   "evaluation/refresh": noParams,
   "evaluation/run": validateRun,
   "evaluation/cancel": noParams,
   "evaluation/tasks": validateTasks,
   "evaluation/openSample": (p) => {
-    const problem = validateTasks(p);
+    if (!isObject(p)) return "expected an object";
+    const problem = tasksProblem(p);
     if (problem) return problem;
-    const o = p as Record<string, unknown>;
-    if (typeof o.taskId !== "string" || !o.taskId) return "taskId: expected a non-empty string";
-    if (!Number.isInteger(o.sample) || (o.sample as number) < 0) return "sample: expected a non-negative integer";
+    if (typeof p.taskId !== "string" || !p.taskId) return "taskId: expected a non-empty string";
+    if (!(typeof p.sample === "number" && Number.isInteger(p.sample) && p.sample >= 0)) return "sample: expected a non-negative integer";
     return undefined;
   },
 };

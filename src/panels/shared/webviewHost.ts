@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import type { Logger } from "../../sidecar/logger";
-import { isPanelRequest, parsePanelMessage, type PanelResponse, type ParamsValidators } from "./messages";
+import { isPanelMessage, type PanelNotification, type PanelResponse, type ParamsArg, type ParamsValidators, type RepliesOf } from "./messages";
 
 /** Webviews may load only our bundles and stylesheets, nothing remote. */
 export function panelWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
@@ -42,41 +42,48 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, pan
 </html>`;
 }
 
-type Handler = (params: unknown) => unknown | Promise<unknown>;
+/** What a handler may return: its method's reply when the webview awaits one, else anything (not sent back). */
+type HandlerResult<Replies, M> = M extends keyof Replies ? (void extends Replies[M] ? unknown : Replies[M] | Promise<Replies[M]>) : unknown;
+
+/** One handler per webview -> host method, given that method's validated params. */
+export type PanelHandlers<ToHost, Replies> = { [M in keyof ToHost]-?: (params: ToHost[M]) => HandlerResult<Replies, M> };
 
 /**
  * The host end of a panel's message protocol: validates every incoming message, routes
  * requests and notifications to handlers, and answers requests with `{ id, result | error }`.
+ * Typed by the panel's maps (see ./messages.ts): a wrong method or params shape does not compile.
  */
-export class PanelChannel implements vscode.Disposable {
+export class PanelChannel<ToHost, ToWebview, Replies extends RepliesOf<ToHost, Replies>> implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
 
   constructor(
     private readonly webview: vscode.Webview,
-    validators: ParamsValidators,
-    handlers: Record<string, Handler>,
+    validators: ParamsValidators<ToHost>,
+    private readonly handlers: PanelHandlers<ToHost, Replies>,
     private readonly log: Logger,
   ) {
     this.subscription = webview.onDidReceiveMessage(async (raw: unknown) => {
-      const parsed = parsePanelMessage(raw, validators);
-      if (!parsed.ok) {
-        this.log.warn(`ignored an invalid webview message: ${parsed.error}`);
+      const problems: string[] = [];
+      if (!isPanelMessage(raw, validators, problems)) {
+        this.log.warn(`ignored an invalid webview message: ${problems[0]}`);
         return;
       }
-      const message = parsed.value;
-      const handler = handlers[message.method];
-      try {
-        const result = await handler?.(message.params);
-        if (isPanelRequest(message)) this.respond({ id: message.id, result: result ?? null });
-      } catch (err) {
-        const error = (err as Error).message;
-        this.log.error(`${message.method}: ${error}`);
-        if (isPanelRequest(message)) this.respond({ id: message.id, error });
-      }
+      await this.dispatch(raw);
     });
   }
 
-  notify(method: string, params: unknown): Thenable<boolean> {
+  private async dispatch<M extends keyof ToHost & string>(message: PanelNotification<M, ToHost[M]> & { id?: number }): Promise<void> {
+    try {
+      const result = await this.handlers[message.method](message.params);
+      if (message.id !== undefined) this.respond({ id: message.id, result: result ?? null });
+    } catch (err) {
+      const error = (err as Error).message;
+      this.log.error(`${message.method}: ${error}`);
+      if (message.id !== undefined) this.respond({ id: message.id, error });
+    }
+  }
+
+  notify<M extends keyof ToWebview & string>(method: M, ...[params]: ParamsArg<ToWebview[M]>): Thenable<boolean> {
     return this.webview.postMessage({ method, params });
   }
 

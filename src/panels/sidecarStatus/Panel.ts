@@ -3,13 +3,13 @@ import type { CodistillContext } from "../../context";
 import type { StateChange } from "../../sidecar/supervisor";
 import { PanelSlot } from "../shared/panelSlot";
 import { PanelChannel } from "../shared/webviewHost";
-import { PANEL_ID, PANEL_TITLE, sidecarStatusValidators, type SidecarStatusView } from "./protocol";
+import { PANEL_ID, PANEL_TITLE, sidecarStatusValidators, type SidecarStatusReplies, type SidecarStatusToHost, type SidecarStatusToWebview, type SidecarStatusView } from "./protocol";
 
 /** The "Codistill Sidecar" panel: what the sidecar reported, its state history, and restart. */
 export class SidecarStatusPanel implements vscode.Disposable {
   private static readonly slot = new PanelSlot({ viewType: PANEL_ID, title: PANEL_TITLE, bundle: "sidecarStatus", create: (panel, ctx) => new SidecarStatusPanel(panel, ctx) });
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly channel: PanelChannel;
+  private readonly channel: PanelChannel<SidecarStatusToHost, SidecarStatusToWebview, SidecarStatusReplies>;
 
   static show(ctx: CodistillContext): SidecarStatusPanel {
     return SidecarStatusPanel.slot.show(ctx);
@@ -24,7 +24,7 @@ export class SidecarStatusPanel implements vscode.Disposable {
     private readonly panel: vscode.WebviewPanel,
     private readonly ctx: CodistillContext,
   ) {
-    this.channel = new PanelChannel(
+    this.channel = new PanelChannel<SidecarStatusToHost, SidecarStatusToWebview, SidecarStatusReplies>(
       panel.webview,
       sidecarStatusValidators,
       {

@@ -1,6 +1,6 @@
 // Messages between the "Sidecar Status" webview and the extension host.
 import type { SidecarSnapshot } from "../../sidecar/supervisor";
-import { noParams, type ParamsValidators } from "../shared/messages";
+import { noParams, type NoParams, type ParamsValidators } from "../shared/messages";
 
 export const PANEL_ID = "codistill.sidecarStatus";
 export const PANEL_TITLE = "Codistill Sidecar";
@@ -10,10 +10,16 @@ export type SidecarStatusView = SidecarSnapshot & { interpreter: string | undefi
 
 /** Webview -> host. */
 export interface SidecarStatusToHost {
-  "sidecarStatus/ready": undefined;
-  "sidecarStatus/restart": undefined;
-  "sidecarStatus/showLog": undefined;
-  "sidecarStatus/setUpPython": undefined;
+  "sidecarStatus/ready": NoParams;
+  "sidecarStatus/restart": NoParams;
+  "sidecarStatus/showLog": NoParams;
+  "sidecarStatus/setUpPython": NoParams;
+}
+
+/** What the host answers to the webview's requests. */
+export interface SidecarStatusReplies {
+  /** Answered once the sidecar has restarted (or failed to). */
+  "sidecarStatus/restart": void;
 }
 
 /** Host -> webview notifications. */
@@ -21,7 +27,7 @@ export interface SidecarStatusToWebview {
   "sidecarStatus/state": SidecarStatusView;
 }
 
-export const sidecarStatusValidators: ParamsValidators = {
+export const sidecarStatusValidators: ParamsValidators<SidecarStatusToHost> = {
   "sidecarStatus/ready": noParams,
   "sidecarStatus/restart": noParams,
   "sidecarStatus/showLog": noParams,

@@ -3,16 +3,29 @@ import { dirname } from "node:path";
 import * as vscode from "vscode";
 import type { CodistillContext } from "../../context";
 import { exportTasks } from "../../core/evaluation/runner";
-import { readExperimentConfig, type ExperimentConfig } from "../../core/experiment/config";
+import { datasetRequest, type ExperimentConfig } from "../../core/experiment/config";
 import { readGitInfo } from "../../core/runs/gitInfo";
 import { listRunFolders } from "../../core/runs/runFolders";
 import { estimateSteps, formDefaults, newRunId, planTrainingRun } from "../../core/training/launch";
 import { isResumable, readMetrics, summarizeRun, type MetricsLine } from "../../core/training/runs";
 import { listCotSets } from "../../core/cot/cotSets";
-import { datasetRequest, workspaceRoot } from "../../datasetCommands";
 import { PanelSlot } from "../shared/panelSlot";
 import { PanelChannel } from "../shared/webviewHost";
-import { PANEL_ID, PANEL_TITLE, trainingValidators, type MetricsParams, type RunView, type TrainingForm, type TrainingView } from "./protocol";
+import type { TrainFailedParams, TrainFinishedParams, TrainProgressParams } from "../../sidecar/protocol";
+import {
+  PANEL_ID,
+  PANEL_TITLE,
+  trainingValidators,
+  type FailureView,
+  type MetricsParams,
+  type ResumeParams,
+  type RunView,
+  type TrainingForm,
+  type TrainingReplies,
+  type TrainingToHost,
+  type TrainingToWebview,
+  type TrainingView,
+} from "./protocol";
 
 interface LiveRun {
   runId: string;
@@ -22,19 +35,13 @@ interface LiveRun {
   message: string;
 }
 
-interface Failure {
-  runId: string;
-  message: string;
-  suggestions: string[];
-}
-
 /** The "Codistill Training" panel: the run form with its curriculum preview, Start/Stop/Resume, live and past metrics. */
 export class TrainingPanel implements vscode.Disposable {
   private static readonly slot = new PanelSlot({ viewType: PANEL_ID, title: PANEL_TITLE, bundle: "training", create: (panel, ctx) => new TrainingPanel(panel, ctx) });
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly channel: PanelChannel;
+  private readonly channel: PanelChannel<TrainingToHost, TrainingToWebview, TrainingReplies>;
   private live: LiveRun | undefined;
-  private failure: Failure | null = null;
+  private failure: FailureView | null = null;
   private form: TrainingForm | undefined;
 
   static show(ctx: CodistillContext): TrainingPanel {
@@ -49,7 +56,7 @@ export class TrainingPanel implements vscode.Disposable {
     private readonly panel: vscode.WebviewPanel,
     private readonly ctx: CodistillContext,
   ) {
-    this.channel = new PanelChannel(
+    this.channel = new PanelChannel<TrainingToHost, TrainingToWebview, TrainingReplies>(
       panel.webview,
       trainingValidators,
       {
@@ -57,28 +64,27 @@ export class TrainingPanel implements vscode.Disposable {
           await this.adoptActiveRun();
           await this.push();
         },
-        "training/start": (p) => this.start(p as TrainingForm),
+        "training/start": (p) => this.start(p),
         "training/stop": () => this.stop(),
-        "training/resume": (p) => this.resume(p as { runId: string; processes?: number }),
-        "training/metrics": (p) => this.metrics(p as MetricsParams),
+        "training/resume": (p) => this.resume(p),
+        "training/metrics": (p) => this.metrics(p),
       },
       ctx.log,
     );
     const detach = [
-      ctx.supervisor.onNotification("train/progress", (p) => this.onProgress(p as TrainProgress)),
+      ctx.supervisor.onNotification("train/progress", (p) => this.onProgress(p)),
       ctx.supervisor.onNotification("train/checkpoint", () => void this.push()),
-      ctx.supervisor.onNotification("train/finished", (p) => void this.onFinished(p as { runId: string; stopped?: boolean })),
-      ctx.supervisor.onNotification("train/failed", (p) => void this.onFailed(p as Failure)),
+      ctx.supervisor.onNotification("train/finished", (p) => void this.onFinished(p)),
+      ctx.supervisor.onNotification("train/failed", (p) => void this.onFailed(p)),
     ];
     this.disposables.push(this.channel, { dispose: () => detach.forEach((d) => d()) }, panel.onDidDispose(() => this.dispose()));
   }
 
   private async experiment(): Promise<{ root: string; config: ExperimentConfig; problems: string[] }> {
-    const root = workspaceRoot();
-    if (!root) throw new Error("Open a folder first: runs are written under .codistill/runs/ in the workspace.");
-    const result = await readExperimentConfig(root);
-    if (!result) throw new Error("No codistill.yaml in this workspace: add one with student, encoder, datasets and a training section.");
-    return { root, config: result.config, problems: result.problems.map((p) => `${p.where} ${p.field}: ${p.reason}`) };
+    const root = this.ctx.workspace.requireRoot("runs are written under .codistill/runs/ in the workspace");
+    const { config, problems } = (await this.ctx.workspace.experiment()) ?? { config: undefined, problems: [] };
+    if (!config) throw new Error(problems[0] ?? "No codistill.yaml in this workspace: add one with student, encoder, datasets and a training section.");
+    return { root, config, problems: [...problems] };
   }
 
   /** Tasks that would be trained on, for the curriculum preview's step count. */
@@ -178,7 +184,7 @@ export class TrainingPanel implements vscode.Disposable {
     await this.ctx.supervisor.request("train/stop", { runId: this.live.runId }, { timeoutMs: 0 });
   }
 
-  private async resume({ runId, processes }: { runId: string; processes?: number }): Promise<void> {
+  private async resume({ runId, processes }: ResumeParams): Promise<void> {
     if (this.live) throw new Error(`Run ${this.live.runId} is still training: stop it first.`);
     const { root } = await this.experiment();
     const runDir = `${root}/.codistill/runs/${runId}`;
@@ -208,7 +214,7 @@ export class TrainingPanel implements vscode.Disposable {
     return out;
   }
 
-  private onProgress(p: TrainProgress): void {
+  private onProgress(p: TrainProgressParams): void {
     if (!this.live || p.runId !== this.live.runId) return;
     this.live.step = p.step;
     this.live.totalSteps = p.totalSteps;
@@ -216,14 +222,14 @@ export class TrainingPanel implements vscode.Disposable {
     void this.channel.notify("training/progress", { runId: p.runId, line: { ...p.metrics, step: p.step, total_steps: p.totalSteps } });
   }
 
-  private async onFinished(p: { runId: string; stopped?: boolean }): Promise<void> {
+  private async onFinished(p: TrainFinishedParams): Promise<void> {
     if (this.live?.runId === p.runId) this.live = undefined;
     void vscode.window.showInformationMessage(`Codistill: run ${p.runId} ${p.stopped ? "stopped; it can be resumed" : "finished"}.`);
     this.ctx.refreshExplorer();
     await this.push();
   }
 
-  private async onFailed(p: Failure): Promise<void> {
+  private async onFailed(p: TrainFailedParams): Promise<void> {
     if (this.live?.runId === p.runId) this.live = undefined;
     this.failure = { runId: p.runId, message: p.message, suggestions: p.suggestions ?? [] };
     this.ctx.log.error(`training ${p.runId} failed: ${p.message}`);
@@ -237,11 +243,4 @@ export class TrainingPanel implements vscode.Disposable {
     while (this.disposables.length) this.disposables.pop()?.dispose();
     this.panel.dispose();
   }
-}
-
-interface TrainProgress {
-  runId: string;
-  step: number;
-  totalSteps: number;
-  metrics: Record<string, number | null>;
 }

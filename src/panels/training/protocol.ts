@@ -1,8 +1,8 @@
 // Messages between the "Codistill Training" webview and the extension host.
-import { curriculumProblem, type Curriculum } from "../../core/training/curriculum";
+import { curriculumProblem } from "../../core/training/curriculum";
 import type { TrainingFormValues } from "../../core/training/launch";
 import type { MetricsLine, RunState } from "../../core/training/runs";
-import { noParams, type ParamsValidators } from "../shared/messages";
+import { noParams, type NoParams, type ParamsValidators } from "../shared/messages";
 
 export const PANEL_ID = "codistill.training";
 export const PANEL_TITLE = "Codistill Training";
@@ -31,6 +31,13 @@ export interface LiveView {
   message: string;
 }
 
+/** The sidecar's message when a run failed, with its suggestions. */
+export interface FailureView {
+  runId: string;
+  message: string;
+  suggestions: string[];
+}
+
 export interface TrainingView {
   form: TrainingForm;
   /** Estimated optimizer steps of the form's run, for the curriculum preview (null: unknown yet). */
@@ -39,57 +46,77 @@ export interface TrainingView {
   cots: string[];
   runs: RunView[];
   live: LiveView | null;
-  /** The sidecar's message when the last run failed, with its suggestions. */
-  failure: { runId: string; message: string; suggestions: string[] } | null;
+  /** Why the last run failed. */
+  failure: FailureView | null;
   problems: string[];
+}
+
+export interface ResumeParams {
+  runId: string;
+  /** The form's; the sidecar refuses another number than the checkpoint was written by. */
+  processes?: number;
 }
 
 export interface MetricsParams {
   runIds: string[];
 }
 
+/** One metrics line of the running run, as it is logged. */
+export interface ProgressView {
+  runId: string;
+  line: MetricsLine;
+}
+
 /** Webview -> host. */
 export interface TrainingToHost {
-  "training/ready": undefined;
+  "training/ready": NoParams;
   "training/start": TrainingForm;
-  "training/stop": undefined;
-  /** `processes`: the form's; the sidecar refuses another number than the checkpoint was written by. */
-  "training/resume": { runId: string; processes?: number };
-  /** A request: answered with Record<runId, MetricsLine[]>. */
+  "training/stop": NoParams;
+  "training/resume": ResumeParams;
   "training/metrics": MetricsParams;
+}
+
+/** What the host answers to the webview's requests. */
+export interface TrainingReplies {
+  /** Answered once the sidecar has started the run (or with why it could not). */
+  "training/start": void;
+  /** Answered once the run has stopped. */
+  "training/stop": void;
+  "training/resume": void;
+  /** Run id -> its metrics lines. */
+  "training/metrics": Record<string, MetricsLine[]>;
 }
 
 /** Host -> webview notifications. */
 export interface TrainingToWebview {
   "training/state": TrainingView;
-  /** One metrics line of the running run, as it is logged. */
-  "training/progress": { runId: string; line: MetricsLine };
+  "training/progress": ProgressView;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const positive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
-const positiveInteger = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+const positiveInteger = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1;
 
 /** The first problem with a form, naming its field. Used by the webview before sending, and by the host. */
 export function trainingFormProblem(p: unknown): string | undefined {
   if (!isObject(p)) return "expected an object";
   if (typeof p.student !== "string" || !p.student.trim()) return "student: the folder of a Hugging Face causal-LM";
   if (typeof p.encoder !== "string") return "encoder: expected a folder (empty for code-only CE when β stays 0)";
-  if (!LORA_PRESETS.includes(p.loraPreset as TrainingFormValues["loraPreset"])) return `loraPreset: expected one of ${LORA_PRESETS.join(", ")}`;
+  if (!LORA_PRESETS.some((preset) => preset === p.loraPreset)) return `loraPreset: expected one of ${LORA_PRESETS.join(", ")}`;
   if (!positive(p.lr)) return "lr: expected a number > 0";
   if (!positive(p.epochs)) return "epochs: expected a number > 0";
   if (!positiveInteger(p.batchSize)) return "batchSize: expected an integer >= 1";
   if (!positiveInteger(p.maxLength)) return "maxLength: expected an integer >= 1";
   if (!positiveInteger(p.processes)) return "processes: expected an integer >= 1";
-  if (!isObject(p.curriculum)) return "curriculum: expected an object";
-  const problem = curriculumProblem(p.curriculum as unknown as Curriculum);
+  const c = p.curriculum;
+  if (!isObject(c)) return "curriculum: expected an object";
+  const problem = curriculumProblem(c);
   if (problem) return `curriculum.${problem}`;
-  const c = p.curriculum as unknown as Curriculum;
-  if ((c.betaStart > 0 || c.betaEnd > 0) && !(p.encoder as string).trim()) return "encoder: β > 0 needs the encoder folder of the structural loss";
+  if ((Number(c.betaStart) > 0 || Number(c.betaEnd) > 0) && !p.encoder.trim()) return "encoder: β > 0 needs the encoder folder of the structural loss";
   return undefined;
 }
 
-export const trainingValidators: ParamsValidators = {
+export const trainingValidators: ParamsValidators<TrainingToHost> = {
   "training/ready": noParams,
   "training/start": trainingFormProblem,
   "training/stop": noParams,

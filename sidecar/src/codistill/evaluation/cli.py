@@ -63,7 +63,7 @@ def execute_params(args: argparse.Namespace) -> dict[str, Any]:
             "ks": args.ks,
             "cacheDir": args.cache_dir,
             "timeLimitFactor": args.time_limit_factor,
-            "minTimeLimitS": args.min_time_limit,
+            "minTimeLimitS": args.min_time_limit_s,
             "challengeTests": args.challenge_tests or None,
         }
     )

@@ -23,8 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..execution import ExecutionCancelled, Executor, Limits, SampleResult, build_program, summarize
-from ..execution.cli import load_samples
+from ..execution import (
+    ExecutionCancelled,
+    Limits,
+    SampleResult,
+    SandboxOptions,
+    build_program,
+    load_samples,
+    open_executor,
+    summarize,
+)
 from ..tasks import TaskFileError, load_tasks
 from .common import (
     EvalCancelled,
@@ -47,19 +55,14 @@ FAIL = "fail"
 
 
 @dataclass(frozen=True)
-class ExecuteRequest:
+class ExecuteRequest(SandboxOptions):
+    """eval/execute's params: how the samples run (SandboxOptions), and what to run, where to
+    write the results and which pass@k to report."""
+
     tasks_path: str
     samples_path: str
     out_dir: str
-    workers: int = 2
-    timeout_s: float = 5.0
     ks: tuple[int, ...] = DEFAULT_KS
-    # Folder for expected outputs of reference runs, kept across requests; None: per request.
-    cache_dir: str | None = None
-    time_limit_factor: float = Limits.time_limit_factor
-    min_time_limit_s: float = Limits.min_time_limit
-    # MBPP's challenge_test_list, run after test_list when asked for.
-    challenge_tests: bool = False
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ExecuteRequest:
@@ -67,20 +70,13 @@ class ExecuteRequest:
             tasks_path=params["tasksPath"],
             samples_path=params["samplesPath"],
             out_dir=params["outDir"],
-            workers=params.get("workers", 2),
-            timeout_s=float(params.get("timeoutS", 5.0)),
+            workers=params.get("workers", cls.workers),
+            timeout_s=float(params.get("timeoutS", cls.timeout_s)),
             ks=tuple(params.get("ks", DEFAULT_KS)),
             cache_dir=params.get("cacheDir"),
-            time_limit_factor=float(params.get("timeLimitFactor", Limits.time_limit_factor)),
-            min_time_limit_s=float(params.get("minTimeLimitS", Limits.min_time_limit)),
-            challenge_tests=bool(params.get("challengeTests", False)),
-        )
-
-    def limits(self) -> Limits:
-        return Limits(
-            test_timeout_s=self.timeout_s,
-            time_limit_factor=self.time_limit_factor,
-            min_time_limit=self.min_time_limit_s,
+            time_limit_factor=float(params.get("timeLimitFactor", cls.time_limit_factor)),
+            min_time_limit_s=float(params.get("minTimeLimitS", cls.min_time_limit_s)),
+            challenge_tests=bool(params.get("challengeTests", cls.challenge_tests)),
         )
 
 
@@ -193,18 +189,11 @@ def run_samples(
     samples: list[dict[str, Any]],
     progress: Progress,
     cancel: threading.Event | None,
-    cache_dir: Path | None = None,
 ) -> list[SampleResult]:
     def on_result(result: SampleResult, done: int, total: int) -> None:
         progress(done, total, f"{done}/{total} samples ({result.task_id}: {result.status})")
 
-    limits = request.limits()
-    with Executor(
-        workers=request.workers,
-        limits=limits,
-        cache_dir=cache_dir,
-        challenge_tests=request.challenge_tests,
-    ) as executor:
+    with open_executor(request) as executor:
         try:
             return executor.run(tasks, samples, on_result=on_result, cancel=cancel)
         except ExecutionCancelled as exc:
@@ -222,12 +211,13 @@ def run_execution(
     started = time.monotonic()
     tasks, samples = load_inputs(request)
     out_dir = prepare_out_dir(request.out_dir)
-    cache_dir = None
     if request.cache_dir is not None:
+        # Made before any sample runs, so that an unusable folder is reported as the cacheDir
+        # param (the executor, which resolves the same path, would fail on it mid-run).
         cache_dir = prepare_folder("cacheDir", request.cache_dir)
         log.info("expected outputs of reference runs are cached in %s", cache_dir)
     progress(0, len(samples), f"running {len(samples)} samples in {request.workers} sandboxes")
-    results = run_samples(request, tasks, samples, progress, cancel, cache_dir)
+    results = run_samples(request, tasks, samples, progress, cancel)
     entries: dict[str, list[dict[str, Any]]] = {}
     for sample, result in zip(samples, results, strict=True):
         task = tasks[result.task_id]

@@ -1,20 +1,25 @@
 """Execution sandbox (DESIGN.md, "Execution sandbox"): runs untrusted samples against Task tests.
 
 Torch-free and standard-library only. `Executor` owns a pool of pre-started worker processes
-(`worker.py`); each worker forks one fresh, resource-limited child per sample.
+(`worker.py`); each worker forks one fresh, resource-limited child per sample. The commands and
+methods that run samples open their executor through `open_executor` (`sandbox.py`).
 """
 
 import sys as _sys
 
 from .executor import ExecutionCancelled, Executor, Limits, SampleResult, build_program
 from .passk import pass_at_k, summarize
+from .sandbox import SandboxOptions, load_samples, open_executor
 
 __all__ = [
     "ExecutionCancelled",
     "Executor",
     "Limits",
     "SampleResult",
+    "SandboxOptions",
     "build_program",
+    "load_samples",
+    "open_executor",
     "pass_at_k",
     "summarize",
 ]

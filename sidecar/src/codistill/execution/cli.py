@@ -7,8 +7,8 @@ import json
 import logging
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 from ..cliargs import (
     add_challenge_tests_option,
@@ -17,30 +17,17 @@ from ..cliargs import (
     add_time_limit_options,
 )
 from ..tasks import load_tasks
-from .executor import Executor, Limits
 from .passk import summarize
+from .sandbox import SandboxOptions, load_samples, open_executor
 
 log = logging.getLogger("codistill.execute")
 
 
-def load_samples(path: Path) -> list[dict[str, Any]]:
-    samples = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                sample = json.loads(line)
-            except ValueError as exc:
-                raise ValueError(f"{path}:{number}: not JSON: {exc}") from None
-            if not isinstance(sample, dict) or not isinstance(sample.get("task_id"), str):
-                raise ValueError(f"{path}:{number}: task_id: expected a string")
-            if not isinstance(sample.get("solution", sample.get("completion")), str):
-                raise ValueError(
-                    f"{path}:{number}: solution: a string `solution` or `completion` is required"
-                )
-            samples.append(sample)
-    return samples
+def sandbox_options(args: argparse.Namespace) -> SandboxOptions:
+    """How the samples run, as the flags say: each of those flags keeps its value under the
+    name of the option it sets (its dest), so a new option needs a flag and nothing else here."""
+    names = [option.name for option in fields(SandboxOptions)]
+    return SandboxOptions(**{name: getattr(args, name) for name in names})
 
 
 def run_execute(args: argparse.Namespace) -> int:
@@ -54,18 +41,8 @@ def run_execute(args: argparse.Namespace) -> int:
     if unknown:
         print(f"codistill execute: {args.samples}: unknown task_id {unknown[0]!r}", file=sys.stderr)
         return 2
-    limits = Limits(
-        test_timeout_s=args.timeout,
-        time_limit_factor=args.time_limit_factor,
-        min_time_limit=args.min_time_limit,
-    )
     started = time.monotonic()
-    with Executor(
-        workers=args.workers,
-        limits=limits,
-        cache_dir=args.cache_dir,
-        challenge_tests=args.challenge_tests,
-    ) as executor:
+    with open_executor(sandbox_options(args)) as executor:
         results = executor.run(tasks, samples)
     elapsed = time.monotonic() - started
     by_task: dict[str, list[str]] = {}
@@ -114,11 +91,18 @@ def add_execute_command(subparsers: argparse._SubParsersAction) -> None:
 def add_execute_options(parser: argparse.ArgumentParser) -> None:
     add_sample_input_options(parser)
     parser.add_argument("--out", required=True, help="results JSON to write")
-    parser.add_argument("--workers", type=int, default=2, help="parallel sandboxes (default 2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=SandboxOptions.workers,
+        help="parallel sandboxes (default 2)",
+    )
     parser.add_argument(
         "--timeout",
         type=float,
-        default=5.0,
+        dest="timeout_s",
+        metavar="TIMEOUT",
+        default=SandboxOptions.timeout_s,
         help="seconds per test without a reference time, and for loading a sample (default 5)",
     )
     add_time_limit_options(parser, with_defaults=True)

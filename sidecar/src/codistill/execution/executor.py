@@ -143,7 +143,8 @@ class _Worker:
 
 
 class Executor:
-    """``with Executor(workers=2) as ex: ex.run(tasks_by_id, samples)``."""
+    """``with Executor(workers=2) as ex: ex.run(tasks_by_id, samples)``. Commands and methods
+    open theirs with `sandbox.open_executor`, from the options they were given."""
 
     def __init__(
         self,
@@ -155,7 +156,8 @@ class Executor:
         self.limits = limits or Limits()
         # MBPP's challenge_test_list: harder asserts, run after the usual ones only when asked.
         self.challenge_tests = challenge_tests
-        self.cache_dir = Path(cache_dir) if cache_dir else None
+        # Absolute: the workers, which write the reference runs' files there, work in /.
+        self.cache_dir = Path(cache_dir).resolve() if cache_dir else None
         # Expected outputs live in files the workers read; without a cache_dir, in a private
         # folder that goes with the executor.
         self._scratch = Path(tempfile.mkdtemp(prefix="codistill-expected-"))

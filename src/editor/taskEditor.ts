@@ -1,7 +1,8 @@
 import * as vscode from "vscode";
-import type { DatasetRequest } from "../../core/datasets/registry";
-import type { Task } from "../../core/datasets/task";
-import { referenceSolution, taskAsPythonFile, taskFileName } from "../../core/datasets/taskFile";
+import type { DatasetRequest } from "../core/datasets/registry";
+import type { Task } from "../core/datasets/task";
+import { referenceSolution, taskAsPythonFile, taskFileName } from "../core/datasets/taskFile";
+import type { ExperimentWorkspace } from "../workspace";
 
 export const REFERENCE_SCHEME = "codistill-reference";
 
@@ -32,9 +33,8 @@ export function registerReferenceProvider(): vscode.Disposable {
  * read-only reference solution, in a diff editor. A task file that exists already is the
  * user's work in progress and is opened as it is.
  */
-export async function openTaskInEditor(dataset: DatasetRequest, task: Task): Promise<void> {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-  if (!folder) throw new Error("Open a folder first: task files are written under .codistill/tasks/ in the workspace.");
+export async function openTaskInEditor(workspace: ExperimentWorkspace, dataset: DatasetRequest, task: Task): Promise<void> {
+  const folder = vscode.Uri.file(workspace.requireRoot("task files are written under .codistill/tasks/ in the workspace"));
   const taskUri = vscode.Uri.joinPath(folder, ".codistill", "tasks", dataset.name, taskFileName(task));
   const referenceUri = vscode.Uri.from({ scheme: REFERENCE_SCHEME, path: `/${dataset.name}/${taskFileName(task, ".reference")}` });
   references.set(referenceUri, referenceSolution(task));
