@@ -23,12 +23,12 @@ network, a few minutes).
              tasks in a row attend to each other (no per-document attention mask). Prompt
              tokens are masked from the labels; L_struct reads a row's solution tokens up to the
              encoder's 510-token limit, as it does in training.
-  Step:      the trainer's: LoRA from trainer.apply_lora (r 32, alpha 64, dropout 0.05, every
-             linear projection), bf16 weights under bf16 autocast, CE from trainer.token_ce_sum,
-             L_struct from loss.structural_loss (soft, gt aligned, tau 1) with the ground
-             truth's embeddings computed before the timed steps (the trainer computes them once
-             per example per run), combined_loss with alpha 1 - beta, clipping at 1.0, AdamW.
-             beta = 0 never runs the encoder.
+  Step:      the trainer's: LoRA from models.apply_lora (r 32, alpha 64, dropout 0.05, every
+             linear projection), bf16 weights under bf16 autocast, CE from loss.token_ce_sum,
+             loss.distillation_loss with alpha 1 - beta (L_struct soft, gt aligned, tau 1) with
+             the ground truth's embeddings computed before the timed steps (the trainer
+             computes them once per example per run), clipping at 1.0, AdamW. beta = 0 never
+             runs the encoder.
   Measured:  per setting (batch size, gradient checkpointing) and arm (beta = 0, beta > 0):
              --warmup steps, then --steps timed steps (CUDA synchronized): tokens/s, seconds
              per step, peak allocated memory; and L_struct's overhead in time per token.
@@ -279,7 +279,7 @@ def check_full_size_configs() -> dict[str, int]:
 
 
 def lora_config(r: int, gradient_checkpointing: bool) -> Any:
-    """A TrainConfig for trainer.apply_lora (paths are never read)."""
+    """A TrainConfig for models.apply_lora (paths are never read)."""
     from codistill.training.config import config_from_dict
 
     return config_from_dict(
@@ -351,7 +351,7 @@ class Bench:
 
 
 def set_gradient_checkpointing(model: Any, on: bool) -> None:
-    """As trainer.apply_lora turns it on: non-reentrant, inputs requiring grad. (Newer
+    """As models.apply_lora turns it on: non-reentrant, inputs requiring grad. (Newer
     transformers call it activation checkpointing and warn on the old name.)"""
     import warnings
 
@@ -367,34 +367,48 @@ def set_gradient_checkpointing(model: Any, on: bool) -> None:
 
 
 def train_step(bench: Bench, batch: dict[str, Any], beta: float) -> tuple[float, float | None]:
-    """One optimizer step as the trainer takes it; returns (loss, l_struct)."""
+    """One optimizer step as the trainer takes it (one micro-batch, one process); returns
+    (loss, l_struct)."""
     import torch
 
-    from codistill.training.loss import StructuralLossConfig, combined_loss, structural_loss
-    from codistill.training.trainer import autocast, label_tokens, token_ce_sum
+    from codistill.training.loss import (
+        StepShare,
+        StructuralLossConfig,
+        distillation_loss,
+        label_tokens,
+        span_rows,
+        token_ce_sum,
+    )
+    from codistill.training.models import autocast
 
     with autocast(bench.precision, bench.device):
         logits = bench.model(
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
         ).logits
-    ce = token_ce_sum(logits, batch["labels"]) / max(label_tokens(batch), 1)
-    l_struct = None
+    share = StepShare(label_tokens(batch), span_rows(batch))
+    structural = {}
     if beta > 0:
-        l_struct, _ = structural_loss(
-            logits,
-            batch["labels"],
-            batch["solution_mask"],
-            bench.alignment,
-            bench.encoder,
-            StructuralLossConfig(),
-            ground_truth=batch["ground_truth"],
-        )
-    loss = combined_loss(ce, l_struct, 1.0 - beta, beta)
+        structural = {
+            "alignment": bench.alignment,
+            "encoder": bench.encoder,
+            "cfg": StructuralLossConfig(),
+            "ground_truth": batch["ground_truth"],
+        }
+    loss, metrics = distillation_loss(
+        share.ce(token_ce_sum(logits, batch["labels"])),
+        logits,
+        batch["labels"],
+        batch["solution_mask"],
+        1.0 - beta,
+        beta,
+        share=share,
+        **structural,
+    )
     loss.backward()
     torch.nn.utils.clip_grad_norm_(bench.params, 1.0)
     bench.optimizer.step()
     bench.optimizer.zero_grad(set_to_none=True)
-    return float(loss.detach()), (float(l_struct.detach()) if l_struct is not None else None)
+    return float(loss.detach()), metrics.get("l_struct")
 
 
 def synchronize(device: Any) -> None:
@@ -458,7 +472,7 @@ def prepare(args: argparse.Namespace) -> Bench:
 
     from codistill.training.alignment import build_alignment
     from codistill.training.loss import freeze_encoder
-    from codistill.training.trainer import apply_lora, resolve_precision, trainable_parameters
+    from codistill.training.models import apply_lora, resolve_precision, trainable_parameters
 
     notes: dict[str, Any] = {}
     device = torch.device("cpu" if args.dry_run else "cuda")

@@ -29,7 +29,7 @@ from train_support import (
 
 from codistill.training import checkpoint as ckpt
 from codistill.training.config import TrainConfigError, load_config
-from codistill.training.trainer import check_launch
+from codistill.training.distributed import check_launch
 
 STEPS = 6
 FSDP = "distributed.strategy=fsdp"

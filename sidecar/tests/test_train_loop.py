@@ -34,19 +34,12 @@ from codistill.training.config import (
     read_run_config,
 )
 from codistill.training.curriculum import curriculum_weights
+from codistill.training.distributed import setup_distributed, teardown_distributed
+from codistill.training.failures import out_of_memory
 from codistill.training.loss import GroundTruth
 from codistill.training.metrics import METRIC_KEYS, read_metrics
-from codistill.training.trainer import (
-    TrainCallbacks,
-    Trainer,
-    TrainResult,
-    linear_module_names,
-    out_of_memory,
-    resolve_precision,
-    setup_distributed,
-    teardown_distributed,
-    train,
-)
+from codistill.training.models import linear_module_names, resolve_precision
+from codistill.training.trainer import TrainCallbacks, Trainer, TrainResult, train
 
 
 @pytest.fixture(scope="module")

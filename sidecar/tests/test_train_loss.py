@@ -22,6 +22,7 @@ from train_support import Tiny, shared_models
 from codistill.training.alignment import build_alignment
 from codistill.training.loss import (
     GroundTruth,
+    StepShare,
     StructuralLossConfig,
     combined_loss,
     distillation_loss,
@@ -29,8 +30,11 @@ from codistill.training.loss import (
     encoder_max_tokens,
     freeze_encoder,
     ground_truth_embeddings,
+    label_tokens,
     load_frozen_encoder,
+    span_rows,
     structural_loss,
+    token_ce_sum,
 )
 
 # Long enough for a real solution span, short enough to keep each test well under a second.
@@ -205,6 +209,37 @@ def test_beta_above_zero_needs_l_struct_and_adds_it() -> None:
         combined_loss(ce, None, alpha=1.0, beta=0.1)
     with pytest.raises(ValueError, match="beta"):
         combined_loss(ce, l_struct, alpha=1.0, beta=-0.1)
+
+
+def test_micro_batch_parts_add_up_to_the_step_loss(
+    tiny: Tiny, batch: Batch, alignment: Any, encoder: Any
+) -> None:
+    """distillation_loss as the trainer's backward takes it: a micro-batch's CE (summed by
+    token_ce_sum) and its L_struct enter as parts of the whole step's means (StepShare). The
+    parts of a step split in two add up to the step taken whole, which is alpha·CE + beta·L_struct
+    with CE the model's own mean token loss; on 2 ranks each part counts twice (DDP averages the
+    ranks' gradients)."""
+    out = forward(lora_student(tiny), batch)
+    logits = out.logits.detach()
+    counts = {"labels": batch.labels, "solution_mask": batch.solution_mask}
+    step = StepShare(label_tokens(counts), span_rows(counts))
+    context = {"alignment": alignment, "encoder": encoder, "cfg": StructuralLossConfig()}
+    alpha, beta = 0.7, 0.3
+
+    def part(rows: slice, share: StepShare) -> float:
+        labels, mask = batch.labels[rows], batch.solution_mask[rows]
+        ce = share.ce(token_ce_sum(logits[rows], labels))
+        loss, _ = distillation_loss(ce, logits[rows], labels, mask, alpha, beta, share=share,
+                                    **context)
+        return loss.item()
+
+    l_struct, _ = structural_loss(logits, batch.labels, batch.solution_mask, **context)
+    whole = part(slice(None), step)
+    assert step.rows == 3
+    assert whole == pytest.approx(alpha * out.loss.item() + beta * l_struct.item(), rel=1e-5)
+    assert part(slice(0, 1), step) + part(slice(1, None), step) == pytest.approx(whole, rel=1e-5)
+    two_ranks = StepShare(step.tokens, step.rows, world=2)
+    assert part(slice(0, 1), two_ranks) == pytest.approx(2 * part(slice(0, 1), step), rel=1e-6)
 
 
 def test_perfect_prediction_scores_zero_in_aligned_mode(

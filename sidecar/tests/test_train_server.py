@@ -361,7 +361,7 @@ def test_server_startup_does_not_import_torch() -> None:
 
 
 def test_progress_notifier_sends_non_finite_metrics_as_null() -> None:
-    from codistill.training.rpc import Run, RunNotifier
+    from codistill.training.runs import Run, RunNotifier
 
     sent: list[tuple[str, Any]] = []
     notifier = RunNotifier(

@@ -3,13 +3,12 @@
 // screen. Screenshots land in test-results/.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FrameLocator } from "playwright-core";
 import {
   leftoverProcesses,
-  notificationTexts,
   restrictWorkspace,
   runCommand,
   screenshot,
@@ -91,18 +90,25 @@ describe("Codistill in a trusted workspace", () => {
   it("reports a codistill.yaml problem once, with its line and key, and re-reads the file when it changes", async () => {
     const file = join(workspace, "codistill.yaml");
     const original = readFileSync(file, "utf8");
-    const line = original.trimEnd().split("\n").length + 1;
+    const lines = original.split("\n");
+    const line = lines.findIndex((l) => l.startsWith("name:")) + 1;
+    assert.ok(line > 0, "the demo's codistill.yaml names its experiment");
     const problem = new RegExp(`codistill\\.yaml:${line}:\\d+ name: expected a string`);
     const rows = session.page.locator(".part.sidebar .monaco-list-row");
     try {
-      appendFileSync(file, "\nname: [not, a, string]\n".slice(original.endsWith("\n") ? 1 : 0));
+      writeFileSync(file, lines.map((l, i) => (i === line - 1 ? "name: [not, a, string]" : l)).join("\n"));
       await waitForNotification(session, problem, { timeoutMs: 30_000 });
       await rows.filter({ hasText: problem }).first().waitFor({ timeout: 30_000 });
       // Every reader (tree, commands, panels) reads the same parse; the problem is shown once.
-      await runCommand(session, "Codistill: Refresh");
-      await runCommand(session, "Codistill: Refresh");
+      const refresh = session.page.locator('.part.sidebar .title-actions a.action-label[aria-label="Refresh"]');
+      await refresh.click();
+      await refresh.click();
       await new Promise((r) => setTimeout(r, 1000));
-      assert.equal((await notificationTexts(session)).filter((t) => problem.test(t)).length, 1);
+      // The notification center keeps toasts that have hidden themselves since.
+      await runCommand(session, "Notifications: Show Notifications");
+      const center = session.page.locator(".notifications-center .notification-list-item-message");
+      await center.first().waitFor({ timeout: 10_000 });
+      assert.equal((await center.allInnerTexts()).filter((t) => problem.test(t)).length, 1);
       await screenshot(session, "codistill-yaml-problem");
     } finally {
       writeFileSync(file, original);

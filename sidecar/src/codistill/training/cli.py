@@ -38,7 +38,7 @@ log = logging.getLogger("codistill.train")
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_STOPPED = 130
-# A process id: when that process is gone, stop as on SIGTERM (training/rpc.py sets it).
+# A process id: when that process is gone, stop as on SIGTERM (training/child.py sets it).
 STOP_WITH_PID_ENV = "CODISTILL_STOP_WITH_PID"
 
 
@@ -174,7 +174,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def train_and_report(config: Any, resume_from: Path | None, git: dict[str, Any] | None) -> int:
-    from .trainer import TrainCallbacks, TrainingError, train
+    from .failures import TrainingError
+    from .trainer import TrainCallbacks, train
 
     stop = StopFlag(watched_pid())
     stop.install()

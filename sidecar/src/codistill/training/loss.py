@@ -1,4 +1,4 @@
-"""The structural loss L_struct and its combination with the token loss, as pure functions.
+"""The training loss: the token CE, the structural loss L_struct and their combination.
 
 ``L = α·L_token + β·L_struct`` (DESIGN.md "Training text and loss"), where
 ``L_struct = 1 − cos(e_gen, e_gt)`` compares, through a frozen code encoder (CodeBERT by default),
@@ -47,6 +47,10 @@ nothing; the loss is the mean over the rows that have a span.
 β = 0. ``combined_loss`` returns ``α·ce`` without touching ``l_struct``, and ``distillation_loss``
 does not run the encoder at all when β = 0, so β = 0 is plain LoRA SFT, bit for bit.
 
+The trainer's step. Each micro-batch's backward takes ``distillation_loss`` of its CE (summed by
+``token_ce_sum``) and L_struct, each as its part of the whole step's mean (``StepShare``); the
+run's encoder, alignment and precomputed ground truth are its ``StructuralTerm``.
+
 Torch is imported inside the functions: the config module reads StructuralLossConfig without the
 training stack.
 """
@@ -54,7 +58,8 @@ training stack.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -426,6 +431,27 @@ def combined_loss(
     return alpha * ce + beta * l_struct
 
 
+@dataclass(frozen=True)
+class StepShare:
+    """One micro-batch's part of an optimizer step's loss. A step's token CE is the mean over the
+    label tokens of the whole step, and its L_struct the mean over the rows with a solution span,
+    counting every micro-batch of every rank (``tokens``, ``rows``): a micro-batch adds its own
+    sums divided by those counts, times ``world`` because DDP and FSDP average gradients over
+    ranks. So the gradient, and the loss curve, are the same however the step is split."""
+
+    tokens: float
+    rows: float
+    world: int = 1
+
+    def ce(self, ce_sum: torch.Tensor) -> torch.Tensor:
+        """The micro-batch's part of the step's CE, from its summed CE (``token_ce_sum``)."""
+        return ce_sum * self.world / max(self.tokens, 1.0)
+
+    def l_struct(self, l_struct: torch.Tensor, rows: int) -> torch.Tensor:
+        """The micro-batch's part of the step's L_struct, from its mean over its ``rows``."""
+        return l_struct * (rows * self.world / max(self.rows, 1.0))
+
+
 def distillation_loss(
     ce: torch.Tensor,
     logits: torch.Tensor,
@@ -434,16 +460,23 @@ def distillation_loss(
     alpha: float,
     beta: float,
     *,
-    alignment: torch.Tensor | None,
-    encoder: Any,
-    cfg: StructuralLossConfig,
+    alignment: torch.Tensor | None = None,
+    encoder: Any = None,
+    cfg: StructuralLossConfig | None = None,
     gt_encoder_input_ids: torch.Tensor | None = None,
     gt_encoder_attention_mask: torch.Tensor | None = None,
     ground_truth: GroundTruth | None = None,
+    share: StepShare | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The training loss of one batch from the student's CE and logits: runs the structural loss
-    only when β > 0 (alignment and encoder may be None otherwise), then ``combined_loss``.
-    Metrics: loss, ce, alpha, beta, and the structural metrics when computed."""
+    """The training loss of one batch: the trainer's backward takes this, and the tests test it.
+    Runs the structural loss only when β > 0 (alignment and encoder may be None otherwise), then
+    ``combined_loss``, so with β = 0 the loss is ``α·ce`` bit for bit and the encoder never runs.
+
+    ce: the batch's token loss as the caller normalised it (the mean over its label tokens; the
+    trainer passes ``share.ce(token_ce_sum(...))``). share: the batch is one micro-batch of a
+    step, and its L_struct enters as its rows' part of the step's (``StepShare.l_struct``);
+    without it, as the batch's own mean. Metrics: alpha, beta, and when computed the structural
+    metrics of the batch (``l_struct`` its own mean, ``struct_rows``, ``cos``, ...)."""
     l_struct = None
     metrics: dict[str, float] = {}
     if beta != 0:
@@ -455,16 +488,107 @@ def distillation_loss(
             solution_mask,
             alignment,
             encoder,
-            cfg,
+            cfg or StructuralLossConfig(),
             gt_encoder_input_ids,
             gt_encoder_attention_mask,
             ground_truth,
         )
+        if share is not None:
+            l_struct = share.l_struct(l_struct, int(metrics["struct_rows"]))
     loss = combined_loss(ce, l_struct, alpha, beta)
-    return loss, {
-        "loss": float(loss.detach()),
-        "ce": float(ce.detach()),
-        "alpha": float(alpha),
-        "beta": float(beta),
-        **metrics,
-    }
+    return loss, {"alpha": float(alpha), "beta": float(beta), **metrics}
+
+
+# --- the token loss and the counts a step is normalised by --------------------------------------
+
+
+def token_ce_sum(logits: Any, labels: Any) -> Any:
+    """Summed cross-entropy of each position's prediction of the next token (fp32), over the
+    positions whose label is not -100: the reasoning and solution tokens."""
+    import torch.nn.functional as F
+
+    shifted = logits[:, :-1, :].float()
+    targets = labels[:, 1:]
+    return F.cross_entropy(
+        shifted.reshape(-1, shifted.size(-1)),
+        targets.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+        reduction="sum",
+    )
+
+
+def label_tokens(batch: dict[str, Any]) -> int:
+    return int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
+
+
+def span_rows(batch: dict[str, Any]) -> int:
+    """Rows with a solution token to predict: L_struct's denominator (as structural_loss counts
+    them)."""
+    labels = batch["labels"][:, 1:]
+    span = batch["solution_mask"][:, 1:] & (labels != IGNORE_INDEX)
+    return int(span.any(dim=1).sum())
+
+
+# --- the structural term of a run -------------------------------------------------------------
+
+
+@dataclass
+class StructuralTerm:
+    """The frozen encoder, the vocabulary alignment, (for gt: encoder) its tokenizer, and each
+    example's ground-truth embeddings. The encoder and alignment never change during a run, so
+    those are computed once per example (``precompute``) rather than in every step: that is a
+    third of L_struct's encoder work, and an example lands in a batch once per epoch.
+    models.load_structural loads it."""
+
+    encoder: Any
+    alignment: Any
+    encoder_tokenizer: Any
+    config: StructuralLossConfig
+    targets: dict[int, GroundTruth] = field(default_factory=dict)  # id(example) -> its row
+
+    def ground_truth(self, batch: dict[str, Any], examples: list[Any]) -> GroundTruth:
+        extra: dict[str, Any] = {}
+        if self.config.gt == "encoder":
+            encoded = encode_ground_truth(
+                self.encoder_tokenizer,
+                [e.gt_code for e in examples],
+                encoder_max_tokens(self.encoder),
+            )
+            extra["gt_encoder_input_ids"] = encoded["input_ids"]
+            extra["gt_encoder_attention_mask"] = encoded["attention_mask"]
+        return ground_truth_embeddings(
+            batch["labels"],
+            batch["solution_mask"],
+            self.alignment,
+            self.encoder,
+            self.config,
+            **extra,
+        )
+
+    def precompute(self, examples: list[Any], batch_size: int, collate: Callable) -> None:
+        """Every example's ground truth, in length-sorted batches of a fixed order: the values do
+        not depend on which batches training later draws, so a resumed run reads the same."""
+        ordered = sorted(examples, key=lambda e: e.length)
+        for start in range(0, len(ordered), batch_size):
+            chunk = ordered[start : start + batch_size]
+            computed = self.ground_truth(collate(chunk), chunk)
+            for index, example in enumerate(chunk):
+                self.targets[id(example)] = computed.select([index])
+
+    def loss_inputs(self, examples: list[Any]) -> dict[str, Any]:
+        """structural_loss's (and distillation_loss's) keyword arguments for a batch of these
+        examples; every train and eval example was embedded by precompute() in setup."""
+        return {
+            "alignment": self.alignment,
+            "encoder": self.encoder,
+            "cfg": self.config,
+            "ground_truth": GroundTruth.stack([self.targets[id(e)] for e in examples]),
+        }
+
+    def compute(
+        self, logits: Any, batch: dict[str, Any], examples: list[Any]
+    ) -> tuple[Any, dict[str, float]]:
+        """(mean L_struct over rows with a solution span, metrics) for one batch."""
+        return structural_loss(
+            logits, batch["labels"], batch["solution_mask"], **self.loss_inputs(examples)
+        )
