@@ -46,9 +46,9 @@ def executor():
         yield ex
 
 
-def leftovers(ex: Executor) -> list[tuple[int, int, int, str]]:
+def leftovers(ex: Executor) -> list[tuple[int, int, int, int, str]]:
     uids = {worker.uid for worker in ex._all}
-    return [p for p in _processes() if p[1] in uids and p[3] != "Z"]
+    return [p for p in _processes() if p[2] in uids and p[4] != "Z"]
 
 
 def canonical(tasks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -162,7 +162,13 @@ export interface EvalExecuteParams {
   minTimeLimitS?: number;
   /** Also run MBPP's challenge_test_list after its test_list; default false. */
   challengeTests?: boolean;
+  /** Refuse to run when the sandbox's isolation is below this level; default "none". */
+  minIsolation?: IsolationLevel;
 }
+
+/** full: Landlock, network and PID namespaces; partial: some of them; none: resource limits only. */
+export type IsolationLevel = "none" | "partial" | "full";
+export const ISOLATION_LEVELS: readonly IsolationLevel[] = ["none", "partial", "full"];
 
 export interface EvalExecuteSummary {
   samples: number;
@@ -172,6 +178,8 @@ export interface EvalExecuteSummary {
   /** "pass@1" -> value in [0, 1]. */
   passAtK: Record<string, number>;
   wallS: number;
+  /** What kept the samples in: "landlock-v7+userns+netns+pidns", or "rlimits-only" when the kernel allows nothing more. */
+  isolation: string;
 }
 
 export interface EvalExecuteResult {
@@ -567,6 +575,7 @@ const paramValidators: { [M in MethodName | "$/cancelRequest"]: (params: unknown
     for (const key of ["timeoutS", "timeLimitFactor", "minTimeLimitS"]) optional(params[key], (v) => expectPositiveNumber(v, `params.${key}`, problems));
     optional(params.cacheDir, (v) => expectNonEmptyString(v, "params.cacheDir", problems));
     optional(params.challengeTests, (v) => expectBoolean(v, "params.challengeTests", problems));
+    optional(params.minIsolation, (v) => expectOneOf(v, ISOLATION_LEVELS, "params.minIsolation", problems));
     optional(params.ks, (v) => {
       if (!Array.isArray(v)) problems.push("params.ks: expected an array");
       else v.forEach((k, i) => expectPositiveInteger(k, `params.ks[${i}]`, problems));
@@ -664,6 +673,7 @@ const resultValidators: { [M in MethodName]: (result: unknown) => Problems } = {
       if (!isFiniteNumber(v) || v < 0 || v > 1) problems.push(`${p}: expected a number in [0, 1]`);
     });
     expectNonNegativeNumber(summary.wallS, "result.summary.wallS", problems);
+    expectNonEmptyString(summary.isolation, "result.summary.isolation", problems);
   }),
   "train/start": objectAt("result", expectTrainRun),
   "train/resume": objectAt("result", (result, problems) => {

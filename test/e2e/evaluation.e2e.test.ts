@@ -55,6 +55,9 @@ describe("the Evaluation panel", () => {
     assert.match(await base.innerText(), /baseline/);
     assert.match(await student.innerText(), /[+-]\d+\.\d \(-?\d+\.\d, -?\d+\.\d\) over 3 tasks/);
     assert.equal(await student.locator("td", { hasText: /^unavailable$/ }).count(), 2, "syntax and dataflow match wait for CodeBLEU");
+    // The sandbox's isolation, as the sidecar probed it: all of it here (root: a uid of its own).
+    for (const row of [base, student]) assert.match(await row.locator('[data-testid="isolation"]').innerText(), /^landlock-v\d+\+uid\+netns\+pidns \(full\)$/);
+    assert.equal(await frame.locator('[data-testid="isolation-warning"]').count(), 0);
     assert.equal(await frame.locator("canvas#pass-chart").count(), 1);
     await screenshot(session, "evaluation-results");
 
@@ -62,8 +65,9 @@ describe("the Evaluation panel", () => {
     const dir = join(workspace, ".codistill", "runs", "base-tiny", "eval", "humaneval");
     const samples = readFileSync(join(dir, "samples.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { task_id: string; solution: string });
     assert.deepEqual(samples.map((s) => s.task_id), ["HumanEval/0", "HumanEval/1", "HumanEval/2"]);
-    const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as { eval: Record<string, unknown[]> };
+    const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as { eval: Record<string, unknown[]>; summary: { isolation: string } };
     assert.deepEqual(Object.keys(results.eval), ["HumanEval/0", "HumanEval/1", "HumanEval/2"]);
+    assert.match(results.summary.isolation, /^landlock-v\d+\+uid\+netns\+pidns$/);
     assert.ok(existsSync(join(workspace, ".codistill", "runs", "run-1", "eval", "humaneval", "results.json")));
   });
 

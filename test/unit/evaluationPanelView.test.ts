@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { isolationLevel } from "../../src/core/evaluation/isolation";
 import { readEvalResults } from "../../src/core/evaluation/results";
 import type { EvalModel } from "../../src/core/evaluation/runner";
 import { evaluationValidators } from "../../src/panels/evaluation/protocol";
@@ -39,6 +40,21 @@ describe("evaluation panel rows", () => {
       assert.deepEqual(row.syntax, { available: false, reason: "CodeBLEU lands with the structure issue" });
       assert.equal(row.dataflow.available, false);
     }
+  });
+
+  it("name the sandbox's isolation and its level, and null for results written before it was recorded", async () => {
+    const old = await load(base, "humanevalplus-base-n5.results.json");
+    const weak = await load(student, "humanevalplus-student-n5.results.json");
+    weak.results.summary.isolation = "landlock-v7";
+    const [b, s] = comparisonRows([old, weak]) as [ReturnType<typeof comparisonRows>[0], ReturnType<typeof comparisonRows>[0]];
+    assert.equal(b.isolation, null);
+    assert.deepEqual(s.isolation, { name: "landlock-v7", level: "partial" });
+    // The sidecar's levels (sidecar/src/codistill/execution/isolation.py, level_of).
+    assert.equal(isolationLevel("landlock-v7+userns+netns+pidns"), "full");
+    assert.equal(isolationLevel("landlock-v7+uid+netns+pidns"), "full");
+    assert.equal(isolationLevel("userns+netns+pidns"), "partial");
+    assert.equal(isolationLevel("landlock-v3+userns+netns"), "partial");
+    assert.equal(isolationLevel("rlimits-only"), "none");
   });
 
   it("say why a row has no delta when the base model has no results on that benchmark", async () => {

@@ -178,7 +178,7 @@ function resultsSection(view: EvaluationView): HTMLElement {
   const head = el(
     "tr",
     {},
-    ...["Model", "Benchmark", "Tasks", "n", "pass@1 % (95% CI)", ...ks.map((k) => `pass@${k} %`), "Δ pass@1 vs base (95% CI)", "Syntax match", "Dataflow match", ""].map((h) => el("th", { text: h })),
+    ...["Model", "Benchmark", "Tasks", "n", "pass@1 % (95% CI)", ...ks.map((k) => `pass@${k} %`), "Δ pass@1 vs base (95% CI)", "Syntax match", "Dataflow match", "Sandbox", ""].map((h) => el("th", { text: h })),
   );
   const body = view.rows.map((row) => resultRow(row, ks));
   const canvas = el("canvas", { id: "pass-chart" });
@@ -189,6 +189,7 @@ function resultsSection(view: EvaluationView): HTMLElement {
     "section",
     { id: "results" },
     el("h2", { text: "Results" }),
+    ...isolationWarning(view.rows),
     el("table", { className: "eval-table", testId: "results-table" }, el("thead", {}, head), el("tbody", {}, ...body)),
     el("div", { className: "eval-chart" }, canvas),
   );
@@ -213,11 +214,33 @@ function resultRow(row: ResultRowView, ks: number[]): HTMLElement {
     delta,
     structural(row.syntax),
     structural(row.dataflow),
+    isolationCell(row.isolation),
     el("td", {}, linkButton("Tasks", () => void loadDrillDown(row.modelId, row.benchmark))),
   );
   tr.dataset.model = row.modelId;
   tr.dataset.benchmark = row.benchmark;
   return tr;
+}
+
+function isolationCell(isolation: ResultRowView["isolation"]): HTMLElement {
+  if (!isolation) return el("td", { className: "eval-na", testId: "isolation", text: "not recorded" });
+  return el("td", { className: isolation.level === "full" ? "" : "delta-down", testId: "isolation", text: `${isolation.name} (${isolation.level})` });
+}
+
+/** Results whose samples ran with less than full isolation: say so above the table. */
+function isolationWarning(rows: ResultRowView[]): HTMLElement[] {
+  const weak = rows.flatMap(({ isolation, modelLabel, benchmark }) =>
+    isolation && isolation.level !== "full" ? [`${modelLabel} on ${benchmark}: ${isolation.name} (${isolation.level})`] : [],
+  );
+  if (!weak.length) return [];
+  const which = weak.join("; ");
+  return [
+    el("p", {
+      className: "callout warning",
+      testId: "isolation-warning",
+      text: `Some samples ran in a weaker sandbox than full (Landlock, network and PID namespaces), so generated code could reach files, the network or processes outside it: ${which}. The sidecar's log says what the kernel refused.`,
+    }),
+  ];
 }
 
 function linkButton(text: string, onClick: () => void): HTMLButtonElement {

@@ -11,6 +11,7 @@ import argparse
 from collections.abc import Callable
 
 from .execution import SandboxOptions
+from .execution.isolation import LEVELS
 
 LOG_LEVELS = ("error", "warning", "info", "debug")
 LOG_LEVEL_ENV = "CODISTILL_LOG_LEVEL"
@@ -83,6 +84,20 @@ def add_time_limit_options(parser: argparse.ArgumentParser, *, with_defaults: bo
             default=default if with_defaults else None,
             help=text.format(default),
         )
+
+
+def add_isolation_option(parser: argparse.ArgumentParser, *, with_default: bool) -> None:
+    """--min-isolation: refuse to run samples when the kernel allows less isolation.
+    ``with_default``: it defaults to SandboxOptions' value; otherwise to None (left out of the
+    params, whose default is the same)."""
+    parser.add_argument(
+        "--min-isolation",
+        choices=LEVELS,
+        dest="min_isolation",
+        default=SandboxOptions.min_isolation if with_default else None,
+        help="refuse to run below this sandbox isolation: full (Landlock, network and PID "
+        "namespaces), partial (some of them) or none (resource limits only; default)",
+    )
 
 
 def add_challenge_tests_option(parser: argparse.ArgumentParser) -> None:

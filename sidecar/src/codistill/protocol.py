@@ -40,6 +40,7 @@ EVAL_PROGRESS_NOTIFICATION = "eval/progress"
 EVAL_BACKENDS = ("transformers", "vllm")
 EVAL_BACKEND_CHOICES = ("auto", *EVAL_BACKENDS)
 EVAL_PHASES = ("generate", "execute")
+ISOLATION_LEVELS = ("none", "partial", "full")
 TRAIN_PROGRESS_NOTIFICATION = "train/progress"
 TRAIN_CHECKPOINT_NOTIFICATION = "train/checkpoint"
 TRAIN_FINISHED_NOTIFICATION = "train/finished"
@@ -369,6 +370,8 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
             "minTimeLimitS": POSITIVE_NUMBER,
             # Also run MBPP's challenge_test_list after its test_list (default false).
             "challengeTests": BOOLEAN,
+            # Refuse to run when the sandbox's isolation is below this level (default none).
+            "minIsolation": one_of(*ISOLATION_LEVELS),
         },
     ),
     # Training (DESIGN.md, "Workspace artifacts": .codistill/runs/<run-id>/). The run goes on in
@@ -487,6 +490,8 @@ EVAL_SUMMARY = object_of(
         "statuses": map_of(NON_NEGATIVE_INTEGER),
         "passAtK": map_of(PROBABILITY),
         "wallS": NON_NEGATIVE_NUMBER,
+        # What kept the samples in: "landlock-v7+userns+netns+pidns", "rlimits-only", ...
+        "isolation": NON_EMPTY_STRING,
     }
 )
 

@@ -72,7 +72,8 @@ export interface GenerationInfo {
  * The sidecar's own summary, as written: the one its eval/execute answers with. Statistics in
  * this module recompute from `tasks`.
  */
-export type EvalSummary = EvalExecuteSummary;
+/** results.json's summary; `isolation` is null in results written before the sandbox named it. */
+export type EvalSummary = Omit<EvalExecuteSummary, "isolation"> & { isolation: string | null };
 
 export interface EvalResults {
   path: string;
@@ -147,6 +148,7 @@ function readSummary(origin: Origin, value: unknown, field: string): EvalSummary
     statuses: expectRecordOf(origin, s.statuses, at("statuses"), (v, f) => expectInteger(origin, v, f)),
     passAtK: expectRecordOf(origin, s.passAtK, at("passAtK"), (v, f) => expectFraction(origin, v, f)),
     wallS: expectNumber(origin, s.wallS, at("wallS"), 0),
+    isolation: s.isolation === undefined ? null : expectString(origin, s.isolation, at("isolation")),
   };
 }
 

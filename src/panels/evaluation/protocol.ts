@@ -1,4 +1,5 @@
 // Messages between the "Codistill Evaluation" webview and the extension host.
+import type { IsolationLevel } from "../../sidecar/protocol";
 import { noParams, type NoParams, type ParamsValidators } from "../shared/messages";
 
 export const PANEL_ID = "codistill.evaluation";
@@ -38,6 +39,8 @@ export interface ResultRowView {
   delta: (Estimate & { sharedTasks: number }) | null;
   /** Why there is no delta on a non-baseline row (no baseline results, no shared tasks). */
   deltaNote: string | null;
+  /** What kept the samples in, and its level; null for results written before the sandbox named it. */
+  isolation: { name: string; level: IsolationLevel } | null;
 }
 
 export interface TaskRowView {

@@ -1,6 +1,7 @@
 // Turns evaluation results into what the webview shows: the comparison rows (core/evaluation/table)
 // flattened per model × benchmark, and the drill-down rows of one results file. Pure.
 import type { EvalResults } from "../../core/evaluation/results";
+import { isolationLevel } from "../../core/evaluation/isolation";
 import { buildComparison, type Metric } from "../../core/evaluation/table";
 import { BASE_MODEL_ID, type EvalModel } from "../../core/evaluation/runner";
 import type { ResultRowView, StructuralCell, TaskRowView } from "./protocol";
@@ -18,6 +19,7 @@ function structuralCell(metric: Metric): StructuralCell {
 /** One row per loaded results file, grouped by benchmark; deltas are against the base model. */
 export function comparisonRows(loaded: LoadedResults[]): ResultRowView[] {
   const inputs = loaded.map(({ model, benchmark, results }) => ({ label: model.label, runId: model.id, benchmark, results }));
+  const resultsOf = (runId: string, benchmark: string) => loaded.find((l) => l.model.id === runId && l.benchmark === benchmark)?.results;
   return buildComparison(inputs, BASE_MODEL_ID).flatMap((table) =>
     table.rows.map((row): ResultRowView => ({
       modelId: row.runId,
@@ -27,7 +29,7 @@ export function comparisonRows(loaded: LoadedResults[]): ResultRowView[] {
       tasks: row.tasks,
       n: row.samplesPerTask.min,
       temperature: row.generation?.temperature ?? null,
-      date: loaded.find((l) => l.model.id === row.runId && l.benchmark === table.benchmark)?.results.date ?? "",
+      date: resultsOf(row.runId, table.benchmark)?.date ?? "",
       pass1: { value: row.pass1.mean, low: row.pass1.low, high: row.pass1.high },
       passK: row.passAtK.flatMap((cell) => (cell.value === undefined ? [] : [{ k: cell.k, value: cell.value }])),
       syntax: structuralCell(row.syntaxMatch),
@@ -37,8 +39,14 @@ export function comparisonRows(loaded: LoadedResults[]): ResultRowView[] {
           ? { value: row.delta.value.mean, low: row.delta.value.low, high: row.delta.value.high, sharedTasks: row.delta.value.sharedTasks }
           : null,
       deltaNote: row.delta?.available === false ? row.delta.reason : null,
+      isolation: isolationOf(resultsOf(row.runId, table.benchmark)),
     })),
   );
+}
+
+function isolationOf(results: EvalResults | undefined): ResultRowView["isolation"] {
+  const name = results?.summary.isolation;
+  return name ? { name, level: isolationLevel(name) } : null;
 }
 
 /** Per task of one results file: how many samples passed, and the first failure's test and message. */

@@ -18,6 +18,7 @@ from .. import protocol
 from ..cliargs import (
     add_challenge_tests_option,
     add_command,
+    add_isolation_option,
     add_sample_input_options,
     add_time_limit_options,
 )
@@ -65,6 +66,7 @@ def execute_params(args: argparse.Namespace) -> dict[str, Any]:
             "timeLimitFactor": args.time_limit_factor,
             "minTimeLimitS": args.min_time_limit_s,
             "challengeTests": args.challenge_tests or None,
+            "minIsolation": args.min_isolation,
         }
     )
 
@@ -180,6 +182,7 @@ def add_execute_options(parser: argparse.ArgumentParser) -> None:
     )
     add_time_limit_options(parser, with_defaults=False)
     add_challenge_tests_option(parser)
+    add_isolation_option(parser, with_default=False)
 
 
 def add_eval_command(subparsers: argparse._SubParsersAction) -> None:

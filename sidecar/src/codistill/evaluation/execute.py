@@ -33,6 +33,8 @@ from ..execution import (
     open_executor,
     summarize,
 )
+from ..execution.executor import SandboxTooWeak
+from ..execution.isolation import level_of
 from ..tasks import TaskFileError, load_tasks
 from .common import (
     EvalCancelled,
@@ -77,6 +79,7 @@ class ExecuteRequest(SandboxOptions):
             time_limit_factor=float(params.get("timeLimitFactor", cls.time_limit_factor)),
             min_time_limit_s=float(params.get("minTimeLimitS", cls.min_time_limit_s)),
             challenge_tests=bool(params.get("challengeTests", cls.challenge_tests)),
+            min_isolation=params.get("minIsolation", cls.min_isolation),
         )
 
 
@@ -165,7 +168,7 @@ def result_entry(
 
 
 def summarize_results(
-    entries: dict[str, list[dict[str, Any]]], ks: tuple[int, ...], wall_s: float
+    entries: dict[str, list[dict[str, Any]]], ks: tuple[int, ...], wall_s: float, isolation: str
 ) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for task_entries in entries.values():
@@ -180,6 +183,8 @@ def summarize_results(
         "statuses": dict(sorted(statuses.items())),
         "passAtK": summarize(by_task, ks)["overall"],
         "wallS": round(wall_s, 3),
+        # What kept the samples in (execution/isolation.py), e.g. landlock-v7+userns+netns+pidns.
+        "isolation": isolation,
     }
 
 
@@ -189,13 +194,25 @@ def run_samples(
     samples: list[dict[str, Any]],
     progress: Progress,
     cancel: threading.Event | None,
-) -> list[SampleResult]:
+) -> tuple[list[SampleResult], str]:
+    """The results, and the isolation they ran under."""
+
     def on_result(result: SampleResult, done: int, total: int) -> None:
         progress(done, total, f"{done}/{total} samples ({result.task_id}: {result.status})")
 
-    with open_executor(request) as executor:
+    try:
+        executor = open_executor(request)
+    except SandboxTooWeak as exc:
+        raise EvalInputError("minIsolation", str(exc)) from None
+    if level_of(executor.isolation) != "full":
+        log.warning(
+            "sandbox isolation: %s: %s", executor.isolation, "; ".join(executor.isolation_problems)
+        )
+    with executor:
         try:
-            return executor.run(tasks, samples, on_result=on_result, cancel=cancel)
+            return executor.run(
+                tasks, samples, on_result=on_result, cancel=cancel
+            ), executor.isolation
         except ExecutionCancelled as exc:
             raise EvalCancelled(len(exc.results), exc.total) from None
 
@@ -217,12 +234,12 @@ def run_execution(
         cache_dir = prepare_folder("cacheDir", request.cache_dir)
         log.info("expected outputs of reference runs are cached in %s", cache_dir)
     progress(0, len(samples), f"running {len(samples)} samples in {request.workers} sandboxes")
-    results = run_samples(request, tasks, samples, progress, cancel)
+    results, isolation = run_samples(request, tasks, samples, progress, cancel)
     entries: dict[str, list[dict[str, Any]]] = {}
     for sample, result in zip(samples, results, strict=True):
         task = tasks[result.task_id]
         entries.setdefault(result.task_id, []).append(result_entry(task, sample, result))
-    summary = summarize_results(entries, request.ks, time.monotonic() - started)
+    summary = summarize_results(entries, request.ks, time.monotonic() - started, isolation)
     samples_path = Path(request.samples_path)
     results_path = out_dir / RESULTS_FILE
     write_json(

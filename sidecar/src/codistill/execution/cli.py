@@ -13,10 +13,13 @@ from pathlib import Path
 from ..cliargs import (
     add_challenge_tests_option,
     add_command,
+    add_isolation_option,
     add_sample_input_options,
     add_time_limit_options,
 )
 from ..tasks import load_tasks
+from .executor import Executor, SandboxTooWeak
+from .isolation import level_of
 from .passk import summarize
 from .sandbox import SandboxOptions, load_samples, open_executor
 
@@ -28,6 +31,16 @@ def sandbox_options(args: argparse.Namespace) -> SandboxOptions:
     name of the option it sets (its dest), so a new option needs a flag and nothing else here."""
     names = [option.name for option in fields(SandboxOptions)]
     return SandboxOptions(**{name: getattr(args, name) for name in names})
+
+
+def report_isolation(executor: Executor) -> None:
+    """One line on stderr: what keeps the samples in, and a warning when it is not all."""
+    level = level_of(executor.isolation)
+    if level == "full":
+        log.info("sandbox isolation: %s (full)", executor.isolation)
+    else:
+        why = "; ".join(executor.isolation_problems) or "the kernel allows no more"
+        log.warning("sandbox isolation: %s (%s): %s", executor.isolation, level, why)
 
 
 def run_execute(args: argparse.Namespace) -> int:
@@ -42,7 +55,13 @@ def run_execute(args: argparse.Namespace) -> int:
         print(f"codistill execute: {args.samples}: unknown task_id {unknown[0]!r}", file=sys.stderr)
         return 2
     started = time.monotonic()
-    with open_executor(sandbox_options(args)) as executor:
+    try:
+        executor = open_executor(sandbox_options(args))
+    except SandboxTooWeak as exc:
+        print(f"codistill execute: {exc}", file=sys.stderr)
+        return 2
+    report_isolation(executor)
+    with executor:
         results = executor.run(tasks, samples)
     elapsed = time.monotonic() - started
     by_task: dict[str, list[str]] = {}
@@ -60,6 +79,7 @@ def run_execute(args: argparse.Namespace) -> int:
             "wall_s": round(elapsed, 3),
             "samples_per_s": round(len(results) / elapsed, 2) if elapsed > 0 else None,
             "workers": args.workers,
+            "isolation": executor.isolation,
         },
         "tasks": summary["tasks"],
         "samples": [result.to_json() for result in results],
@@ -108,3 +128,4 @@ def add_execute_options(parser: argparse.ArgumentParser) -> None:
     add_time_limit_options(parser, with_defaults=True)
     parser.add_argument("--cache-dir", default=None, help="cache for computed expected outputs")
     add_challenge_tests_option(parser)
+    add_isolation_option(parser, with_default=True)

@@ -21,6 +21,7 @@ from typing import Any
 from ..tasks import prompt_is_code
 from .compare import from_json
 from .evalplus import plan_for
+from .isolation import LEVELS, level_of, meets
 
 STATUSES = ("passed", "failed", "timeout", "error", "oom", "needs_judge")
 # Version of the reference-run cache (outputs, one canon JSON text a line, and times per input).
@@ -53,6 +54,19 @@ class Limits:
         if self.cpu_s is None:
             values["cpu_s"] = int(wall_s + self.test_timeout_s) + 1
         return values
+
+
+class SandboxTooWeak(Exception):
+    """The kernel allows less isolation than the caller asked for: nothing was run."""
+
+    def __init__(self, isolation: str, minimum: str, problems: list[str]) -> None:
+        why = f" ({'; '.join(problems)})" if problems else ""
+        super().__init__(
+            f"the sandbox's isolation here is {isolation} ({level_of(isolation)}), below the "
+            f"minimum asked for, {minimum}{why}"
+        )
+        self.isolation = isolation
+        self.minimum = minimum
 
 
 @dataclass
@@ -105,13 +119,23 @@ def build_program(task: dict[str, Any], sample: dict[str, Any]) -> str:
     return prompt + completion if prompt_is_code(prompt) else completion
 
 
+# What of the sidecar's environment a sample sees. Nothing else: the environment may hold API
+# keys (the teacher's), and a sample can read its process's initial environment from /proc.
+PASSED_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+
+
+def worker_environment() -> dict[str, str]:
+    env = {name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
+    # One string hash seed for every run: answers built from set iteration order (MBPP+/2)
+    # then come out the same in the reference run and in every check, run after run.
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
 class _Worker:
     def __init__(self) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_ROOT, env.get("PYTHONPATH")]))
-        # One string hash seed for every run: answers built from set iteration order (MBPP+/2)
-        # then come out the same in the reference run and in every check, run after run.
-        env["PYTHONHASHSEED"] = "0"
+        env = worker_environment()
         # A uid of its own (used when the worker runs as root): see worker.py.
         self.uid = 1_000_000 + secrets.randbelow(1_000_000_000)
         self.proc = subprocess.Popen(
@@ -152,7 +176,10 @@ class Executor:
         limits: Limits | None = None,
         cache_dir: str | Path | None = None,
         challenge_tests: bool = False,
+        min_isolation: str = "none",
     ) -> None:
+        if min_isolation not in LEVELS:
+            raise ValueError(f"min_isolation: expected one of {', '.join(LEVELS)}")
         self.limits = limits or Limits()
         # MBPP's challenge_test_list: harder asserts, run after the usual ones only when asked.
         self.challenge_tests = challenge_tests
@@ -171,6 +198,25 @@ class Executor:
             self._all.append(worker)
             self._idle.put(worker)
         self.workers = len(self._all)
+        self.isolation, self.isolation_problems = self._probe_isolation()
+        if not meets(self.isolation, min_isolation):
+            self.close()
+            raise SandboxTooWeak(self.isolation, min_isolation, self.isolation_problems)
+
+    def _probe_isolation(self) -> tuple[str, list[str]]:
+        """What keeps a sample in here, and why not more: asked of the sandbox itself, by an
+        empty sample run the way every sample runs."""
+        job = {
+            "mode": "probe",
+            "program": "",
+            "tests": {"kind": "assert", "code": ""},
+            "evalplus": None,
+            "limits": self.limits.for_job(self.limits.test_timeout_s),
+        }
+        result = self._run_job(job)
+        if result.get("isolation") is None:
+            raise RuntimeError(f"the sandbox did not start: {result.get('message')}")
+        return result["isolation"], list(result.get("isolation_problems") or [])
 
     def __enter__(self) -> Executor:
         return self

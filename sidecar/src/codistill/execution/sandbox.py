@@ -31,6 +31,8 @@ class SandboxOptions:
     cache_dir: str | Path | None = None
     # MBPP's challenge_test_list, run after test_list when asked for.
     challenge_tests: bool = False
+    # Refuse to run below this isolation level (isolation.LEVELS: none, partial, full).
+    min_isolation: str = "none"
 
     def limits(self) -> Limits:
         return Limits(
@@ -47,6 +49,7 @@ def open_executor(options: SandboxOptions) -> Executor:
         limits=options.limits(),
         cache_dir=options.cache_dir,
         challenge_tests=options.challenge_tests,
+        min_isolation=options.min_isolation,
     )
 
 

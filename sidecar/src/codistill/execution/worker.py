@@ -34,8 +34,13 @@ from typing import Any, BinaryIO
 
 from .compare import call_output_matches, canon, stdout_matches
 from .evalplus import Plan, convert_input, oracle_verdict, transform_output
+from .isolation import (
+    Isolation,
+    drop_privileges,
+    enter_namespaces,
+    restrict_with_landlock,
+)
 
-CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
 MAX_FRAMES_BYTES = 64 << 20
 # An answer whose JSON is longer travels as a SHA-256 digest, compared exactly: MBPP+/255 answers
@@ -62,11 +67,9 @@ def _truncate(text: str, limit: int = MAX_MESSAGE) -> str:
 # ----------------------------------------------------------------------------- child side
 
 
-def _isolate_network() -> bool:
-    libc = _libc()
-    if libc is not None and libc.unshare(CLONE_NEWNET) == 0:
-        return True
-    # No namespace: make socket creation fail inside Python instead.
+def _refuse_sockets() -> None:
+    """Without a network namespace, at least Python's own sockets fail. Not a boundary (ctypes
+    or a subprocess gets round it): the isolation's name says there is no network namespace."""
     import socket
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -85,7 +88,6 @@ def _isolate_network() -> bool:
         _socket.socket = NoSocket  # type: ignore[misc]
     except ImportError:
         pass
-    return False
 
 
 def _set_limit(which: int, value: int) -> None:
@@ -100,16 +102,23 @@ def _set_limit(which: int, value: int) -> None:
                 pass
 
 
-def _child(job: dict[str, Any], wfd: int, nonce: str, tmp: str, uid: int | None) -> None:
+def _child(
+    job: dict[str, Any], wfd: int, nonce: str, tmp: str, uid: int | None, isolation: Isolation
+) -> None:
+    """The sample's process: limits, privileges and Landlock, then the sample and its tests.
+    `isolation` holds the worker's namespaces, which the child shares (see main)."""
     os.setsid()
-    _isolate_network()
     os.chdir(tmp)
     limits = job["limits"]
     if uid is not None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
-        _set_limit(resource.RLIMIT_NPROC, int(limits["nproc"]))
+        isolation.own_uid = True
+    # Counted per uid (per user namespace since Linux 5.14): with a uid or a user namespace of
+    # its own, the sample's processes alone; otherwise on top of the user's own processes.
+    shared = 0 if isolation.own_uid or isolation.userns else _processes_of(os.getuid())
+    _set_limit(resource.RLIMIT_NPROC, shared + int(limits["nproc"]))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     for fd, name in ((1, "stdout.txt"), (2, "stderr.txt")):
@@ -126,6 +135,10 @@ def _child(job: dict[str, Any], wfd: int, nonce: str, tmp: str, uid: int | None)
     _set_limit(resource.RLIMIT_CPU, int(limits["cpu_s"]))
     _set_limit(resource.RLIMIT_FSIZE, int(limits["file_size"]))
     _set_limit(resource.RLIMIT_CORE, 0)
+    drop_privileges(isolation)
+    restrict_with_landlock(isolation, tmp)
+    if not isolation.netns:
+        _refuse_sockets()
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
@@ -139,6 +152,7 @@ def _child(job: dict[str, Any], wfd: int, nonce: str, tmp: str, uid: int | None)
     def send(frame: dict[str, Any]) -> None:
         send_bytes((json.dumps(frame) + "\n").encode("utf-8"))
 
+    send({"isolation": isolation.name, "problems": isolation.problems})
     tests = job["tests"]
     kind = tests["kind"]
     index: int | None = None
@@ -261,8 +275,8 @@ def _run_stdio(code: Any, text: str, index: int, tmp: str) -> None:
 # ----------------------------------------------------------------------------- worker side
 
 
-def _processes() -> list[tuple[int, int, int, str]]:
-    """(pid, uid, process group, state) of every live process."""
+def _processes() -> list[tuple[int, int, int, int, str]]:
+    """(pid, parent pid, uid, process group, state) of every live process."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -272,26 +286,41 @@ def _processes() -> list[tuple[int, int, int, str]]:
             with open(f"/proc/{name}/stat", "rb") as handle:
                 stat = handle.read().decode("ascii", "replace")
             fields = stat[stat.rindex(")") + 2 :].split()
-            found.append((int(name), uid, int(fields[2]), fields[0]))
+            found.append((int(name), int(fields[1]), uid, int(fields[2]), fields[0]))
         except (OSError, ValueError, IndexError):
             continue
     return found
 
 
+def _processes_of(uid: int) -> int:
+    return sum(1 for _, _, puid, _, state in _processes() if puid == uid and state != "Z")
+
+
 def kill_everything(pgid: int, uid: int | None) -> int:
-    """SIGKILL the child's process group and, when it had a uid of its own, every process of
-    that uid, until none is left. Returns how many rounds it took."""
+    """SIGKILL every process the sample started, until none is left; returns how many rounds
+    it took. As the init of its own PID namespace (see main), the worker kills everything else
+    in it: nothing there is not the sample's. Otherwise the child's process group and, when it
+    had a uid of its own, every process of that uid, and every process orphaned to the worker
+    (a subreaper), daemons after setsid and double forks included."""
+    if os.getpid() == 1:
+        # Every other process of the namespace; run_job then reaps them all.
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return 1
     for round_ in range(1, 200):
         try:
             os.killpg(pgid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        me = os.getpid()
         alive = [
             pid
-            for pid, puid, pgrp, state in _processes()
+            for pid, ppid, puid, pgrp, state in _processes()
             if state != "Z"
-            and pid != os.getpid()
-            and (pgrp == pgid or (uid is not None and puid == uid))
+            and pid != me
+            and (pgrp == pgid or ppid == me or (uid is not None and puid == uid))
         ]
         if not alive:
             return round_
@@ -305,9 +334,12 @@ def kill_everything(pgid: int, uid: int | None) -> int:
 
 
 def _reap_orphans() -> None:
+    """Reaps the dead processes orphaned to the worker; as its namespace's init, waits for
+    every process left there, which kill_everything has killed."""
+    flags = 0 if os.getpid() == 1 else os.WNOHANG
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, _ = os.waitpid(-1, flags)
         except ChildProcessError:
             return
         if pid == 0:
@@ -369,7 +401,12 @@ class _Judge:
         self.n_tests = len(self.tests["inputs"]) if self.kind in ("call", "stdio") else 1
         self.seen = 0
         self.current: int | None = None  # the test the child is running, once it is known
-        self.result: dict[str, Any] = {"status": None, "failed_test": None, "message": None}
+        self.result: dict[str, Any] = {
+            "status": None,
+            "failed_test": None,
+            "message": None,
+            "isolation": None,
+        }
         self.times: list[float] = []
         self.expected: BinaryIO | None = None
         self.recording: BinaryIO | None = None
@@ -424,7 +461,11 @@ class _Judge:
         except ValueError:
             self.verdict("failed", "garbled result frame (the sample wrote to the result pipe?)")
             return
-        if "end" in frame:
+        if "isolation" in frame and self.result.get("isolation") is None and self.current is None:
+            # The harness's first frame, sent before the sample runs: what keeps the sample in.
+            self.result["isolation"] = str(frame["isolation"])
+            self.result["isolation_problems"] = [str(p) for p in frame.get("problems") or []]
+        elif "end" in frame:
             self.on_end(frame["end"])
         elif "error" in frame:
             self.on_error(frame)
@@ -567,7 +608,7 @@ def _read_frames(rfd: int, judge: _Judge) -> None:
             deadline = time.monotonic() + limit
 
 
-def run_job(job: dict[str, Any], uid: int | None) -> dict[str, Any]:
+def run_job(job: dict[str, Any], uid: int | None, isolation: Isolation) -> dict[str, Any]:
     started = time.monotonic()
     nonce = secrets.token_hex(16)
     tmp = tempfile.mkdtemp(prefix="codistill-exec-")
@@ -579,7 +620,7 @@ def run_job(job: dict[str, Any], uid: int | None) -> dict[str, Any]:
     if pid == 0:
         try:
             os.close(rfd)
-            _child(job, wfd, nonce, tmp, uid)
+            _child(job, wfd, nonce, tmp, uid, isolation)
         finally:
             os._exit(70)
     os.close(wfd)
@@ -648,8 +689,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     preload_standard_modules()
     uid = int(argv[0]) if argv and os.geteuid() == 0 else None
+    # The samples share the worker's namespaces: made once here, not once per sample, where
+    # they would cost a third of the throughput (see isolation.enter_namespaces).
+    isolation = Isolation()
+    enter_namespaces(isolation)
     libc = _libc()
-    if libc is not None:
+    if libc is not None and not isolation.pidns:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     reader, writer = sys.stdin.buffer, sys.stdout.buffer
@@ -657,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         if not line.strip():
             continue
         try:
-            result = run_job(json.loads(line), uid)
+            result = run_job(json.loads(line), uid, isolation)
         except Exception:  # noqa: BLE001 - a harness bug must not take the worker down
             result = {
                 "status": "error",
