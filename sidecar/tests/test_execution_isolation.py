@@ -57,7 +57,28 @@ class Listener:
         self.server.close()
 
 
-def corpus(home: Path, workspace: Path, marker: str, port: int) -> dict[str, tuple[str, set[str]]]:
+class UdpListener:
+    """A UDP socket on 127.0.0.1; `received()` counts the datagrams that reached it."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.setblocking(False)
+        self.port = self.socket.getsockname()[1]
+
+    def received(self) -> int:
+        count = 0
+        while True:
+            try:
+                self.socket.recv(65536)
+            except BlockingIOError:
+                return count
+            count += 1
+
+
+def corpus(
+    home: Path, workspace: Path, marker: str, port: int, udp_port: int
+) -> dict[str, tuple[str, set[str]]]:
     """name -> (program, the verdicts it may get). Every program defines f() == 1 after its
     attack, so a sample whose attack silently did nothing would pass."""
     run_file = workspace / ".codistill" / "runs" / "r1" / "manifest.json"
@@ -92,6 +113,8 @@ def corpus(home: Path, workspace: Path, marker: str, port: int) -> dict[str, tup
             failed,
         ),
         "read_ssh_key": (f"print(open('{home}/.ssh/id_rsa').read())\n", failed),
+        "read_config": (f"print(open('{home}/.config/token').read())\n", failed),
+        "list_home": (f"import os\nprint(os.listdir('{home}'))\n", failed),
         "tcp_python": (connect + "\n", failed),
         "tcp_python_subprocess": (
             "import subprocess, sys\n"
@@ -108,6 +131,14 @@ def corpus(home: Path, workspace: Path, marker: str, port: int) -> dict[str, tup
             f"subprocess.run(['bash', '-c', 'echo hi > /dev/tcp/127.0.0.1/{port}'], check=True)\n",
             failed,
         ),
+        # A fresh interpreter, without the harness's Python-level socket refusal: the kernel's.
+        "udp_python_subprocess": (
+            "import subprocess, sys\n"
+            "code = 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+            f's.sendto(b"x", ("127.0.0.1", {udp_port}))\'\n'
+            "subprocess.run([sys.executable, '-c', code], check=True)\n",
+            failed,
+        ),
         "environment_secrets": (env_check, {"passed"}),
         "daemon_after_double_fork": (daemon, {"passed"}),
         "kill_everything": (
@@ -121,6 +152,8 @@ def corpus(home: Path, workspace: Path, marker: str, port: int) -> dict[str, tup
         "fork_bomb": ("import os\nwhile True:\n    os.fork()\n", {"failed", "error", "timeout"}),
         "exit_before_tests": ("import os\nos._exit(0)\n", failed),
         "infinite_loop": ("while True:\n    pass\n", {"timeout"}),
+        "memory_bomb": ("hoard = bytearray(64 << 30)\n", {"oom"}),
+        "huge_output": ("import sys\nsys.stdout.write('x' * (256 << 20))\n", {"failed", "oom"}),
         "canary": ("", {"passed"}),
     }
     return {
@@ -245,8 +278,9 @@ def test_adversarial_corpus_leaves_the_machine_unchanged(machine, namespaces: st
     allowed = namespaces == "allowed"
     marker = f"codistill-escape-{uuid.uuid4().hex[:12]}"
     listener = Listener()
+    udp = UdpListener()
     try:
-        programs = corpus(home, workspace, marker, listener.port)
+        programs = corpus(home, workspace, marker, listener.port, udp.port)
         task = {
             "id": "custom/f",
             "source": "custom",
@@ -310,6 +344,8 @@ def test_adversarial_corpus_leaves_the_machine_unchanged(machine, namespaces: st
         results = json.loads(out.read_text())
     finally:
         listener.close()
+    received_udp = udp.received()
+    udp.socket.close()
 
     isolation = results["summary"]["isolation"]
     parts = isolation.split("+")
@@ -336,9 +372,11 @@ def test_adversarial_corpus_leaves_the_machine_unchanged(machine, namespaces: st
     # The machine afterwards: nothing written, deleted or read out, no connection, no process.
     assert {"home": tree_state(home), "workspace": tree_state(workspace)} == before
     assert not [p for p in Path("/tmp").iterdir() if p.name.startswith(marker)]
-    assert listener.accepted == 0
+    assert listener.accepted == 0 and received_udp == 0
     assert marked_processes(marker) == []
-    assert SECRET not in out.read_text() and "codistill-secret-api-key" not in out.read_text()
+    text = out.read_text()
+    assert SECRET not in text and "codistill-config-secret" not in text
+    assert "codistill-secret-api-key" not in text and ENV_SECRET not in text
     assert (
         verdicts["read_ssh_key"]["message"]
         and "Permission denied" in verdicts["read_ssh_key"]["message"]

@@ -138,6 +138,7 @@ class Isolation:
     own_uid: bool = False
     netns: bool = False
     pidns: bool = False
+    seccomp: bool = False  # socket families other than AF_UNIX refused (without netns)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -150,6 +151,7 @@ class Isolation:
                 ("uid", self.own_uid),
                 ("netns", self.netns),
                 ("pidns", self.pidns),
+                ("seccomp", self.seccomp),
             )
             if on
         ]
@@ -259,6 +261,75 @@ def drop_privileges(isolation: Isolation) -> None:
     data = (_CapData * 2)()
     if LIBC.syscall(number, ctypes.byref(header), ctypes.byref(data)) != 0:
         isolation.problems.append(f"capset: {os.strerror(ctypes.get_errno())}")
+
+
+# --- seccomp ----------------------------------------------------------------------------------
+
+# Where there is no network namespace: a seccomp filter refuses every socket family but
+# AF_UNIX (Landlock covers TCP only, not UDP or raw sockets), and io_uring, whose socket
+# operations a filter on system calls would not see.
+_SECCOMP_ARCH = {
+    # machine: (AUDIT_ARCH_*, socket, socketpair, io_uring_setup)
+    "x86_64": (0xC000003E, 41, 53, 425),
+    "aarch64": (0xC00000B7, 198, 199, 425),
+}
+_X32_SYSCALL_BIT = 0x40000000
+_AF_UNIX = 1
+_EAFNOSUPPORT = 97
+_ENOSYS = 38
+_SECCOMP_RET_ALLOW = 0x7FFF0000
+_SECCOMP_RET_ERRNO = 0x00050000
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _socket_filter(arch: int, socket_nr: int, socketpair_nr: int, io_uring_nr: int) -> list[tuple]:
+    """The BPF program: (code, jt, jf, k) each; jumps count the instructions they skip."""
+    load_word, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    deny = _SECCOMP_RET_ERRNO | _EAFNOSUPPORT
+    return [
+        (load_word, 0, 0, 4),  # 0: the architecture
+        (jeq, 1, 0, arch),  # 1: ours? on to 3
+        (ret, 0, 0, _SECCOMP_RET_ERRNO | _ENOSYS),  # 2: another ABI's system calls: none
+        (load_word, 0, 0, 0),  # 3: the system call number
+        (jge, 7, 0, _X32_SYSCALL_BIT),  # 4: x32 calls: deny (12)
+        (jeq, 3, 0, socket_nr),  # 5: socket: check the family (9)
+        (jeq, 2, 0, socketpair_nr),  # 6: socketpair: check the family (9)
+        (jeq, 4, 0, io_uring_nr),  # 7: io_uring_setup: deny (12)
+        (ret, 0, 0, _SECCOMP_RET_ALLOW),  # 8
+        (load_word, 0, 0, 16),  # 9: the family (args[0], low word)
+        (jeq, 0, 1, _AF_UNIX),  # 10: AF_UNIX? allow (11), else deny (12)
+        (ret, 0, 0, _SECCOMP_RET_ALLOW),  # 11
+        (ret, 0, 0, deny),  # 12
+    ]
+
+
+def refuse_socket_families(isolation: Isolation) -> None:
+    """No sockets but AF_UNIX, for this process and all it starts (needs no_new_privs)."""
+    numbers = _SECCOMP_ARCH.get(os.uname().machine)
+    if LIBC is None or numbers is None:
+        isolation.problems.append("seccomp: unknown architecture")
+        return
+    program = _socket_filter(*numbers)
+    filters = (_SockFilter * len(program))(*(_SockFilter(*line) for line in program))
+    fprog = _SockFprog(len(program), filters)
+    if LIBC.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        isolation.problems.append(f"seccomp: {os.strerror(ctypes.get_errno())}")
+        return
+    isolation.seccomp = True
 
 
 # --- Landlock ----------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from .isolation import (
     Isolation,
     drop_privileges,
     enter_namespaces,
+    refuse_socket_families,
     restrict_with_landlock,
 )
 
@@ -138,6 +139,7 @@ def _child(
     drop_privileges(isolation)
     restrict_with_landlock(isolation, tmp)
     if not isolation.netns:
+        refuse_socket_families(isolation)
         _refuse_sockets()
     sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
