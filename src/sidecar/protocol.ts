@@ -166,6 +166,15 @@ export interface EvalExecuteParams {
   minIsolation?: IsolationLevel;
 }
 
+/** `sandbox/status` (no params): what keeps samples in on this machine, as the sandbox itself reports it. */
+export interface SandboxStatusResult {
+  /** e.g. "landlock-v7+userns+netns+pidns", or "rlimits-only". */
+  isolation: string;
+  level: IsolationLevel;
+  /** Why it is not more: what the kernel refused ("unshare: Operation not permitted"). */
+  problems: string[];
+}
+
 /** full: Landlock, network and PID namespaces; partial: some of them; none: resource limits only. */
 export type IsolationLevel = "none" | "partial" | "full";
 export const ISOLATION_LEVELS: readonly IsolationLevel[] = ["none", "partial", "full"];
@@ -378,6 +387,7 @@ export interface MethodMap {
   "train/resume": [TrainResumeParams, TrainResumeResult];
   "train/stop": [TrainStopParams, TrainStopResult];
   "train/status": [TrainStatusParams, TrainStatusResult];
+  "sandbox/status": [undefined, SandboxStatusResult];
 }
 
 export type MethodName = keyof MethodMap;
@@ -602,6 +612,10 @@ const paramValidators: { [M in MethodName | "$/cancelRequest"]: (params: unknown
     if (params === undefined || (isObject(params) && Object.keys(params).length === 0)) return [];
     return ["params: train/status takes no parameters"];
   },
+  "sandbox/status"(params) {
+    if (params === undefined || (isObject(params) && Object.keys(params).length === 0)) return [];
+    return ["params: sandbox/status takes no parameters"];
+  },
 };
 
 export function validateParams(method: string, params: unknown): Problems {
@@ -687,6 +701,12 @@ const resultValidators: { [M in MethodName]: (result: unknown) => Problems } = {
     expectOneOf(result.state, TRAIN_END_STATES, "result.state", problems);
     expectNonNegativeInteger(result.step, "result.step", problems);
     expectNullableNonEmptyString(result.checkpoint, "result.checkpoint", problems);
+  }),
+  "sandbox/status": objectAt("result", (result, problems) => {
+    expectNonEmptyString(result.isolation, "result.isolation", problems);
+    expectOneOf(result.level, ISOLATION_LEVELS, "result.level", problems);
+    if (!Array.isArray(result.problems)) problems.push("result.problems: expected an array");
+    else result.problems.forEach((p, i) => expectString(p, `result.problems[${i}]`, problems));
   }),
   "train/status": objectAt("result", (result, problems) => {
     if (!("active" in result)) {

@@ -129,6 +129,10 @@ describe("Codistill in a trusted workspace", () => {
     assert.match(versions, /transformers\s+\d+\.\d+/);
     assert.match(versions, /peft\s+\d+\.\d+/);
     assert.match(await text(frame, "#devices"), /CUDA (not available|.* available)/);
+    // What keeps generated code in, as the sandbox reports it (as root: a uid of its own).
+    const sandbox = frame.locator('[data-testid="sandbox"]');
+    await sandbox.waitFor({ timeout: 30_000 });
+    assert.match(await sandbox.innerText(), /^landlock-v\d+\+uid\+netns\+pidns \(full\): generated code cannot write outside its folder/);
     await waitForStatusBarText(session, "codistill", "Codistill: ready");
     await screenshot(session, "sidecar-ready");
   });

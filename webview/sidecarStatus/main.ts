@@ -21,6 +21,7 @@ function render(view: SidecarStatusView): void {
     header(view),
     ...problem(view),
     ...reported(view),
+    ...sandbox(view),
     processInfo(view),
     divider(),
     history(view),
@@ -73,6 +74,21 @@ function reported(view: SidecarStatusView): HTMLElement[] {
     ? [el("p", { className: "callout warning", testId: "missing", text: `Missing packages: ${init.missing.join(", ")}. Run "Codistill: Set Up Python Environment" to install them.` })]
     : [];
   return [el("h2", { text: "Versions" }), versions, ...missing, el("h2", { text: "Devices" }), el("p", { id: "devices", text: cuda }), ...gpus];
+}
+
+/** What keeps generated code in: the sandbox's isolation, and a warning when it is not full. */
+function sandbox(view: SidecarStatusView): HTMLElement[] {
+  const status = view.sandbox;
+  if (!status) return [];
+  const heading = el("h2", { text: "Sandbox" });
+  if ("error" in status) return [heading, el("p", { className: "callout error", testId: "sandbox", text: `The sandbox could not be asked: ${status.error}` })];
+  const text = `${status.isolation} (${status.level})`;
+  if (status.level === "full") return [heading, el("p", { testId: "sandbox", text: `${text}: generated code cannot write outside its folder, reach the network or outlive its run.` })];
+  const why = status.problems.length ? ` The kernel refused: ${status.problems.join("; ")}.` : "";
+  return [
+    heading,
+    el("p", { className: "callout warning", testId: "sandbox", text: `${text}: weaker than full (Landlock, network and PID namespaces), so generated code may reach more of this machine.${why}` }),
+  ];
 }
 
 function processInfo(view: SidecarStatusView): HTMLElement {

@@ -396,6 +396,7 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
     "train/stop": object_params(required={"runId": NON_EMPTY_STRING}),
     # The run this sidecar is training now, if any (a reopened panel finds it again).
     "train/status": no_params,
+    "sandbox/status": no_params,
 }
 
 _TRAIN_RESUME_FIELDS = object_params(
@@ -522,6 +523,15 @@ TRAIN_STOP_RESULT = object_of(
     }
 )
 
+# What keeps samples in (execution/isolation.py): its name, level, and why it is not more.
+SANDBOX_STATUS_RESULT = object_of(
+    required={
+        "isolation": NON_EMPTY_STRING,
+        "level": one_of(*ISOLATION_LEVELS),
+        "problems": array_of(STRING),
+    }
+)
+
 TRAIN_STATUS_RESULT = object_of(
     required={
         # null when no run is going on.
@@ -551,6 +561,7 @@ RESULT_SCHEMAS: dict[str, Schema] = {
     "train/resume": TRAIN_RESUME_RESULT,
     "train/stop": TRAIN_STOP_RESULT,
     "train/status": TRAIN_STATUS_RESULT,
+    "sandbox/status": SANDBOX_STATUS_RESULT,
 }
 
 ERROR_OBJECT = object_of(required={"code": INTEGER, "message": STRING}, optional={"data": ANY})

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 from . import __version__, protocol
 from .dispatch import CancelToken, Method, MethodRegistry, RequestCancelled, RpcError
 from .evaluation.rpc import register_eval_methods
+from .execution.rpc import register_sandbox_methods
 from .methods import register_core_methods
 from .stdio import take_over_stdio
 from .training.rpc import register_train_methods, stop_training_runs
@@ -41,6 +42,7 @@ DEFAULT_SHUTDOWN_GRACE_S = 3.0
 METHODS = MethodRegistry()
 register_core_methods(METHODS)
 register_eval_methods(METHODS)
+register_sandbox_methods(METHODS)
 register_train_methods(METHODS)
 
 #: Work that outlives its request (a training run) and must wind down when the server exits:

@@ -1,12 +1,20 @@
 // Messages between the "Sidecar Status" webview and the extension host.
+import type { SandboxStatusResult } from "../../sidecar/protocol";
 import type { SidecarSnapshot } from "../../sidecar/supervisor";
 import { noParams, type NoParams, type ParamsValidators } from "../shared/messages";
 
 export const PANEL_ID = "codistill.sidecarStatus";
 export const PANEL_TITLE = "Codistill Sidecar";
 
+/** The sandbox's isolation (sandbox/status), or why it could not be asked. */
+export type SandboxView = SandboxStatusResult | { error: string };
+
 /** What the webview shows: the supervisor's snapshot, made JSON-safe. */
-export type SidecarStatusView = SidecarSnapshot & { interpreter: string | undefined };
+export type SidecarStatusView = SidecarSnapshot & {
+  interpreter: string | undefined;
+  /** Null until the sidecar is ready and has answered. */
+  sandbox: SandboxView | null;
+};
 
 /** Webview -> host. */
 export interface SidecarStatusToHost {
