@@ -113,7 +113,8 @@ describe("runEvaluation with a real sidecar and a tiny model", () => {
 
   it("keeps the expected outputs of EvalPlus reference runs in the workspace cache and records the limits", async () => {
     const model: EvalModel = { id: "base", label: "Base: tiny", kind: "base", model: modelDir, home: join(root, ".codistill", "runs", "base-plus") };
-    const settings = { ...EVALUATION_DEFAULTS, maxNewTokens: 16, timeoutS: 3 };
+    // minIsolation from codistill.yaml reaches the sandbox, which has all of it here.
+    const settings = { ...EVALUATION_DEFAULTS, maxNewTokens: 16, timeoutS: 3, minIsolation: "full" as const };
     const outcome = await runEvaluation({ model, benchmark: "humaneval+", tasks: humanevalPlus, settings, cacheDir }, sidecar, () => {});
     // HumanEval+ expected outputs come from running each task's reference: one outputs file and
     // one file of reference times per task of the slice (HumanEval/2, HumanEval/53).
@@ -121,8 +122,9 @@ describe("runEvaluation with a real sidecar and a tiny model", () => {
     assert.equal(cached.filter((f) => f.endsWith(".outputs.jsonl")).length, 2, cached.join(", "));
     assert.equal(cached.filter((f) => /^[0-9a-f]{64}\.json$/.test(f)).length, 2, cached.join(", "));
     assert.ok(!cached.some((f) => f.endsWith(".tmp")), cached.join(", "));
-    const raw = JSON.parse(readFileSync(outcome.resultsPath, "utf8")) as { limits?: unknown };
+    const raw = JSON.parse(readFileSync(outcome.resultsPath, "utf8")) as { limits?: unknown; summary: { isolation: string } };
     assert.deepEqual(raw.limits, { timeoutS: 3, timeLimitFactor: 4, minTimeLimitS: 1 });
+    assert.match(raw.summary.isolation, /^landlock-v\d+\+uid\+netns\+pidns$/);
     // The reader takes the extra member in its stride.
     assert.equal((await readEvalResults(outcome.resultsPath)).tasks.length, 2);
   });

@@ -86,7 +86,7 @@ describe("codistill.yaml", () => {
 
   it("names each bad evaluation setting and keeps the default for it", () => {
     const { config, problems } = parseExperimentConfig(
-      ["student: {}", "evaluation:", "  n: 2.5", "  topP: 0", "  temperature: -1", "  beams: 4", "  workers: 3"].join("\n"),
+      ["student: {}", "evaluation:", "  n: 2.5", "  topP: 0", "  temperature: -1", "  beams: 4", "  workers: 3", "  minIsolation: strong"].join("\n"),
       FILE,
     );
     assert.equal(config.student, undefined);
@@ -98,9 +98,11 @@ describe("codistill.yaml", () => {
         "/ws/codistill.yaml:3:6 evaluation.n: expected an integer >= 1",
         "/ws/codistill.yaml:4:9 evaluation.topP: expected a number > 0 and <= 1",
         "/ws/codistill.yaml:5:16 evaluation.temperature: expected a number >= 0",
-        "/ws/codistill.yaml:6:10 evaluation.beams: unknown setting; expected one of n, temperature, topP, maxNewTokens, limit, workers, timeoutS",
+        "/ws/codistill.yaml:6:10 evaluation.beams: unknown setting; expected one of n, temperature, topP, maxNewTokens, limit, workers, timeoutS, minIsolation",
+        "/ws/codistill.yaml:8:17 evaluation.minIsolation: expected one of none, partial, full",
       ],
     );
+    assert.equal(parseExperimentConfig("evaluation: { minIsolation: full }", FILE).config.evaluation.minIsolation, "full");
     const greedy = parseExperimentConfig("evaluation: { n: 4 }", FILE).problems;
     assert.match(greedy[0]!.reason, /greedy decoding/);
   });

@@ -161,7 +161,7 @@ export async function runEvaluation(job: EvalJob, sidecar: EvalSidecar, onProgre
   const count = await exportTasks(job.tasks, tasksPath, job.settings.limit, signal);
   onProgress({ phase: "export", done: 1, total: 1, message: `${count} tasks` });
 
-  const { n, temperature, topP, maxNewTokens, workers, timeoutS } = job.settings;
+  const { n, temperature, topP, maxNewTokens, workers, timeoutS, minIsolation } = job.settings;
   const generated = await callWithProgress(sidecar, "eval/generate", {
     model: job.model.model,
     adapter: job.model.adapter ?? null,
@@ -179,6 +179,7 @@ export async function runEvaluation(job: EvalJob, sidecar: EvalSidecar, onProgre
     workers,
     timeoutS,
     cacheDir: job.cacheDir,
+    ...(minIsolation ? { minIsolation } : {}),
   }, onProgress, signal);
   return { dir, tasksPath, samplesPath: generated.samplesPath, resultsPath: executed.resultsPath };
 }

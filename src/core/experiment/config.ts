@@ -6,6 +6,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from "yaml";
 import type { DatasetFormat, FieldMapping } from "../datasets/api";
 import type { DatasetRequest } from "../datasets/registry";
+import { ISOLATION_LEVELS, type IsolationLevel } from "../../sidecar/protocol";
 
 export const CONFIG_FILE = "codistill.yaml";
 
@@ -41,6 +42,8 @@ export interface EvaluationDecl {
   limit?: number;
   workers: number;
   timeoutS: number;
+  /** Refuse to run samples when the sandbox's isolation is below this level (default: run, and warn). */
+  minIsolation?: IsolationLevel;
 }
 
 export const EVALUATION_DEFAULTS: EvaluationDecl = { n: 1, temperature: 0, topP: 0.95, maxNewTokens: 512, workers: 2, timeoutS: 5 };
@@ -301,7 +304,9 @@ function stringList(value: unknown, path: (string | number)[], sink: ProblemSink
 
 type NumberRule = { min: number; max?: number; integer?: boolean; exclusiveMin?: boolean };
 
-const EVALUATION_RULES: Record<keyof EvaluationDecl, NumberRule> = {
+type NumericEvaluationKey = Exclude<keyof EvaluationDecl, "minIsolation">;
+
+const EVALUATION_RULES: Record<NumericEvaluationKey, NumberRule> = {
   n: { min: 1, integer: true },
   temperature: { min: 0 },
   topP: { min: 0, max: 1, exclusiveMin: true },
@@ -315,18 +320,24 @@ function readEvaluation(value: unknown, sink: ProblemSink): EvaluationDecl {
   const evaluation: EvaluationDecl = { ...EVALUATION_DEFAULTS };
   if (value === undefined || value === null) return evaluation;
   if (typeof value !== "object" || Array.isArray(value)) {
-    sink.add(["evaluation"], "expected a mapping (n, temperature, topP, maxNewTokens, limit, workers, timeoutS)");
+    sink.add(["evaluation"], "expected a mapping (n, temperature, topP, maxNewTokens, limit, workers, timeoutS, minIsolation)");
     return evaluation;
   }
   for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
-    const rule = EVALUATION_RULES[key as keyof EvaluationDecl];
+    if (key === "minIsolation") {
+      const level = ISOLATION_LEVELS.find((l) => l === raw);
+      if (level) evaluation.minIsolation = level;
+      else sink.add(["evaluation", key], `expected one of ${ISOLATION_LEVELS.join(", ")}`);
+      continue;
+    }
+    const rule = EVALUATION_RULES[key as NumericEvaluationKey];
     if (!rule) {
-      sink.add(["evaluation", key], `unknown setting; expected one of ${Object.keys(EVALUATION_RULES).join(", ")}`);
+      sink.add(["evaluation", key], `unknown setting; expected one of ${[...Object.keys(EVALUATION_RULES), "minIsolation"].join(", ")}`);
       continue;
     }
     const problem = numberProblem(raw, rule);
     if (problem) sink.add(["evaluation", key], problem);
-    else evaluation[key as keyof EvaluationDecl] = raw as number;
+    else evaluation[key as NumericEvaluationKey] = raw as number;
   }
   if (evaluation.temperature === 0 && evaluation.n > 1) sink.add(["evaluation", "n"], "greedy decoding (temperature 0) gives one sample per task; set temperature above 0 for n > 1");
   return evaluation;
