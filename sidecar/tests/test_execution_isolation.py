@@ -115,6 +115,10 @@ def corpus(
         "read_ssh_key": (f"print(open('{home}/.ssh/id_rsa').read())\n", failed),
         "read_config": (f"print(open('{home}/.config/token').read())\n", failed),
         "list_home": (f"import os\nprint(os.listdir('{home}'))\n", failed),
+        "read_run_folder": (f"print(open('{run_file}').read())\n", failed),
+        # Another process's environment: ptrace's read check, which Landlock (and the PID
+        # namespace, where that process is not even there) denies.
+        "read_sidecar_environ": (f"print(open('/proc/{os.getpid()}/environ').read())\n", failed),
         "tcp_python": (connect + "\n", failed),
         "tcp_python_subprocess": (
             "import subprocess, sys\n"
