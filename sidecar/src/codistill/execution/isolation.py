@@ -317,17 +317,27 @@ def _socket_filter(arch: int, socket_nr: int, socketpair_nr: int, io_uring_nr: i
     ]
 
 
-def refuse_socket_families(isolation: Isolation) -> None:
-    """No sockets but AF_UNIX, for this process and all it starts (needs no_new_privs)."""
-    numbers = _SECCOMP_ARCH.get(os.uname().machine)
-    if LIBC is None or numbers is None:
-        isolation.problems.append("seccomp: unknown architecture")
-        return
-    program = _socket_filter(*numbers)
+def load_seccomp_filter(program: list[tuple[int, int, int, int]]) -> str | None:
+    """Puts a BPF program, (code, jt, jf, k) each, on this process and all it starts (it needs
+    no_new_privs). Returns why it could not, or None."""
+    if LIBC is None:
+        return "no libc"
     filters = (_SockFilter * len(program))(*(_SockFilter(*line) for line in program))
     fprog = _SockFprog(len(program), filters)
     if LIBC.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
-        isolation.problems.append(f"seccomp: {os.strerror(ctypes.get_errno())}")
+        return os.strerror(ctypes.get_errno())
+    return None
+
+
+def refuse_socket_families(isolation: Isolation) -> None:
+    """No sockets but AF_UNIX, for this process and all it starts (needs no_new_privs)."""
+    numbers = _SECCOMP_ARCH.get(os.uname().machine)
+    if numbers is None:
+        isolation.problems.append("seccomp: unknown architecture")
+        return
+    problem = load_seccomp_filter(_socket_filter(*numbers))
+    if problem:
+        isolation.problems.append(f"seccomp: {problem}")
         return
     isolation.seccomp = True
 
