@@ -34,7 +34,6 @@ from ..execution import (
     summarize,
 )
 from ..execution.executor import SandboxTooWeak
-from ..execution.isolation import level_of
 from ..tasks import TaskFileError, load_tasks
 from .common import (
     EvalCancelled,
@@ -204,10 +203,6 @@ def run_samples(
         executor = open_executor(request)
     except SandboxTooWeak as exc:
         raise EvalInputError("minIsolation", str(exc)) from None
-    if level_of(executor.isolation) != "full":
-        log.warning(
-            "sandbox isolation: %s: %s", executor.isolation, "; ".join(executor.isolation_problems)
-        )
     with executor:
         try:
             return executor.run(

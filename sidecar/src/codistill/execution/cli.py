@@ -18,8 +18,7 @@ from ..cliargs import (
     add_time_limit_options,
 )
 from ..tasks import load_tasks
-from .executor import Executor, SandboxTooWeak
-from .isolation import level_of
+from .executor import SandboxTooWeak
 from .passk import summarize
 from .sandbox import SandboxOptions, load_samples, open_executor
 
@@ -31,16 +30,6 @@ def sandbox_options(args: argparse.Namespace) -> SandboxOptions:
     name of the option it sets (its dest), so a new option needs a flag and nothing else here."""
     names = [option.name for option in fields(SandboxOptions)]
     return SandboxOptions(**{name: getattr(args, name) for name in names})
-
-
-def report_isolation(executor: Executor) -> None:
-    """One line on stderr: what keeps the samples in, and a warning when it is not all."""
-    level = level_of(executor.isolation)
-    if level == "full":
-        log.info("sandbox isolation: %s (full)", executor.isolation)
-    else:
-        why = "; ".join(executor.isolation_problems) or "the kernel allows no more"
-        log.warning("sandbox isolation: %s (%s): %s", executor.isolation, level, why)
 
 
 def run_execute(args: argparse.Namespace) -> int:
@@ -60,7 +49,6 @@ def run_execute(args: argparse.Namespace) -> int:
     except SandboxTooWeak as exc:
         print(f"codistill execute: {exc}", file=sys.stderr)
         return 2
-    report_isolation(executor)
     with executor:
         results = executor.run(tasks, samples)
     elapsed = time.monotonic() - started

@@ -19,10 +19,10 @@ def sandbox_status(params: dict[str, Any] | None, token: CancelToken) -> dict[st
     global _probed
     with _lock:
         if _probed is None:
-            from .executor import Executor
             from .isolation import level_of
+            from .sandbox import SandboxOptions, open_executor
 
-            with Executor(workers=1) as executor:
+            with open_executor(SandboxOptions(workers=1)) as executor:
                 _probed = {
                     "isolation": executor.isolation,
                     "level": level_of(executor.isolation),

@@ -9,11 +9,15 @@ and one way into the executor; each reads its samples with `load_samples`.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .executor import Executor, Limits
+from .isolation import level_of
+
+log = logging.getLogger("codistill.execute")
 
 
 # kw_only: so that a request made of these options and more (eval/execute's) can add fields
@@ -43,14 +47,22 @@ class SandboxOptions:
 
 
 def open_executor(options: SandboxOptions) -> Executor:
-    """An executor with its workers started; use it in a `with` block, which stops them."""
-    return Executor(
+    """An executor with its workers started; use it in a `with` block, which stops them.
+    Says on the log what keeps the samples in, with a warning when it is not all of it."""
+    executor = Executor(
         workers=options.workers,
         limits=options.limits(),
         cache_dir=options.cache_dir,
         challenge_tests=options.challenge_tests,
         min_isolation=options.min_isolation,
     )
+    level = level_of(executor.isolation)
+    if level == "full":
+        log.info("sandbox isolation: %s (full)", executor.isolation)
+    else:
+        why = "; ".join(executor.isolation_problems) or "the kernel allows no more"
+        log.warning("sandbox isolation: %s (%s): %s", executor.isolation, level, why)
+    return executor
 
 
 def load_samples(path: Path) -> list[dict[str, Any]]:

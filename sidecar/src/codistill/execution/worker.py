@@ -1,13 +1,13 @@
 """A pre-started worker: reads one job per line on stdin, forks a fresh sandboxed child for it,
 judges what the child reports and writes one result per line on stdout.
 
-Run as ``python -m codistill.execution.worker UID`` by `Executor`. The child (one per sample):
-new session and process group, a new network namespace where the kernel lets us (otherwise
-socket creation raises), a fresh temporary directory as cwd and HOME, stdin /dev/null, stdout and
-stderr to files in that directory, rlimits (address space, CPU, file size, core, process count)
-and, when the worker runs as root, a uid of its own (so RLIMIT_NPROC applies, files outside
-world-writable places cannot be written, and every process it leaves, even after setsid, is found
-and killed by uid). It reports over a pipe: one JSON frame per test, then the per-run nonce.
+Run as ``python -m codistill.execution.worker UID`` by `Executor`. The worker first moves into
+its own namespaces (isolation.py) as their init, so that whatever a sample leaves is killed with
+one kill(-1). The child (one per sample): new session and process group, a fresh temporary
+directory as cwd and HOME, stdin /dev/null, stdout and stderr to files in that directory, rlimits
+(address space, CPU, file size, core, process count), when the worker runs as root a uid of its
+own, then no privileges and Landlock (isolation.py); its first frame names the isolation it got.
+It reports over a pipe: one JSON frame per test, then the per-run nonce.
 The worker compares outputs itself, so nothing the sample returns is trusted to compare itself.
 Expected call outputs come from a file of one JSON text per line, opened after the fork; a
 reference run ("record" mode) writes that file and reports the time each input took.
@@ -16,7 +16,6 @@ reference run ("record" mode) writes that file and reports the time each input t
 from __future__ import annotations
 
 import builtins
-import ctypes
 import hashlib
 import json
 import os
@@ -35,6 +34,7 @@ from typing import Any, BinaryIO
 from .compare import call_output_matches, canon, stdout_matches
 from .evalplus import Plan, convert_input, oracle_verdict, transform_output
 from .isolation import (
+    LIBC,
     Isolation,
     drop_privileges,
     enter_namespaces,
@@ -52,13 +52,6 @@ MAX_RECORD_BYTES = 512 << 20
 # A call's result frame as the child writes it (see _out_frame); the value's JSON text follows.
 OUT_FRAME = re.compile(rb'\{"i": (\d+), "t": (\d+\.\d+), "out": ')
 MAX_MESSAGE = 500
-
-
-def _libc() -> Any:
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
 
 
 def _truncate(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -695,9 +688,8 @@ def main(argv: list[str] | None = None) -> int:
     # they would cost a third of the throughput (see isolation.enter_namespaces).
     isolation = Isolation()
     enter_namespaces(isolation)
-    libc = _libc()
-    if libc is not None and not isolation.pidns:
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if LIBC is not None and not isolation.pidns:
+        LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     reader, writer = sys.stdin.buffer, sys.stdout.buffer
     for line in reader:
