@@ -5,10 +5,8 @@
 // rejects as "expected an indented block"), and none of the Python-2-only constructs the grammar
 // tolerates: print and exec statements, `<>`, `raise E, msg`, `except E, e:`, tuple parameters,
 // backtick repr, long-integer suffixes (10L) and old octal literals (0777).
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { Language, Parser, Query, type Node } from "web-tree-sitter";
+import { Query, type Node } from "web-tree-sitter";
+import { pythonGrammar } from "../python/grammar";
 import { DatasetError, errorMessage } from "./errors";
 
 const REJECT_QUERY = `
@@ -39,32 +37,14 @@ let loading: Promise<PythonSyntax> | undefined;
 export function pythonSyntax(): Promise<PythonSyntax> {
   loading ??= load().catch((err: unknown) => {
     loading = undefined;
-    throw new DatasetError(`could not load the Python grammar (tree-sitter-python.wasm): ${errorMessage(err)}`, { cause: err });
+    throw new DatasetError(errorMessage(err), { cause: err });
   });
   return loading;
 }
 
-/**
- * The two .wasm files: from node_modules when running from source or tests, or next to the
- * bundle when the extension or CLI is packaged with them copied beside dist/*.js.
- */
-function wasmPath(specifier: string, fileName: string): string {
-  const here = typeof __filename === "string" ? __filename : import.meta.url;
-  try {
-    return createRequire(here).resolve(specifier);
-  } catch {
-    const beside = join(typeof __dirname === "string" ? __dirname : dirname(process.argv[1] ?? "."), fileName);
-    if (existsSync(beside)) return beside;
-    throw new Error(`cannot find ${specifier} (looked in node_modules and at ${beside})`);
-  }
-}
-
 async function load(): Promise<PythonSyntax> {
-  const runtime = wasmPath("web-tree-sitter/tree-sitter.wasm", "tree-sitter.wasm");
-  await Parser.init({ locateFile: () => runtime });
-  const language = await Language.load(wasmPath("tree-sitter-python/tree-sitter-python.wasm", "tree-sitter-python.wasm"));
-  const parser = new Parser();
-  parser.setLanguage(language);
+  const { language, newParser } = await pythonGrammar();
+  const parser = newParser();
   const rejects = new Query(language, REJECT_QUERY);
   const integers = new Query(language, "(integer) @int");
   const stringStarts = new Query(language, "(string_start) @start");
