@@ -17,11 +17,15 @@ real model without downloading one: generation, LoRA adapters, chat templates.
   special tokens <s> <pad> </s> <unk> <mask> at ids 0-4, loadable as RobertaTokenizerFast),
   trained on the same text with a smaller vocabulary than the student's, so that many student
   tokens split into several encoder tokens as they do between Llama and CodeBERT.
+- --encoder-config CONFIG builds the encoder from another RoBERTa config instead (bench/ gives it
+  a RoBERTa-base-shaped one to time the editor's embeddings at CodeBERT's size); its tokenizer is
+  trained up to that config's vocab_size (a small corpus gives fewer tokens, which is fine).
 
 Deterministic for a given --seed and corpus; takes a few seconds on a CPU; downloads nothing.
 
 Usage: .venv/bin/python scripts/make-tiny-model.py [OUT] [--corpus TASKS.jsonl ...]
-           [--chat-template] [--adapter ADAPTER_OUT] [--encoder ENCODER_OUT] [--seed 0]
+           [--chat-template] [--adapter ADAPTER_OUT] [--encoder ENCODER_OUT]
+           [--encoder-config CONFIG.json] [--seed 0]
 """
 
 from __future__ import annotations
@@ -143,16 +147,16 @@ def check_special_ids(tokenizer, config: dict) -> None:
         )
 
 
-def check_encoder_special_ids(tokenizer, config: dict) -> None:
+def check_encoder_special_ids(tokenizer, config: dict, config_path: Path = ENCODER_CONFIG) -> None:
     for token_id, token in enumerate(ENCODER_SPECIAL_TOKENS):
         if tokenizer.convert_tokens_to_ids(token) != token_id:
-            raise SystemExit(f"{ENCODER_CONFIG}: the trained tokenizer does not give {token} id "
+            raise SystemExit(f"{config_path}: the trained tokenizer does not give {token} id "
                              f"{token_id}")
     for role, token in (("bos", "<s>"), ("pad", "<pad>"), ("eos", "</s>")):
         if config[f"{role}_token_id"] != tokenizer.convert_tokens_to_ids(token):
-            raise SystemExit(f"{ENCODER_CONFIG}: {role}_token_id is not the id of {token}")
+            raise SystemExit(f"{config_path}: {role}_token_id is not the id of {token}")
     if len(tokenizer) > config["vocab_size"]:
-        raise SystemExit(f"{ENCODER_CONFIG}: vocab_size {config['vocab_size']} is below the "
+        raise SystemExit(f"{config_path}: vocab_size {config['vocab_size']} is below the "
                          f"tokenizer's {len(tokenizer)}")
 
 
@@ -175,13 +179,15 @@ def build_encoder(config: dict, seed: int):
     return RobertaModel(RobertaConfig(**config)).eval()
 
 
-def write_encoder(texts: list[str], out: Path, seed: int) -> str:
-    config = json.loads(ENCODER_CONFIG.read_text(encoding="utf-8"))
+def write_encoder(
+    texts: list[str], out: Path, seed: int, config_path: Path = ENCODER_CONFIG
+) -> str:
+    config = json.loads(config_path.read_text(encoding="utf-8"))
     # RoBERTa's positions start after the padding id, so two of max_position_embeddings are
     # never usable (514 -> 512 tokens, as in CodeBERT).
     max_length = config["max_position_embeddings"] - config["pad_token_id"] - 1
     tokenizer = train_encoder_tokenizer(texts, config["vocab_size"], max_length)
-    check_encoder_special_ids(tokenizer, config)
+    check_encoder_special_ids(tokenizer, config, config_path)
     encoder = build_encoder(config, seed)
     out.mkdir(parents=True, exist_ok=True)
     encoder.save_pretrained(out)
@@ -233,6 +239,9 @@ def main() -> int:
     parser.add_argument("--adapter", type=Path, default=None, help="also write a LoRA adapter here")
     parser.add_argument("--encoder", type=Path, default=None,
                         help="also write a tiny RoBERTa encoder with its own tokenizer here")
+    parser.add_argument("--encoder-config", type=Path, default=ENCODER_CONFIG,
+                        help="the encoder's RoBERTa config.json (default: "
+                        "test/fixtures/models/tiny-encoder/config.json)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.out is None and args.encoder is None:
@@ -245,7 +254,7 @@ def main() -> int:
     if args.out is not None:
         written.append(write_student(texts, args))
     if args.encoder is not None:
-        written.append(write_encoder(texts, args.encoder, args.seed))
+        written.append(write_encoder(texts, args.encoder, args.seed, args.encoder_config))
     print("wrote " + "; ".join(written), file=sys.stderr)
     return 0
 

@@ -376,6 +376,43 @@ export interface TrainFailedParams {
   checkpoint?: string | null;
 }
 
+// ---- encoder export (DESIGN.md, "Sidecar protocol": encoder/export) ---------------------------
+
+/** What the exported encoder's weights may be quantized to; null or absent: float32. */
+export type EncoderQuantization = "int8";
+export const ENCODER_QUANTIZATIONS: readonly EncoderQuantization[] = ["int8"];
+
+/**
+ * The encoder of L_struct (CodeBERT, or any local Hugging Face encoder folder) as ONNX for the
+ * editor (src/core/inference/encoder.ts): outDir gets model.onnx, tokenizer.json,
+ * tokenizer_config.json, config.json and export.json; created when missing.
+ */
+export interface EncoderExportParams {
+  /** Local Hugging Face encoder folder (config.json, weights, tokenizer). */
+  path: string;
+  outDir: string;
+  /** onnxruntime's dynamic int8 quantization of the weights; default null (float32). */
+  quantize?: EncoderQuantization | null;
+  /** ONNX opset; default 17. */
+  opset?: number;
+}
+
+export interface EncoderExportResult {
+  outDir: string;
+  modelPath: string;
+  quantized: boolean;
+  /** onnxruntime against PyTorch (float32, eval mode) on sample code: the largest absolute difference of last_hidden_state. */
+  maxAbsDiff: number;
+  /** The lowest cosine between the two mean-pooled embeddings of a sample. */
+  minCosine: number;
+  hiddenSize: number;
+  /** Tokens the encoder reads at once (RoBERTa: max_position_embeddings - 2). */
+  maxPositions: number;
+  /** The names of the files written to outDir. */
+  files: string[];
+  wallS: number;
+}
+
 /** Request method -> [params, result]. The client's `request` is typed by this map. */
 export interface MethodMap {
   initialize: [InitializeParams, InitializeResult];
@@ -388,6 +425,7 @@ export interface MethodMap {
   "train/stop": [TrainStopParams, TrainStopResult];
   "train/status": [TrainStatusParams, TrainStatusResult];
   "sandbox/status": [undefined, SandboxStatusResult];
+  "encoder/export": [EncoderExportParams, EncoderExportResult];
 }
 
 export type MethodName = keyof MethodMap;
@@ -616,6 +654,15 @@ const paramValidators: { [M in MethodName | "$/cancelRequest"]: (params: unknown
     if (params === undefined || (isObject(params) && Object.keys(params).length === 0)) return [];
     return ["params: sandbox/status takes no parameters"];
   },
+  "encoder/export": objectAt("params", (params, problems) => {
+    for (const key of ["path", "outDir"]) expectNonEmptyString(params[key], `params.${key}`, problems);
+    optional(params.quantize, (v) => {
+      if (v !== null && !(typeof v === "string" && (ENCODER_QUANTIZATIONS as readonly string[]).includes(v))) {
+        problems.push(`params.quantize: expected one of ${ENCODER_QUANTIZATIONS.map((q) => `"${q}"`).join(", ")} or null`);
+      }
+    });
+    optional(params.opset, (v) => expectPositiveInteger(v, "params.opset", problems));
+  }),
 };
 
 export function validateParams(method: string, params: unknown): Problems {
@@ -707,6 +754,17 @@ const resultValidators: { [M in MethodName]: (result: unknown) => Problems } = {
     expectOneOf(result.level, ISOLATION_LEVELS, "result.level", problems);
     if (!Array.isArray(result.problems)) problems.push("result.problems: expected an array");
     else result.problems.forEach((p, i) => expectString(p, `result.problems[${i}]`, problems));
+  }),
+  "encoder/export": objectAt("result", (result, problems) => {
+    for (const key of ["outDir", "modelPath"]) expectNonEmptyString(result[key], `result.${key}`, problems);
+    expectBoolean(result.quantized, "result.quantized", problems);
+    expectNonNegativeNumber(result.maxAbsDiff, "result.maxAbsDiff", problems);
+    if (!isFiniteNumber(result.minCosine)) problems.push("result.minCosine: expected a number");
+    expectPositiveInteger(result.hiddenSize, "result.hiddenSize", problems);
+    expectPositiveInteger(result.maxPositions, "result.maxPositions", problems);
+    if (!Array.isArray(result.files)) problems.push("result.files: expected an array");
+    else result.files.forEach((f, i) => expectNonEmptyString(f, `result.files[${i}]`, problems));
+    expectNonNegativeNumber(result.wallS, "result.wallS", problems);
   }),
   "train/status": objectAt("result", (result, problems) => {
     if (!("active" in result)) {

@@ -87,11 +87,18 @@ def add_train_command(subparsers: argparse._SubParsersAction) -> None:
     add(subparsers)
 
 
+def add_export_command(subparsers: argparse._SubParsersAction) -> None:
+    from .export.cli import add_export_command as add
+
+    add(subparsers)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_serve_command,
     add_execute_command,
     add_eval_command,
     add_train_command,
+    add_export_command,
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import __version__, env, protocol
 from .dispatch import CancelToken, MethodRegistry, RequestCancelled, RpcError
+from .export.rpc import register_export_methods
 
 
 def initialize(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
@@ -45,3 +46,6 @@ def health_ping(params: dict[str, Any] | None, token: CancelToken) -> dict[str, 
 def register_core_methods(registry: MethodRegistry) -> None:
     registry.register("initialize", initialize)
     registry.register("health/ping", health_ping)
+    # encoder/export needs nothing from the server's state either; the server registers what
+    # this function registers.
+    register_export_methods(registry)

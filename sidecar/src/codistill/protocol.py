@@ -41,6 +41,8 @@ EVAL_BACKENDS = ("transformers", "vllm")
 EVAL_BACKEND_CHOICES = ("auto", *EVAL_BACKENDS)
 EVAL_PHASES = ("generate", "execute")
 ISOLATION_LEVELS = ("none", "partial", "full")
+# encoder/export: what the exported encoder's weights may be quantized to (null: float32).
+ENCODER_QUANTIZATIONS = ("int8",)
 TRAIN_PROGRESS_NOTIFICATION = "train/progress"
 TRAIN_CHECKPOINT_NOTIFICATION = "train/checkpoint"
 TRAIN_FINISHED_NOTIFICATION = "train/finished"
@@ -394,6 +396,18 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
         },
     ),
     "train/stop": object_params(required={"runId": NON_EMPTY_STRING}),
+    # The encoder of L_struct (CodeBERT or any local Hugging Face encoder folder) as ONNX for the
+    # editor: outDir gets model.onnx, tokenizer.json, tokenizer_config.json, config.json and
+    # export.json (export/encoder.py). Created when missing; its files of those names replaced.
+    "encoder/export": object_params(
+        required={"path": NON_EMPTY_STRING, "outDir": NON_EMPTY_STRING},
+        optional={
+            # onnxruntime's dynamic quantization of the weights; null or absent: float32.
+            "quantize": nullable(one_of(*ENCODER_QUANTIZATIONS)),
+            # ONNX opset of the graph; default 17.
+            "opset": POSITIVE_INTEGER,
+        },
+    ),
     # The run this sidecar is training now, if any (a reopened panel finds it again).
     "train/status": no_params,
     "sandbox/status": no_params,
@@ -551,6 +565,25 @@ TRAIN_STATUS_RESULT = object_of(
     }
 )
 
+ENCODER_EXPORT_RESULT = object_of(
+    required={
+        "outDir": NON_EMPTY_STRING,
+        "modelPath": NON_EMPTY_STRING,
+        "quantized": BOOLEAN,
+        # Validation on sample code: onnxruntime against PyTorch (float32, eval mode), the
+        # largest absolute difference of last_hidden_state, and the lowest cosine of the
+        # mean-pooled embeddings.
+        "maxAbsDiff": NON_NEGATIVE_NUMBER,
+        "minCosine": NUMBER,
+        "hiddenSize": POSITIVE_INTEGER,
+        # Tokens the encoder reads at once (RoBERTa: max_position_embeddings - 2).
+        "maxPositions": POSITIVE_INTEGER,
+        # The names of the files written to outDir.
+        "files": array_of(NON_EMPTY_STRING),
+        "wallS": NON_NEGATIVE_NUMBER,
+    }
+)
+
 RESULT_SCHEMAS: dict[str, Schema] = {
     "initialize": INITIALIZE_RESULT,
     "health/ping": PING_RESULT,
@@ -562,6 +595,7 @@ RESULT_SCHEMAS: dict[str, Schema] = {
     "train/stop": TRAIN_STOP_RESULT,
     "train/status": TRAIN_STATUS_RESULT,
     "sandbox/status": SANDBOX_STATUS_RESULT,
+    "encoder/export": ENCODER_EXPORT_RESULT,
 }
 
 ERROR_OBJECT = object_of(required={"code": INTEGER, "message": STRING}, optional={"data": ANY})
