@@ -1,9 +1,10 @@
 // The Evaluation panel in a real VS Code: a tiny random model (made by scripts/make-tiny-model.py)
 // and a LoRA adapter of it are evaluated on three HumanEval tasks by the real sidecar; the table
-// shows pass@1 with its interval, the adapter's delta against the base, CodeBLEU columns marked
-// unavailable, the chart; a task opens in the diff editor; a long run is cancelled.
+// shows pass@1 with its interval, the adapter's delta against the base, the average syntax and
+// dataflow match (rescored in the background when structure.json goes missing), the chart; the
+// drill-down shows each sample's scores; a task opens in the diff editor; a long run is cancelled.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FrameLocator } from "playwright-core";
@@ -54,7 +55,15 @@ describe("the Evaluation panel", () => {
     assert.match(await base.locator('[data-testid="pass1"]').innerText(), /^\d+\.\d \(\d+\.\d–\d+\.\d\)$/);
     assert.match(await base.innerText(), /baseline/);
     assert.match(await student.innerText(), /[+-]\d+\.\d \(-?\d+\.\d, -?\d+\.\d\) over 3 tasks/);
-    assert.equal(await student.locator("td", { hasText: /^unavailable$/ }).count(), 2, "syntax and dataflow match wait for CodeBLEU");
+    // The paper's columns: CodeBLEU syntax and dataflow match averaged over the three samples.
+    for (const row of [base, student]) {
+      for (const column of ["syntax", "dataflow"]) {
+        const cell = row.locator(`[data-testid="${column}"]`);
+        assert.match(await cell.innerText(), /^[01]\.\d{3}$/, `${column} match of ${await row.innerText()}`);
+        assert.match((await cell.getAttribute("title")) ?? "", /^mean over \d of 3 samples/);
+      }
+    }
+    assert.equal(await frame.locator('[data-testid="result-row"] td', { hasText: /^unavailable$/ }).count(), 0);
     // The sandbox's isolation, as the sidecar probed it: all of it here (root: a uid of its own).
     for (const row of [base, student]) assert.match(await row.locator('[data-testid="isolation"]').innerText(), /^landlock-v\d+\+uid\+netns\+pidns \(full\)$/);
     assert.equal(await frame.locator('[data-testid="isolation-warning"]').count(), 0);
@@ -69,6 +78,20 @@ describe("the Evaluation panel", () => {
     assert.deepEqual(Object.keys(results.eval), ["HumanEval/0", "HumanEval/1", "HumanEval/2"]);
     assert.match(results.summary.isolation, /^landlock-v\d+\+uid\+netns\+pidns$/);
     assert.ok(existsSync(join(workspace, ".codistill", "runs", "run-1", "eval", "humaneval", "results.json")));
+    const structure = JSON.parse(readFileSync(join(dir, "structure.json"), "utf8")) as { mode: string; tasks: Record<string, { samples: unknown[] }> };
+    assert.equal(structure.mode, "default");
+    assert.deepEqual(Object.keys(structure.tasks), ["HumanEval/0", "HumanEval/1", "HumanEval/2"]);
+
+    // Results without structure.json (the headless Python CLI writes none) are scored when the panel loads them.
+    const adapterStructure = join(workspace, ".codistill", "runs", "run-1", "eval", "humaneval", "structure.json");
+    const scoredSyntax = await student.locator('[data-testid="syntax"]').innerText();
+    rmSync(adapterStructure);
+    await frame.locator("vscode-button", { hasText: "Refresh" }).click();
+    for (const deadline = Date.now() + 30_000; !existsSync(adapterStructure); await new Promise((r) => setTimeout(r, 200))) {
+      assert.ok(Date.now() < deadline, "the panel writes structure.json again within 30 s");
+    }
+    // Then it re-renders with the same numbers: the same samples, the same scorer.
+    await student.locator('[data-testid="syntax"][title^="mean over"]', { hasText: scoredSyntax }).waitFor({ timeout: 30_000 });
   });
 
   it("drills down to the tasks and opens a sample against its reference in the diff editor", async () => {
@@ -78,6 +101,8 @@ describe("the Evaluation panel", () => {
     assert.equal(await tasks.count(), 3);
     const first = tasks.first();
     assert.match(await first.innerText(), /HumanEval\/0\s+\d\/1/);
+    // One sample per task: its own syntax and dataflow match against the reference.
+    for (const column of ["task-syntax", "task-dataflow"]) assert.match(await first.locator(`[data-testid="${column}"]`).innerText(), /^[01]\.\d{3}$/);
     await first.locator("button", { hasText: "Diff" }).click();
     await session.page.locator(".tabs-container .tab", { hasText: "HumanEval/0: reference ↔ Base: tiny sample 0" }).waitFor({ timeout: 20_000 });
     const original = session.page.locator(".monaco-diff-editor .editor.original .view-lines");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { parseEvalResults, readEvalResults, type EvalResults, type SampleStatus } from "../../src/core/evaluation/results";
 import { passAtK } from "../../src/core/evaluation/stats";
+import { parseStructure, type EvalStructure } from "../../src/core/evaluation/structureFile";
 import { buildComparison, PASS_KS, type BaselineDelta, type ComparisonInput, type Metric } from "../../src/core/evaluation/table";
 import { REPO } from "./helpers";
 
@@ -11,7 +12,34 @@ const FIXTURES = join(REPO, "test", "fixtures", "eval");
 const BENCHMARK = "humaneval+";
 const BASELINE = "baseline-qwen15b-t08";
 const STUDENT = "distill-taco-0602-t08";
-const CODEBLEU_PENDING = { available: false, reason: "CodeBLEU lands with the structure issue" };
+const NOT_SCORED = { available: false, pending: false, reason: "not scored (no structure.json)" };
+
+/** A structure.json as the scorer writes it, for tasks with the given per-sample [syntax, dataflow] scores (null: no reference). */
+function structureWith(byTask: Record<string, ([number, number | null] | null)[]>): EvalStructure {
+  const tasks = Object.fromEntries(
+    Object.entries(byTask).map(([taskId, samples]) => {
+      const references = samples.some((s) => s === null) ? 0 : 1;
+      const note = references ? (samples.some((s) => s![1] === null) ? "dataflow match is undefined: the reference solutions have no dataflow" : null) : "no reference solution in tasks.jsonl";
+      return [taskId, { references, note, samples: samples.map((s) => ({ syntax: s?.[0] ?? null, dataflow: s ? s[1] : null })) }];
+    }),
+  );
+  const all = Object.values(byTask).flat();
+  const syntax = all.flatMap((s) => (s ? [s[0]] : []));
+  const dataflow = all.flatMap((s) => (s && s[1] !== null ? [s[1]] : []));
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const doc = {
+    version: 1,
+    mode: "default",
+    date: "2025-06-03T10:00:00.000Z",
+    tasksPath: "tasks.jsonl",
+    samplesPath: "samples.jsonl",
+    tasksSha256: "c".repeat(64),
+    samplesSha256: "d".repeat(64),
+    summary: { tasks: Object.keys(byTask).length, samples: all.length, syntaxMatch: mean(syntax), syntaxSamples: syntax.length, dataflowMatch: mean(dataflow), dataflowSamples: dataflow.length },
+    tasks,
+  };
+  return parseStructure(JSON.stringify(doc), "/ws/eval/mbpp+/structure.json");
+}
 
 const load = (name: string) => readEvalResults(join(FIXTURES, `humanevalplus-${name}.results.json`));
 
@@ -66,7 +94,7 @@ describe("comparison table", () => {
     ];
   });
 
-  it("has pass@1 with an interval, pass@k only where n >= k, and CodeBLEU marked as not computed", () => {
+  it("has pass@1 with an interval, pass@k only where n >= k, and CodeBLEU marked as not scored without a structure.json", () => {
     const [table] = buildComparison(inputs, BASELINE);
     assert.equal(table!.benchmark, BENCHMARK);
     assert.deepEqual(table!.baseline, { runId: BASELINE, label: "Qwen2.5-Coder-1.5B" });
@@ -79,8 +107,8 @@ describe("comparison table", () => {
       assert.equal(row.passAtK[0]!.value, row.pass1.mean);
       assert.equal(row.passAtK[1]!.value, undefined);
       assert.equal(row.passAtK[2]!.value, undefined);
-      assert.deepEqual(row.syntaxMatch, CODEBLEU_PENDING);
-      assert.deepEqual(row.dataflowMatch, CODEBLEU_PENDING);
+      assert.deepEqual(row.syntaxMatch, NOT_SCORED);
+      assert.deepEqual(row.dataflowMatch, NOT_SCORED);
       assert.equal(row.tasks, 10);
       assert.deepEqual(row.samplesPerTask, { min: 5, max: 5 });
     }
@@ -192,6 +220,32 @@ describe("comparison table", () => {
     assert.deepEqual(timeout, { sample: 1, status: "timeout", basePass: false, failedTest: 1, message: "no progress within 5 s" });
     const allPassed = table!.tasks[7]!.cells[1]!;
     assert.deepEqual([allPassed.passed, allPassed.firstFailure], [5, null]);
+  });
+
+  it("averages syntax and dataflow match over samples (not tasks), dataflow over the samples where it is defined", () => {
+    const statuses = (n: number): SampleStatus[] => Array.from({ length: n }, () => "passed");
+    const results = resultsWithStatuses("scored.json", { "Mbpp/2": statuses(3), "Mbpp/3": statuses(1), "Mbpp/4": statuses(1) });
+    // Mbpp/3's reference has no dataflow; Mbpp/4 has no reference at all.
+    const structure = structureWith({ "Mbpp/2": [[1, 1], [0.5, 0.25], [0.25, 0]], "Mbpp/3": [[0.75, null]], "Mbpp/4": [null] });
+    const [table] = buildComparison([{ label: "scored", runId: "scored", benchmark: "mbpp+", results, structure: { state: "scored", structure } }], "scored");
+    const row = table!.rows[0]!;
+    assert.deepEqual(row.syntaxMatch, { available: true, value: { mean: (1 + 0.5 + 0.25 + 0.75) / 4, samples: 4, totalSamples: 5, mode: "default" } });
+    assert.deepEqual(row.dataflowMatch, { available: true, value: { mean: (1 + 0.25 + 0) / 3, samples: 3, totalSamples: 5, mode: "default" } });
+  });
+
+  it("says why a structural column is empty: scoring, no reference solutions, no dataflow, or the reason given", () => {
+    const results = resultsWithStatuses("r.json", { "Mbpp/2": ["passed"], "Mbpp/3": ["failed"] });
+    const row = (structure: ComparisonInput["structure"]) => buildComparison([{ label: "m", runId: "m", benchmark: "mbpp+", results, ...(structure ? { structure } : {}) }], "m")[0]!.rows[0]!;
+    const pending = row({ state: "pending" });
+    assert.deepEqual([pending.syntaxMatch, pending.dataflowMatch], [{ available: false, pending: true, reason: "being scored" }, { available: false, pending: true, reason: "being scored" }]);
+    const noReferences = row({ state: "scored", structure: structureWith({ "Mbpp/2": [null], "Mbpp/3": [null] }) });
+    assert.deepEqual(noReferences.syntaxMatch, { available: false, pending: false, reason: "no reference solution in tasks.jsonl" });
+    assert.deepEqual(noReferences.dataflowMatch, { available: false, pending: false, reason: "no reference solution in tasks.jsonl" });
+    const noDataflow = row({ state: "scored", structure: structureWith({ "Mbpp/2": [[1, null]], "Mbpp/3": [[0.5, null]] }) });
+    assert.equal(noDataflow.syntaxMatch.available && noDataflow.syntaxMatch.value.mean, 0.75);
+    assert.deepEqual(noDataflow.dataflowMatch, { available: false, pending: false, reason: "no reference solution has dataflow to match" });
+    const failed = row({ state: "unavailable", reason: "no tasks.jsonl in /ws/eval/mbpp+" });
+    assert.deepEqual(failed.syntaxMatch, { available: false, pending: false, reason: "no tasks.jsonl in /ws/eval/mbpp+" });
   });
 
   it("refuses the same run twice in one benchmark", () => {

@@ -1,17 +1,23 @@
 // The evaluation panel's rows, built from real results files (test/fixtures/eval): the numbers
-// the webview shows, the baseline delta, and CodeBLEU columns marked unavailable rather than 0.
+// the webview shows, the baseline delta, and the CodeBLEU columns: averages from a real scoring of
+// the fixtures' samples against HumanEval+'s references, "scoring…" or a reason, never 0.
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import { openDataset, serializeTask } from "../../src/core/datasets/index";
 import { isolationLevel } from "../../src/core/evaluation/isolation";
-import { readEvalResults } from "../../src/core/evaluation/results";
+import { readEvalResults, type EvalResults } from "../../src/core/evaluation/results";
 import type { EvalModel } from "../../src/core/evaluation/runner";
+import { scoreEvalDir, structureInputs, type EvalStructure } from "../../src/core/evaluation/structure";
 import { evaluationValidators } from "../../src/panels/evaluation/protocol";
 import { comparisonRows, drillDownRows, type LoadedResults } from "../../src/panels/evaluation/view";
 import { parsePanelMessage } from "../../src/panels/shared/messages";
 import { REPO } from "./helpers";
 
 const FIXTURES = join(REPO, "test", "fixtures", "eval");
+const DATA = process.env.CODISTILL_DATA ?? join(REPO, "..", "shared", "data");
 const base: EvalModel = { id: "base", label: "Base: tiny", kind: "base", model: "/m/tiny", home: "/ws/.codistill/runs/base-tiny" };
 const student: EvalModel = { id: "run-1", label: "run-1 (adapter)", kind: "adapter", model: "/m/tiny", adapter: "/ws/.codistill/runs/run-1/adapter", home: "/ws/.codistill/runs/run-1" };
 
@@ -37,7 +43,7 @@ describe("evaluation panel rows", () => {
     assert.equal(s.delta.sharedTasks, 10);
     assert.ok(s.delta.low <= s.delta.value && s.delta.value <= s.delta.high);
     for (const row of rows) {
-      assert.deepEqual(row.syntax, { available: false, reason: "CodeBLEU lands with the structure issue" });
+      assert.deepEqual(row.syntax, { available: false, pending: false, reason: "not scored (no structure.json)" });
       assert.equal(row.dataflow.available, false);
     }
   });
@@ -77,6 +83,78 @@ describe("evaluation panel rows", () => {
     assert.equal(first.message, results.tasks[0]!.samples[1]!.message);
     const allPassed = rows.find((r) => r.passed === r.samples);
     if (allPassed) assert.equal(allPassed.failingSample, null);
+  });
+});
+
+describe("evaluation panel structure columns", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "codistill-panel-structure-"));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+  const scored: { results: EvalResults; structure: EvalStructure }[] = [];
+
+  /** The fixture's evaluation folder: HumanEval+ v0.1.10's first ten tasks, and its samples in results.json order. */
+  async function scoreFixture(name: string, tasksText: string): Promise<{ results: EvalResults; structure: EvalStructure }> {
+    const results = await readEvalResults(join(FIXTURES, `humanevalplus-${name}.results.json`));
+    const dir = join(tmp, name, "eval", "humaneval-plus");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "tasks.jsonl"), tasksText);
+    const samples = results.tasks.flatMap((t) => t.samples.map((s) => `${JSON.stringify({ task_id: t.taskId, solution: s.solution })}\n`));
+    writeFileSync(join(dir, "samples.jsonl"), samples.join(""));
+    return { results, structure: await scoreEvalDir(structureInputs(dir)) };
+  }
+
+  before(async () => {
+    const dataset = await openDataset(join(DATA, "evalplus", "HumanEvalPlus-v0.1.10.jsonl.gz"));
+    try {
+      const tasks = await Promise.all(Array.from({ length: 10 }, (_, i) => dataset.task(i)));
+      const text = tasks.map((t) => `${serializeTask(t)}\n`).join("");
+      scored.push(await scoreFixture("base-n5", text), await scoreFixture("student-n5", text));
+    } finally {
+      await dataset.close();
+    }
+  });
+
+  it("show the averages over every sample with their counts, per model", () => {
+    const rows = comparisonRows(scored.map(({ results, structure }, i) => ({ model: i ? student : base, benchmark: "humaneval-plus", results, structure: { state: "scored", structure } })));
+    for (const [i, row] of rows.entries()) {
+      const summary = scored[i]!.structure.summary;
+      assert.ok(row.syntax.available && row.dataflow.available, JSON.stringify(row));
+      assert.deepEqual(row.syntax, { available: true, value: summary.syntaxMatch, samples: 50, totalSamples: 50, mode: "default" });
+      assert.deepEqual(row.dataflow, { available: true, value: summary.dataflowMatch, samples: summary.dataflowSamples, totalSamples: 50, mode: "default" });
+      assert.ok(row.syntax.value > 0 && row.syntax.value < 1, `${row.modelLabel} syntax ${row.syntax.value}`);
+      assert.ok(row.dataflow.value >= 0 && row.dataflow.value < 1, `${row.modelLabel} dataflow ${row.dataflow.value}`);
+    }
+    // The average is over samples: every one weighs the same.
+    const all = scored[0]!.structure.tasks.flatMap((t) => t.samples.map((s) => s.syntax!));
+    assert.ok(Math.abs(rows[0]!.syntax.available ? rows[0]!.syntax.value - all.reduce((a, b) => a + b, 0) / all.length : 1) < 1e-12);
+  });
+
+  it("drill down to each sample's syntax and dataflow match, in sample order", () => {
+    const { results, structure } = scored[0]!;
+    const rows = drillDownRows(results, { state: "scored", structure });
+    assert.equal(rows.length, 10);
+    for (const [i, row] of rows.entries()) {
+      assert.equal(row.scoresPending, false);
+      assert.deepEqual(row.scores, structure.tasks[i]!.samples, row.taskId);
+      assert.equal(row.scores!.length, row.samples);
+    }
+    // HumanEval/0's five samples: passing and failing programs score differently.
+    assert.equal(new Set(rows[0]!.scores!.map((s) => s.syntax)).size > 1, true, JSON.stringify(rows[0]!.scores));
+  });
+
+  it("say scoring… while pending, and why when there are no scores", async () => {
+    const results = await readEvalResults(join(FIXTURES, "humanevalplus-base-n1.results.json"));
+    const [pending] = comparisonRows([{ model: base, benchmark: "humaneval-plus", results, structure: { state: "pending" } }]);
+    assert.deepEqual(pending!.syntax, { available: false, pending: true, reason: "being scored" });
+    const drillPending = drillDownRows(results, { state: "pending" })[0]!;
+    assert.deepEqual([drillPending.scores, drillPending.scoresNote, drillPending.scoresPending], [null, "scoring…", true]);
+    const reason = "no tasks.jsonl in /ws/.codistill/runs/base-tiny/eval/humaneval-plus";
+    const [unscorable] = comparisonRows([{ model: base, benchmark: "humaneval-plus", results, structure: { state: "unavailable", reason } }]);
+    assert.deepEqual(unscorable!.dataflow, { available: false, pending: false, reason });
+    assert.deepEqual(drillDownRows(results, { state: "unavailable", reason })[0]!.scoresNote, reason);
+    // Scores of other samples (five per task) are not put beside these (one per task).
+    const other = drillDownRows(results, { state: "scored", structure: scored[0]!.structure })[0]!;
+    assert.equal(other.scores, null);
+    assert.match(other.scoresNote ?? "", /scores 5 samples of HumanEval\/0, results\.json has 1/);
   });
 });
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openDataset, type Dataset } from "../../src/core/datasets/index";
 import { readEvalResults } from "../../src/core/evaluation/results";
+import { readStructure, structureInputs, structureStatus } from "../../src/core/evaluation/structure";
 import { baseRunId, evalDir, expectedOutputsCacheDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress, type EvalSidecar } from "../../src/core/evaluation/runner";
 import { EVALUATION_DEFAULTS } from "../../src/core/experiment/config";
 import { sidecarLaunchArgs } from "../../src/sidecar/interpreter";
@@ -85,7 +86,7 @@ describe("runEvaluation with a real sidecar and a tiny model", () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  it("exports the tasks, generates, executes and reports progress of both phases, across a sidecar restart", async () => {
+  it("exports the tasks, generates, executes, scores the structure and reports progress of each phase, across a sidecar restart", async () => {
     await supervisor.start();
     // Notification handlers outlive the process they were registered with.
     process.kill(supervisor.snapshot().pid!, "SIGKILL");
@@ -104,11 +105,21 @@ describe("runEvaluation with a real sidecar and a tiny model", () => {
     assert.deepEqual(results.tasks.map((t) => t.taskId), tasks.map((t) => t.id));
     assert.ok(results.tasks.every((t) => t.samples.length === 1));
     assert.equal(results.generation?.model, modelDir);
-    for (const phase of ["export", "generate", "execute"] as const) {
+    for (const phase of ["export", "generate", "execute", "score"] as const) {
       const last = progress.filter((p) => p.phase === phase).at(-1);
       assert.ok(last && last.done === last.total, `${phase} progress reaches its total: ${JSON.stringify(progress)}`);
     }
     assert.equal(progress.find((p) => p.phase === "generate" && p.done === p.total)?.total, 2);
+    assert.deepEqual([...new Set(progress.map((p) => p.phase))], ["export", "generate", "execute", "score"]);
+
+    // Every sample the sandbox ran has its syntax and dataflow match, in results.json's order.
+    assert.equal(outcome.structurePath, join(outcome.dir, "structure.json"));
+    const structure = await readStructure(outcome.structurePath);
+    assert.equal(structure.mode, "default");
+    assert.deepEqual(structure.tasks.map((t) => [t.taskId, t.samples.length]), results.tasks.map((t) => [t.taskId, t.samples.length]));
+    assert.equal(structure.summary.syntaxSamples, 2);
+    for (const sample of structure.tasks.flatMap((t) => t.samples)) assert.ok(sample.syntax! >= 0 && sample.syntax! <= 1, JSON.stringify(sample));
+    assert.equal((await structureStatus(structureInputs(outcome.dir))).state, "current");
   });
 
   it("keeps the expected outputs of EvalPlus reference runs in the workspace cache and records the limits", async () => {

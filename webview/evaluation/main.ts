@@ -6,6 +6,7 @@ import {
   type EvaluationToWebview,
   type EvaluationView,
   type ResultRowView,
+  type SampleScoresView,
   type StructuralCell,
   type TaskRowView,
 } from "../../src/panels/evaluation/protocol";
@@ -150,7 +151,7 @@ function renderProgress(): void {
   const bar = el("progress", { testId: "progress-bar" });
   bar.max = Math.max(1, running.total);
   bar.value = running.done;
-  const phase = { export: "Exporting tasks", generate: "Generating", execute: "Executing" }[running.phase];
+  const phase = { export: "Exporting tasks", generate: "Generating", execute: "Executing", score: "Scoring structure" }[running.phase];
   box.replaceChildren(
     el(
       "div",
@@ -166,8 +167,16 @@ function renderProgress(): void {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}`;
 
-function structural(cell: StructuralCell): HTMLElement {
-  return cell.available ? el("td", { text: cell.value.toFixed(3) }) : el("td", { className: "eval-na", text: "unavailable" });
+const score = (x: number) => x.toFixed(3);
+const scoreOrDash = (x: number | null) => (x === null ? "—" : score(x));
+
+/** The average, with what it is over in the tooltip; otherwise "scoring…" or "unavailable" with the reason. */
+function structural(cell: StructuralCell, testId: string): HTMLElement {
+  const td = cell.available ? el("td", { testId, text: score(cell.value) }) : el("td", { className: "eval-na", testId, text: cell.pending ? "scoring…" : "unavailable" });
+  td.title = cell.available
+    ? `mean over ${cell.samples} of ${cell.totalSamples} samples, each against its task's best reference solution (CodeBLEU, ${cell.mode} mode)`
+    : cell.reason;
+  return td;
 }
 
 function resultsSection(view: EvaluationView): HTMLElement {
@@ -212,8 +221,8 @@ function resultRow(row: ResultRowView, ks: number[]): HTMLElement {
       return el("td", { text: p ? pct(p.value) : "—" });
     }),
     delta,
-    structural(row.syntax),
-    structural(row.dataflow),
+    structural(row.syntax, "syntax"),
+    structural(row.dataflow, "dataflow"),
     isolationCell(row.isolation),
     el("td", {}, linkButton("Tasks", () => void loadDrillDown(row.modelId, row.benchmark))),
   );
@@ -281,7 +290,8 @@ function renderDrillDown(): void {
       el("td", { text: summarizeStatuses(t.statuses) }),
       el("td", { text: t.failedTest === null ? "—" : `test ${t.failedTest}` }),
       el("td", { className: "eval-message", text: t.message ?? "" }),
-      el("td", { className: "eval-na", text: "unavailable" }),
+      sampleScores(t, "syntax"),
+      sampleScores(t, "dataflow"),
       el("td", {}, linkButton("Diff", () => host.notify("evaluation/openSample", { ...target, taskId: t.taskId, sample: t.failingSample ?? 0 }))),
     );
     tr.dataset.task = t.taskId;
@@ -292,10 +302,23 @@ function renderDrillDown(): void {
     el(
       "table",
       { className: "eval-table", testId: "task-table" },
-      el("thead", {}, el("tr", {}, ...["Task", "Passed", "Statuses", "Failing test", "Error", "Structural scores", ""].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, ...["Task", "Passed", "Statuses", "Failing test", "Error", "Syntax match", "Dataflow match", ""].map((h) => el("th", { text: h })))),
       el("tbody", {}, ...rows),
     ),
   );
+}
+
+/** One score per sample, in sample order ("—" where it is undefined); the note says why in the tooltip. */
+function sampleScores(row: TaskRowView, component: keyof SampleScoresView): HTMLElement {
+  const testId = `task-${component}`;
+  if (!row.scores) {
+    const td = el("td", { className: "eval-na", testId, text: row.scoresPending ? "scoring…" : "unavailable" });
+    td.title = row.scoresNote ?? "";
+    return td;
+  }
+  const td = el("td", { testId, text: row.scores.map((s) => scoreOrDash(s[component])).join(" ") });
+  td.title = [`${component} match of each sample (${row.scores.length}) against the task's best reference solution`, row.scoresNote].filter(Boolean).join("; ");
+  return td;
 }
 
 function summarizeStatuses(statuses: string[]): string {

@@ -1,12 +1,14 @@
 // `codistill <group> ...`: the headless CLI over the same core as the extension. Each group is one
 // module (dataset.ts, ...); this file only dispatches. Exit codes: 0 ok, 1 usage or IO error
 // (with a message on stderr); a group may document more.
+import { codebleuCommand } from "./codebleu";
 import { datasetCommand } from "./dataset";
+import { evalCommand } from "./eval";
 import { UsageError, type CliCommand, type Io } from "./io";
 
 export type { Io, Output } from "./io";
 
-const COMMANDS: readonly CliCommand[] = [datasetCommand];
+const COMMANDS: readonly CliCommand[] = [datasetCommand, evalCommand, codebleuCommand];
 
 export const USAGE = `Usage:\n${COMMANDS.map((c) => c.usage).join("\n")}\n  -h, --help            this text\n`;
 

@@ -1,6 +1,7 @@
 // One evaluation = one model on one benchmark: export the benchmark's tasks, have the sidecar
-// generate samples (`eval/generate`), then run them in its sandbox (`eval/execute`). Everything a
-// run writes stays in its folder, `<model home>/eval/<benchmark>/`, so results are reproducible
+// generate samples (`eval/generate`), run them in its sandbox (`eval/execute`), then score their
+// structure against the references here (CodeBLEU syntax and dataflow match, structure.json).
+// Everything a run writes stays in its folder, `<model home>/eval/<benchmark>/`, so results are reproducible
 // from the files alone (DESIGN.md, "Workspace artifacts").
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
@@ -12,6 +13,7 @@ import type { EvaluationDecl } from "../experiment/config";
 import { listRunFolders } from "../runs/runFolders";
 import { checkpointSteps } from "../training/runs";
 import type { EvalProgressParams, MethodMap, RequestId } from "../../sidecar/protocol";
+import { scoreEvalDir, structureInputs } from "./structure";
 
 export type EvalModelKind = "base" | "adapter" | "checkpoint";
 
@@ -113,7 +115,8 @@ export async function exportTasks(index: DatasetIndex, out: string, limit?: numb
   return count;
 }
 
-export type EvalPhase = "export" | "generate" | "execute";
+/** The sidecar reports generate and execute; export and score happen in this process. */
+export type EvalPhase = "export" | "generate" | "execute" | "score";
 
 export interface EvalProgress {
   phase: EvalPhase;
@@ -150,6 +153,7 @@ export interface EvalOutcome {
   tasksPath: string;
   samplesPath: string;
   resultsPath: string;
+  structurePath: string;
 }
 
 /** Runs one model on one benchmark; cancelling `signal` cancels the sidecar request in flight. */
@@ -181,7 +185,24 @@ export async function runEvaluation(job: EvalJob, sidecar: EvalSidecar, onProgre
     cacheDir: job.cacheDir,
     ...(minIsolation ? { minIsolation } : {}),
   }, onProgress, signal);
-  return { dir, tasksPath, samplesPath: generated.samplesPath, resultsPath: executed.resultsPath };
+  const structure = await scoreStructure(dir, tasksPath, generated.samplesPath, onProgress, signal);
+  return { dir, tasksPath, samplesPath: generated.samplesPath, resultsPath: executed.resultsPath, structurePath: structure };
+}
+
+const PROGRESS_INTERVAL_MS = 200;
+
+/** structure.json beside results.json, from the same tasks and samples files the sidecar ran. */
+async function scoreStructure(dir: string, tasks: string, samples: string, onProgress: (p: EvalProgress) => void, signal: AbortSignal | undefined): Promise<string> {
+  const inputs = structureInputs(dir, { tasks, samples });
+  let last = -Infinity;
+  // Scoring a sample takes milliseconds: a message to the webview per sample would outweigh it.
+  const report = (done: number, total: number) => {
+    if (done !== 0 && done !== total && performance.now() - last < PROGRESS_INTERVAL_MS) return;
+    last = performance.now();
+    onProgress({ phase: "score", done, total, message: "syntax and dataflow match" });
+  };
+  await scoreEvalDir(inputs, { signal, onProgress: report });
+  return inputs.structurePath;
 }
 
 async function callWithProgress<M extends EvalMethod>(

@@ -2,6 +2,7 @@
 // each with pass@k, confidence intervals and the change against a chosen baseline run, and one
 // drill-down row per task. Plain data, so it can be posted to a webview as it is.
 import type { EvalResults, GenerationInfo, SampleStatus, TaskResults } from "./results";
+import type { StructureMode, StructureState } from "./structureFile";
 import {
   bootstrapCI,
   compareTaskIds,
@@ -25,13 +26,26 @@ export const PASS_KS: readonly number[] = [1, 10, 100];
  */
 export type Metric<T = number> = { available: true; value: T } | { available: false; reason: string };
 
-const CODEBLEU_PENDING: Metric = { available: false, reason: "CodeBLEU lands with the structure issue" };
+/** A CodeBLEU component averaged over samples, as the paper reports it. */
+export interface SampleAverage {
+  mean: number;
+  /** Samples the mean is over: those with a score (a task without reference, or a null dataflow, has none). */
+  samples: number;
+  /** Every sample of the run. */
+  totalSamples: number;
+  mode: StructureMode;
+}
+
+/** Like Metric, and `pending` while structure.json is being computed, so the table says "scoring…" rather than "unavailable". */
+export type StructureMetric = { available: true; value: SampleAverage } | { available: false; pending: boolean; reason: string };
 
 export interface ComparisonInput {
   label: string;
   runId: string;
   benchmark: string;
   results: EvalResults;
+  /** The run's structure.json as it stands; absent: not scored. */
+  structure?: StructureState;
 }
 
 export interface PassAtKCell {
@@ -57,10 +71,10 @@ export interface ModelRow {
   pass1: ConfidenceInterval;
   /** One cell per PASS_KS entry, in that order. */
   passAtK: PassAtKCell[];
-  /** Average CodeBLEU syntax (AST) match against the reference solutions. */
-  syntaxMatch: Metric;
-  /** Average CodeBLEU dataflow match against the reference solutions. */
-  dataflowMatch: Metric;
+  /** CodeBLEU syntax (AST) match against the best reference solution, averaged over samples. */
+  syntaxMatch: StructureMetric;
+  /** CodeBLEU dataflow match against the best reference solution, averaged over the samples where it is defined. */
+  dataflowMatch: StructureMetric;
   /** pass@1 of this row minus the baseline's, paired over shared tasks; null on the baseline row. */
   delta: Metric<BaselineDelta> | null;
 }
@@ -145,9 +159,23 @@ function modelRow(input: ComparisonInput, isBaseline: boolean, delta: Metric<Bas
     samplesPerTask: samplesPerTask(counts),
     pass1: bootstrapCI(sortedValues(pass1Map(counts)), options),
     passAtK: PASS_KS.map((k) => ({ k, value: meanPassAtK(counts, k) })),
-    syntaxMatch: CODEBLEU_PENDING,
-    dataflowMatch: CODEBLEU_PENDING,
+    ...structureMetrics(input.structure),
     delta,
+  };
+}
+
+function structureMetrics(state: StructureState | undefined): Pick<ModelRow, "syntaxMatch" | "dataflowMatch"> {
+  const missing = (pending: boolean, reason: string): StructureMetric => ({ available: false, pending, reason });
+  if (!state) return { syntaxMatch: missing(false, "not scored (no structure.json)"), dataflowMatch: missing(false, "not scored (no structure.json)") };
+  if (state.state === "pending") return { syntaxMatch: missing(true, "being scored"), dataflowMatch: missing(true, "being scored") };
+  if (state.state === "unavailable") return { syntaxMatch: missing(false, state.reason), dataflowMatch: missing(false, state.reason) };
+  const { summary, mode, tasks } = state.structure;
+  const average = (mean: number | null, samples: number, reason: string): StructureMetric =>
+    mean === null ? missing(false, reason) : { available: true, value: { mean, samples, totalSamples: summary.samples, mode } };
+  const noReference = summary.samples === 0 ? "no samples" : (tasks.find((t) => t.references === 0)?.note ?? "no reference solutions");
+  return {
+    syntaxMatch: average(summary.syntaxMatch, summary.syntaxSamples, noReference),
+    dataflowMatch: average(summary.dataflowMatch, summary.dataflowSamples, summary.syntaxSamples ? "no reference solution has dataflow to match" : noReference),
   };
 }
 

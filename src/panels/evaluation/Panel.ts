@@ -2,6 +2,8 @@ import * as vscode from "vscode";
 import type { CodistillContext } from "../../context";
 import { evalDir, expectedOutputsCacheDir, listEvalModels, runEvaluation, type EvalModel, type EvalProgress } from "../../core/evaluation/runner";
 import { readEvalResults, type EvalResults } from "../../core/evaluation/results";
+import type { StructureState } from "../../core/evaluation/structureFile";
+import { StructureJobs } from "../../core/evaluation/structureJobs";
 import { findTask } from "../../core/evaluation/tasksFile";
 import { EVALUATION_DEFAULTS, datasetRequest, type EvaluationDecl, type ExperimentConfig } from "../../core/experiment/config";
 import { showReadOnlyDiff } from "../../editor/taskEditor";
@@ -28,9 +30,16 @@ export class EvaluationPanel implements vscode.Disposable {
   private static readonly slot = new PanelSlot({ viewType: PANEL_ID, title: PANEL_TITLE, bundle: "evaluation", create: (panel, ctx) => new EvaluationPanel(panel, ctx) });
   private readonly disposables: vscode.Disposable[] = [];
   private readonly channel: PanelChannel<EvaluationToHost, EvaluationToWebview, EvaluationReplies>;
-  private running: { abort: AbortController; view: RunningView } | undefined;
+  /** The folder being written is scored by the run itself, so it is not queued for background scoring. */
+  private running: { abort: AbortController; view: RunningView; dir?: string } | undefined;
   private models: EvalModel[] = [];
   private lastOutcome: string | null = null;
+  private readonly structureJobs = new StructureJobs({
+    onSettled: (dir, error) => {
+      if (error) this.ctx.log.error(`structure scores of ${dir}: ${error.message}`);
+      void this.push().catch((err: Error) => this.ctx.log.error(`evaluation panel: ${err.message}`));
+    },
+  });
 
   static show(ctx: CodistillContext): EvaluationPanel {
     return EvaluationPanel.slot.show(ctx);
@@ -89,20 +98,28 @@ export class EvaluationPanel implements vscode.Disposable {
     };
   }
 
-  /** Every model × benchmark that has a results.json; unreadable ones become problems naming the file. */
+  /**
+   * Every model × benchmark that has a results.json, with its structure scores (queued for scoring
+   * when missing or stale); unreadable ones become problems naming the file.
+   */
   private async loadResults(benchmarks: string[], problems: string[]): Promise<LoadedResults[]> {
     const loaded: LoadedResults[] = [];
     for (const model of this.models) {
       for (const benchmark of benchmarks) {
-        const path = `${evalDir(model, benchmark)}/results.json`;
+        const dir = evalDir(model, benchmark);
         try {
-          loaded.push({ model, benchmark, results: await readEvalResults(path) });
+          const results = await readEvalResults(`${dir}/results.json`);
+          loaded.push({ model, benchmark, results, structure: await this.structure(dir) });
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== "ENOENT") problems.push((err as Error).message);
         }
       }
     }
     return loaded;
+  }
+
+  private structure(dir: string): Promise<StructureState> {
+    return this.structureJobs.state(dir, this.running?.dir === dir);
   }
 
   private async results(modelId: string, benchmark: string): Promise<{ model: EvalModel; results: EvalResults }> {
@@ -112,7 +129,8 @@ export class EvaluationPanel implements vscode.Disposable {
   }
 
   private async tasks(params: TasksParams): Promise<TaskRowView[]> {
-    return drillDownRows((await this.results(params.modelId, params.benchmark)).results);
+    const { model, results } = await this.results(params.modelId, params.benchmark);
+    return drillDownRows(results, await this.structure(evalDir(model, params.benchmark)));
   }
 
   /** The generated program beside the task's reference solution, in VS Code's diff editor. */
@@ -157,6 +175,7 @@ export class EvaluationPanel implements vscode.Disposable {
         for (const model of models) {
           for (const decl of decls) {
             step++;
+            this.running!.dir = evalDir(model, decl.name);
             const tasks = await this.ctx.datasets.complete(datasetRequest(decl));
             const report = (p: EvalProgress) => {
               const view: RunningView = { modelLabel: model.label, benchmark: decl.name, step, steps: models.length * decls.length, ...p };
@@ -187,6 +206,7 @@ export class EvaluationPanel implements vscode.Disposable {
   dispose(): void {
     EvaluationPanel.slot.release(this);
     this.running?.abort.abort();
+    this.structureJobs.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
     this.panel.dispose();
   }

@@ -18,8 +18,19 @@ export interface Estimate {
   high: number;
 }
 
-/** CodeBLEU columns stay "unavailable" (never 0) until the structure issue computes them. */
-export type StructuralCell = { available: true; value: number } | { available: false; reason: string };
+/**
+ * A CodeBLEU column: the average over samples, with how many samples it is over; otherwise why
+ * not (never 0, which would read as a score). `pending` while structure.json is being computed.
+ */
+export type StructuralCell =
+  | { available: true; value: number; samples: number; totalSamples: number; mode: "default" | "reference" }
+  | { available: false; pending: boolean; reason: string };
+
+/** One sample's scores against its task's best reference solution. */
+export interface SampleScoresView {
+  syntax: number | null;
+  dataflow: number | null;
+}
 
 export interface ResultRowView {
   modelId: string;
@@ -52,6 +63,12 @@ export interface TaskRowView {
   failingSample: number | null;
   failedTest: number | null;
   message: string | null;
+  /** Each sample's syntax and dataflow match, in sample order; null while not scored or not scorable. */
+  scores: SampleScoresView[] | null;
+  /** Why scores are missing ("scoring…" while pending) or some are null; null when there is nothing to say. */
+  scoresNote: string | null;
+  /** Whether the scores are being computed: the drill-down says "scoring…" and reloads with the table. */
+  scoresPending: boolean;
 }
 
 export interface RunningView {
@@ -60,7 +77,7 @@ export interface RunningView {
   /** 1-based position of this model × benchmark pair in the whole run. */
   step: number;
   steps: number;
-  phase: "export" | "generate" | "execute";
+  phase: "export" | "generate" | "execute" | "score";
   done: number;
   total: number;
   message?: string;

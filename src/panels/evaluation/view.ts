@@ -1,8 +1,10 @@
 // Turns evaluation results into what the webview shows: the comparison rows (core/evaluation/table)
-// flattened per model × benchmark, and the drill-down rows of one results file. Pure.
-import type { EvalResults } from "../../core/evaluation/results";
+// flattened per model × benchmark, and the drill-down rows of one results file with each sample's
+// structure scores. Pure.
+import type { EvalResults, TaskResults } from "../../core/evaluation/results";
 import { isolationLevel } from "../../core/evaluation/isolation";
-import { buildComparison, type Metric } from "../../core/evaluation/table";
+import type { StructureState, TaskStructure } from "../../core/evaluation/structureFile";
+import { buildComparison, type StructureMetric } from "../../core/evaluation/table";
 import { BASE_MODEL_ID, type EvalModel } from "../../core/evaluation/runner";
 import type { ResultRowView, StructuralCell, TaskRowView } from "./protocol";
 
@@ -10,15 +12,19 @@ export interface LoadedResults {
   model: EvalModel;
   benchmark: string;
   results: EvalResults;
+  /** Its structure.json as it stands; absent: not scored. */
+  structure?: StructureState;
 }
 
-function structuralCell(metric: Metric): StructuralCell {
-  return metric.available ? { available: true, value: metric.value } : { available: false, reason: metric.reason };
+function structuralCell(metric: StructureMetric): StructuralCell {
+  if (!metric.available) return { available: false, pending: metric.pending, reason: metric.reason };
+  const { mean, samples, totalSamples, mode } = metric.value;
+  return { available: true, value: mean, samples, totalSamples, mode };
 }
 
 /** One row per loaded results file, grouped by benchmark; deltas are against the base model. */
 export function comparisonRows(loaded: LoadedResults[]): ResultRowView[] {
-  const inputs = loaded.map(({ model, benchmark, results }) => ({ label: model.label, runId: model.id, benchmark, results }));
+  const inputs = loaded.map(({ model, benchmark, results, structure }) => ({ label: model.label, runId: model.id, benchmark, results, ...(structure ? { structure } : {}) }));
   const resultsOf = (runId: string, benchmark: string) => loaded.find((l) => l.model.id === runId && l.benchmark === benchmark)?.results;
   return buildComparison(inputs, BASE_MODEL_ID).flatMap((table) =>
     table.rows.map((row): ResultRowView => ({
@@ -49,8 +55,9 @@ function isolationOf(results: EvalResults | undefined): ResultRowView["isolation
   return name ? { name, level: isolationLevel(name) } : null;
 }
 
-/** Per task of one results file: how many samples passed, and the first failure's test and message. */
-export function drillDownRows(results: EvalResults): TaskRowView[] {
+/** Per task of one results file: how many samples passed, the first failure's test and message, and each sample's scores. */
+export function drillDownRows(results: EvalResults, structure?: StructureState): TaskRowView[] {
+  const scored = structure?.state === "scored" ? new Map(structure.structure.tasks.map((t) => [t.taskId, t])) : undefined;
   return results.tasks.map((task) => {
     const failing = task.samples.findIndex((s) => s.status !== "passed");
     const first = failing >= 0 ? task.samples[failing]! : undefined;
@@ -62,6 +69,18 @@ export function drillDownRows(results: EvalResults): TaskRowView[] {
       failingSample: failing >= 0 ? failing : null,
       failedTest: first?.failedTest ?? null,
       message: first?.message ?? null,
+      ...taskScores(task, structure, scored?.get(task.taskId)),
     };
   });
+}
+
+function taskScores(task: TaskResults, state: StructureState | undefined, scores: TaskStructure | undefined): Pick<TaskRowView, "scores" | "scoresNote" | "scoresPending"> {
+  const none = (note: string, pending = false) => ({ scores: null, scoresNote: note, scoresPending: pending });
+  if (!state) return none("not scored (no structure.json)");
+  if (state.state === "pending") return none("scoring…", true);
+  if (state.state === "unavailable") return none(state.reason);
+  if (!scores) return none(`${state.structure.path} has no scores for ${task.taskId}`);
+  // Both files follow samples.jsonl's order; equal hashes make equal counts, unless results.json came from other samples.
+  if (scores.samples.length !== task.samples.length) return none(`${state.structure.path} scores ${scores.samples.length} samples of ${task.taskId}, results.json has ${task.samples.length}`);
+  return { scores: scores.samples.map(({ syntax, dataflow }) => ({ syntax, dataflow })), scoresNote: scores.note, scoresPending: false };
 }
