@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import { registerCommands, setupVenvDir } from "./commands";
 import { datasetLister } from "./datasetCommands";
+import { registerStructureDiagnostics } from "./diagnostics/structure";
 import { registerReferenceProvider } from "./editor/taskEditor";
 import { openDataset } from "./core/datasets/index";
 import { DatasetRegistry } from "./core/datasets/registry";
@@ -87,6 +88,7 @@ export function activate(extension: vscode.ExtensionContext): void {
     }),
     registerReferenceProvider(),
     ...registerCommands(ctx),
+    ...registerStructureDiagnostics(ctx).disposables,
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       if (ctx.supervisor.snapshot().launchProblem) void ctx.supervisor.start();
     }),

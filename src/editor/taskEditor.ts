@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import type { DatasetRequest } from "../core/datasets/registry";
 import type { Task } from "../core/datasets/task";
 import { referenceSolution, taskAsPythonFile, taskFileName } from "../core/datasets/taskFile";
+import { structureReferences } from "../diagnostics/references";
 import type { ExperimentWorkspace } from "../workspace";
 
 export const REFERENCE_SCHEME = "codistill-reference";
@@ -37,7 +38,9 @@ export async function openTaskInEditor(workspace: ExperimentWorkspace, dataset: 
   const folder = vscode.Uri.file(workspace.requireRoot("task files are written under .codistill/tasks/ in the workspace"));
   const taskUri = vscode.Uri.joinPath(folder, ".codistill", "tasks", dataset.name, taskFileName(task));
   const referenceUri = vscode.Uri.from({ scheme: REFERENCE_SCHEME, path: `/${dataset.name}/${taskFileName(task, ".reference")}` });
-  references.set(referenceUri, referenceSolution(task));
+  const solution = referenceSolution(task);
+  references.set(referenceUri, solution);
+  structureReferences.set(taskUri, { text: solution, uri: referenceUri.toString(), label: `${task.id} reference solution` });
   if (!(await exists(taskUri))) {
     await vscode.workspace.fs.writeFile(taskUri, new TextEncoder().encode(taskAsPythonFile(task)));
   }
@@ -45,13 +48,33 @@ export async function openTaskInEditor(workspace: ExperimentWorkspace, dataset: 
   await vscode.commands.executeCommand("vscode.diff", referenceUri, taskUri, `${task.id}: reference solution ↔ task`, { preview: false });
 }
 
-/** Two read-only documents (paths under the reference scheme) side by side in a diff editor. */
+/**
+ * Two read-only documents (paths under the reference scheme) side by side in a diff editor: a
+ * reference on the left, code to check against it (a generated sample) on the right, which the
+ * structure diagnostics then compare with the left.
+ */
 export async function showReadOnlyDiff(left: { path: string; text: string }, right: { path: string; text: string }, title: string): Promise<void> {
   const leftUri = vscode.Uri.from({ scheme: REFERENCE_SCHEME, path: left.path });
   const rightUri = vscode.Uri.from({ scheme: REFERENCE_SCHEME, path: right.path });
   references.set(leftUri, left.text);
   references.set(rightUri, right.text);
+  structureReferences.set(rightUri, { text: left.text, uri: leftUri.toString(), label: left.path.split("/").pop() ?? left.path });
   await vscode.commands.executeCommand("vscode.diff", leftUri, rightUri, title, { preview: true });
+}
+
+/**
+ * A reference beside the document compared with it. A read-only reference is served again from
+ * the text kept with it: after a reload the provider no longer holds it.
+ */
+export async function showReferenceBeside(reference: { uri: string; text: string; label: string }, document: vscode.Uri): Promise<void> {
+  const referenceUri = vscode.Uri.parse(reference.uri);
+  if (referenceUri.scheme === REFERENCE_SCHEME) references.set(referenceUri, reference.text);
+  await vscode.commands.executeCommand("vscode.diff", referenceUri, document, `${reference.label} ↔ ${document.path.split("/").pop() ?? ""}`, { preview: false });
+}
+
+/** Makes a read-only reference's text available again (for related-information links after a reload). */
+export function serveReference(uri: vscode.Uri, text: string): void {
+  if (uri.scheme === REFERENCE_SCHEME) references.set(uri, text);
 }
 
 async function exists(uri: vscode.Uri): Promise<boolean> {
