@@ -10,6 +10,8 @@ export interface StructureReference {
   uri: string;
   /** "HumanEval/0 reference solution", "solution.py", "selection in solution.py". */
   label: string;
+  /** Where `text` starts in `uri`: a selection's start; absent for a whole document. */
+  start?: { line: number; character: number };
 }
 
 const STATE_KEY = "codistill.structureReferences";

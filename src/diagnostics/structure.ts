@@ -153,6 +153,14 @@ function rangeOf(span: Span): vscode.Range {
   return new vscode.Range(span.start.row, span.start.column, span.end.row, span.end.column);
 }
 
+/** A span of the reference's text as a range of the document it lives in (a selection starts mid-file). */
+function referenceRange(reference: StructureReference, span: Span): vscode.Range {
+  const start = reference.start;
+  if (!start) return rangeOf(span);
+  const shift = (p: Span["start"]) => new vscode.Position(p.row + start.line, p.row === 0 ? p.column + start.character : p.column);
+  return new vscode.Range(shift(span.start), shift(span.end));
+}
+
 function diagnosticsOf(report: StructureReport, reference: StructureReference): vscode.Diagnostic[] {
   const referenceUri = vscode.Uri.parse(reference.uri);
   const diagnostics: vscode.Diagnostic[] = [];
@@ -162,8 +170,8 @@ function diagnosticsOf(report: StructureReport, reference: StructureReference): 
     const diagnostic = new vscode.Diagnostic(rangeOf(unit.document.anchor), unit.message, severity);
     diagnostic.source = DIAGNOSTIC_SOURCE;
     diagnostic.code = DIAGNOSTIC_CODE;
-    const related = unit.findings.filter((f) => f.reference).map((f) => new vscode.DiagnosticRelatedInformation(new vscode.Location(referenceUri, rangeOf(f.reference!)), `reference: ${f.message}`));
-    diagnostic.relatedInformation = related.length ? related : [new vscode.DiagnosticRelatedInformation(new vscode.Location(referenceUri, rangeOf(unit.reference.anchor)), `the reference's \`${unit.referenceName}\``)];
+    const related = unit.findings.filter((f) => f.reference).map((f) => new vscode.DiagnosticRelatedInformation(new vscode.Location(referenceUri, referenceRange(reference, f.reference!)), `reference: ${f.message}`));
+    diagnostic.relatedInformation = related.length ? related : [new vscode.DiagnosticRelatedInformation(new vscode.Location(referenceUri, referenceRange(reference, unit.reference.anchor)), `the reference's \`${unit.referenceName}\``)];
     diagnostics.push(diagnostic);
   }
   const anchor = report.units[0]?.document.anchor;
@@ -171,7 +179,7 @@ function diagnosticsOf(report: StructureReport, reference: StructureReference): 
     const diagnostic = new vscode.Diagnostic(anchor ? rangeOf(anchor) : new vscode.Range(0, 0, 0, 0), `The reference defines \`${missing.name}\`; this file has no counterpart.`, vscode.DiagnosticSeverity.Information);
     diagnostic.source = DIAGNOSTIC_SOURCE;
     diagnostic.code = DIAGNOSTIC_CODE;
-    diagnostic.relatedInformation = [new vscode.DiagnosticRelatedInformation(new vscode.Location(referenceUri, rangeOf(missing.span)), `\`${missing.name}\` in the reference`)];
+    diagnostic.relatedInformation = [new vscode.DiagnosticRelatedInformation(new vscode.Location(referenceUri, referenceRange(reference, missing.span)), `\`${missing.name}\` in the reference`)];
     diagnostics.push(diagnostic);
   }
   return diagnostics;
@@ -229,7 +237,12 @@ async function compareStructureWith(): Promise<void> {
     ...selections.map((other) => ({
       label: `$(selection) The selection in ${basename(other.document.uri.path)}`,
       description: `lines ${other.selection.start.line + 1}–${other.selection.end.line + 1}`,
-      pick: async () => ({ text: other.document.getText(other.selection), uri: other.document.uri.toString(), label: `the selection in ${basename(other.document.uri.path)}` }),
+      pick: async () => ({
+        text: other.document.getText(other.selection),
+        uri: other.document.uri.toString(),
+        label: `the selection in ${basename(other.document.uri.path)}`,
+        start: { line: other.selection.start.line, character: other.selection.start.character },
+      }),
     })),
   ];
   const chosen = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: `Compare ${basename(editor.document.uri.path)} with…` });

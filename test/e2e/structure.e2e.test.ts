@@ -18,6 +18,18 @@ function humanEvalSolution(taskId: string): string {
   return row.prompt + row.canonical_solution;
 }
 
+/** "Go to Line/Column…" in the focused editor, waiting for its box rather than typing into the void. */
+async function goToLine(session: VsCodeSession, where: string): Promise<void> {
+  const { page } = session;
+  const box = page.locator(".quick-input-widget input.input");
+  await page.keyboard.press("Control+G");
+  await box.waitFor({ state: "visible", timeout: 15_000 });
+  // The box opens holding ":", the go-to-line prefix of Quick Open.
+  await box.fill(`:${where}`);
+  await page.keyboard.press("Enter");
+  await box.waitFor({ state: "hidden", timeout: 15_000 });
+}
+
 describe("structural diagnostics", () => {
   let session: VsCodeSession;
   let workspace: string;
@@ -30,6 +42,10 @@ describe("structural diagnostics", () => {
     const taskDir = join(workspace, ".codistill", "tasks", "humaneval");
     mkdirSync(taskDir, { recursive: true });
     writeFileSync(join(taskDir, "HumanEval_0.py"), solution);
+    // For "Compare Structure With…": a reference and an attempt that lost the reference's branch.
+    mkdirSync(join(workspace, "scratch"), { recursive: true });
+    writeFileSync(join(workspace, "scratch", "solution.py"), solution);
+    writeFileSync(join(workspace, "scratch", "attempt.py"), solution.replace(/            if idx != idx2:\n                distance = abs\(elem - elem2\)\n                if distance < threshold:\n                    return True\n/, "            return abs(elem - elem2) < threshold\n"));
     makeTinyModel(workspace, "--encoder", join(workspace, "models", "tiny-encoder"));
     editConfig(workspace, (config) => config.setIn(["encoder", "model"], "./models/tiny-encoder"));
     session = await startTrusted(workspace, { "codistill.pythonPath": PYTHON });
@@ -55,10 +71,9 @@ describe("structural diagnostics", () => {
     const loopEnd = lines.findIndex((l) => l.includes("return True")) + 1;
     const modified = page.locator(".monaco-diff-editor .editor.modified .view-lines");
     await modified.click();
-    await page.keyboard.press("Control+G");
-    await page.keyboard.type(String(loopLine));
-    await page.keyboard.press("Enter");
+    await goToLine(session, String(loopLine));
     for (let i = loopLine; i <= loopEnd; i++) await page.keyboard.press("Control+Shift+K");
+    await modified.filter({ hasNotText: "for idx" }).waitFor({ timeout: 15_000 });
     await page.keyboard.press("Control+S");
     const taskFile = join(workspace, ".codistill", "tasks", "humaneval", "HumanEval_0.py");
     const saved = Date.now() + 10_000;
@@ -93,5 +108,42 @@ describe("structural diagnostics", () => {
     await lens.first().waitFor({ timeout: 30_000 });
     assert.match(await lens.first().innerText(), /^Structure vs reference: syntax 0\.\d\d · dataflow \d\.\d\d · encoder -?[01]\.\d{3}$/);
     await screenshot(session, "structure-code-lens-encoder");
+  });
+
+  it("compares a file with the selection in another editor, and the quick fix shows the reference beside it", async () => {
+    const { page } = session;
+    const attempt = readFileSync(join(workspace, "scratch", "attempt.py"), "utf8");
+    assert.ok(!attempt.includes("if idx"), "the attempt has no branch");
+    const explorerRow = (name: string) => page.locator(".explorer-folders-view .monaco-list-row", { hasText: name });
+    if (!(await explorerRow("solution.py").isVisible())) await explorerRow("scratch").click();
+    await explorerRow("solution.py").dblclick();
+    await page.locator(".tabs-container .tab.active", { hasText: "solution.py" }).waitFor({ timeout: 20_000 });
+    // The selection starts at the function (line 4): related locations must still be the file's lines.
+    await page.locator(".editor-instance .view-lines").first().click();
+    await goToLine(session, "4");
+    await page.keyboard.press("Shift+Control+End");
+    await runCommand(session, "View: Split Editor Right");
+    await explorerRow("attempt.py").dblclick();
+    await page.locator(".tabs-container .tab.active", { hasText: "attempt.py" }).waitFor({ timeout: 20_000 });
+
+    await runCommand(session, "Codistill: Compare Structure With…");
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "The selection in solution.py" }).click({ timeout: 15_000 });
+
+    await runCommand(session, "View: Focus Problems (Errors, Warnings, Infos)");
+    await page.locator(".markers-panel .monaco-list-row", { hasText: "the reference branches (if) inside `has_close_elements`; this version has no condition" }).first().waitFor({ timeout: 30_000 });
+    const branchLine = solution.split("\n").findIndex((l) => l.includes("if idx != idx2")) + 1;
+    await page.locator(".markers-panel .monaco-list-row", { hasText: `solution.py[Ln ${branchLine}, Col 13]` }).first().waitFor({ timeout: 10_000 });
+    await screenshot(session, "structure-compare-with-selection");
+
+    // The quick fix, from the diagnostic's line in the attempt.
+    await explorerRow("attempt.py").dblclick();
+    await page.locator(".tabs-container .tab.active", { hasText: "attempt.py" }).waitFor({ timeout: 20_000 });
+    await goToLine(session, "4:10");
+    await page.keyboard.press("Control+.");
+    await page.locator(".action-widget", { hasText: "Show Reference Side by Side" }).waitFor({ timeout: 15_000 });
+    await screenshot(session, "structure-quick-fix");
+    await page.keyboard.press("Enter");
+    await page.locator(".tabs-container .tab.active", { hasText: "the selection in solution.py ↔ attempt.py" }).waitFor({ timeout: 20_000 });
+    await screenshot(session, "structure-quick-fix-side-by-side");
   });
 });

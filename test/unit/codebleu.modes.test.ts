@@ -144,6 +144,20 @@ describe("CodeBLEU modes", () => {
     assert.match(messages[0], /no reference data-flows/);
   });
 
+  it("structuralMatch gives syntaxMatch and dataflowMatch from one analysis, with and without the memo", async () => {
+    const pairs = readPairs(readFileSync(join(REPO, "test", "fixtures", "codebleu", "pairs.jsonl"), "utf8")).slice(0, 60);
+    const fresh = await loadCodeBleu({ cacheSize: 0 });
+    for (const scorer of [codeBleu, fresh]) {
+      for (const pair of pairs) {
+        for (const mode of ["reference", "default"] as const) {
+          const both = scorer.structuralMatch(pair.ref, pair.hyp, mode);
+          assert.equal(both.syntax, scorer.syntaxMatch(pair.ref, pair.hyp, mode), `${pair.id} ${mode} syntax`);
+          assert.equal(both.dataflow, scorer.dataflowMatch(pair.ref, pair.hyp, mode), `${pair.id} ${mode} dataflow`);
+        }
+      }
+    }
+  });
+
   it("scores the same in both modes wherever no quirk applies (committed fixture)", (t) => {
     const pairs = readPairs(readFileSync(join(REPO, "test", "fixtures", "codebleu", "pairs.jsonl"), "utf8"));
     const quirky = new Map<string, number>();

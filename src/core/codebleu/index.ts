@@ -30,6 +30,8 @@ export interface CodeBleu {
   score(references: string | readonly string[], hypothesis: string, options?: CodeBleuOptions): CodeBleuScores;
   syntaxMatch(references: string | readonly string[], hypothesis: string, mode?: CodeBleuMode): number;
   dataflowMatch(references: string | readonly string[], hypothesis: string, mode?: CodeBleuMode): number | null;
+  /** Both structural components from one analysis of each piece of code (what the diagnostics show). */
+  structuralMatch(references: string | readonly string[], hypothesis: string, mode?: CodeBleuMode): { syntax: number; dataflow: number | null };
 }
 
 export const DEFAULT_WEIGHTS: readonly [number, number, number, number] = [0.25, 0.25, 0.25, 0.25];
@@ -200,6 +202,10 @@ function createCodeBleu(cacheSize: number): CodeBleu {
     // corpus_syntax_match / corpus_dataflow_match called on their own do not trim the code first.
     syntaxMatch: (references, hypothesis, mode = "default") => syntaxScore(analyses.prepare(listOf(references), hypothesis, mode)),
     dataflowMatch: (references, hypothesis, mode = "default") => dataflowForMode(dataflowScore(analyses.prepare(listOf(references), hypothesis, mode)), mode),
+    structuralMatch: (references, hypothesis, mode = "default") => {
+      const prepared = analyses.prepare(listOf(references), hypothesis, mode);
+      return { syntax: syntaxScore(prepared), dataflow: dataflowForMode(dataflowScore(prepared), mode) };
+    },
   };
 }
 

@@ -230,7 +230,7 @@ async function scoreSample(ctx: ScoringContext, slicer: TimeSlicer, references: 
 function scoreAgainst(ctx: ScoringContext, reference: string, program: string, what: string): { syntax: number; dataflow: number | null } {
   let scores: { syntax: number; dataflow: number | null };
   try {
-    scores = { syntax: ctx.codeBleu.syntaxMatch(reference, program, ctx.mode), dataflow: ctx.codeBleu.dataflowMatch(reference, program, ctx.mode) };
+    scores = ctx.codeBleu.structuralMatch(reference, program, ctx.mode);
   } catch (err) {
     throw new Error(`CodeBLEU failed on ${what}: ${errorMessage(err)}`, { cause: err });
   }

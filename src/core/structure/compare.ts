@@ -98,8 +98,7 @@ function compareSources(codebleu: CodeBleu, reference: Source, document: Source,
 }
 
 function compareUnits(codebleu: CodeBleu, pair: UnitPair, thresholds: StructureThresholds): UnitComparison {
-  const syntax = codebleu.syntaxMatch(pair.reference.text, pair.document.text, "default");
-  const dataflow = codebleu.dataflowMatch(pair.reference.text, pair.document.text, "default");
+  const { syntax, dataflow } = codebleu.structuralMatch(pair.reference.text, pair.document.text, "default");
   const referenceFacts = unitFacts(pair.reference);
   const documentFacts = unitFacts(pair.document);
   const name = pair.document.name;
