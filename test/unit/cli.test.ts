@@ -2,14 +2,12 @@
 // its exports compared byte for byte with the golden normalized Task files, which the sidecar's
 // tests (sidecar/tests/test_tasks.py) read too. CODISTILL_UPDATE_GOLDEN=1 rewrites the goldens.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { main } from "../../src/core/cli/main";
-import { REPO } from "./helpers";
+import { REPO, runCli, type CliRun } from "./helpers";
 
 const DATA = process.env.CODISTILL_DATA ?? join(REPO, "..", "shared", "data");
 const FIXTURES = join(REPO, "test", "fixtures", "datasets");
@@ -17,21 +15,9 @@ const GOLDEN = join(FIXTURES, "golden");
 const tmp = mkdtempSync(join(tmpdir(), "codistill-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", join(REPO, "src", "cli.ts"), ...args], { cwd: REPO, maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]): Promise<Run> => runCli(args);
 
 /** main() in-process, for the argument checks that need no subprocess. */
 async function inProcess(...args: string[]): Promise<Run> {

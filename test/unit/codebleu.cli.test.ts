@@ -1,38 +1,20 @@
 // `codistill codebleu` as a real process (node --import tsx src/cli.ts codebleu ...): one pair
 // from files, many from JSONL with a bad line in the middle, and the usage and IO errors.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { loadCodeBleu, type CodeBleu } from "../../src/core/codebleu/index";
-import { REPO } from "./helpers";
+import { runCli, type CliRun } from "./helpers";
 
 const KEYS = ["ngram_match_score", "weighted_ngram_match_score", "syntax_match_score", "dataflow_match_score", "codebleu"];
 const tmp = mkdtempSync(join(tmpdir(), "codistill-codebleu-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-async function cli(args: string[], input?: string): Promise<Run> {
-  const run = promisify(execFile)(process.execPath, ["--import", "tsx", join(REPO, "src", "cli.ts"), "codebleu", ...args], { cwd: REPO, maxBuffer: 1 << 26 });
-  if (input !== undefined) {
-    run.child.stdin!.end(input);
-  }
-  try {
-    const { stdout, stderr } = await run;
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (args: string[], input?: string): Promise<Run> => runCli(["codebleu", ...args], input);
 
 function file(name: string, text: string): string {
   const path = join(tmp, name);

@@ -2,34 +2,20 @@
 // headless path after `python -m codistill eval generate` and `eval execute`, on real HumanEval
 // and MBPP tasks (the golden Task exports).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { readStructure } from "../../src/core/evaluation/structure";
-import { REPO } from "./helpers";
+import { REPO, runCli, type CliRun } from "./helpers";
 
 const GOLDEN = join(REPO, "test", "fixtures", "datasets", "golden");
 const tmp = mkdtempSync(join(tmpdir(), "codistill-structure-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", join(REPO, "src", "cli.ts"), ...args], { cwd: REPO });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]): Promise<Run> => runCli(args);
 
 interface TaskJson {
   id: string;

@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 
 export const REPO = resolve(import.meta.dirname, "..", "..");
 
@@ -45,5 +47,24 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `codistill ...` as a real process (node --import tsx src/cli.ts), with `input` on its stdin. */
+export async function runCli(args: string[], input?: string): Promise<CliRun> {
+  const run = promisify(execFile)(process.execPath, ["--import", "tsx", join(REPO, "src", "cli.ts"), ...args], { cwd: REPO, maxBuffer: 1 << 26 });
+  if (input !== undefined) run.child.stdin!.end(input);
+  try {
+    const { stdout, stderr } = await run;
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }

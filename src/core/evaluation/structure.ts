@@ -57,7 +57,11 @@ export interface ScoreOptions {
 /** Scores every sample of the folder and writes structure.json; returns what it wrote. */
 export async function scoreEvalDir(inputs: StructureInputs, options: ScoreOptions = {}): Promise<EvalStructure> {
   const mode = options.mode ?? "default";
-  const [tasksFile, samplesFile] = await Promise.all([readInput(inputs.tasksPath, "tasks"), readInput(inputs.samplesPath, "samples")]);
+  // Settled together but reported in a fixed order: with both files missing, the tasks file is named.
+  const [tasksRead, samplesRead] = await Promise.allSettled([readInput(inputs.tasksPath, "tasks"), readInput(inputs.samplesPath, "samples")]);
+  if (tasksRead.status === "rejected") throw tasksRead.reason;
+  if (samplesRead.status === "rejected") throw samplesRead.reason;
+  const [tasksFile, samplesFile] = [tasksRead.value, samplesRead.value];
   const tasks = parseTaskReferences(tasksFile.text, tasksFile.path);
   const samples = parseSamples(samplesFile.text, samplesFile.path);
   checkSampleTasks(samples, tasks, samplesFile.path, tasksFile.path);
