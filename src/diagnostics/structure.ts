@@ -19,7 +19,6 @@ const DIAGNOSTIC_CODE = "structure";
 const DEBOUNCE_MS = 300;
 
 interface Analysis {
-  version: number;
   reference: StructureReference;
   report: StructureReport;
 }
@@ -56,15 +55,12 @@ export class StructureDiagnostics implements vscode.Disposable, vscode.CodeLensP
         this.settings = readSettings().structure;
         this.encoder.reset();
         this.analyses.clear();
+        this.collection.clear();
+        this.lensesChanged.fire();
         for (const doc of vscode.workspace.textDocuments) this.schedule(doc, 0);
       }),
     );
     for (const doc of vscode.workspace.textDocuments) this.schedule(doc, 0);
-  }
-
-  /** The last comparison of a document, for the commands (and the tests' assertions through them). */
-  analysisOf(uri: vscode.Uri): Analysis | undefined {
-    return this.analyses.get(uri.toString());
   }
 
   private schedule(doc: vscode.TextDocument, delayMs: number): void {
@@ -81,7 +77,8 @@ export class StructureDiagnostics implements vscode.Disposable, vscode.CodeLensP
     const key = uri.toString();
     clearTimeout(this.timers.get(key));
     this.timers.delete(key);
-    this.analyses.delete(key);
+    // Most Python files have no reference: they must not make VS Code ask every editor for lenses again.
+    if (!this.analyses.delete(key)) return;
     this.collection.delete(uri);
     this.lensesChanged.fire();
   }
@@ -100,7 +97,7 @@ export class StructureDiagnostics implements vscode.Disposable, vscode.CodeLensP
       return;
     }
     serveReference(vscode.Uri.parse(reference.uri), reference.text);
-    this.analyses.set(doc.uri.toString(), { version: doc.version, reference, report });
+    this.analyses.set(doc.uri.toString(), { reference, report });
     this.collection.set(doc.uri, diagnosticsOf(report, reference));
     this.lensesChanged.fire();
     this.encoder.request(doc.uri, reference, report);

@@ -14,6 +14,8 @@ class ReferenceSolutions implements vscode.TextDocumentContentProvider {
   readonly onDidChange = this.changed.event;
 
   set(uri: vscode.Uri, text: string): void {
+    // Served again after every structure comparison: an unchanged text must not reload the document.
+    if (this.contents.get(uri.toString()) === text) return;
     this.contents.set(uri.toString(), text);
     this.changed.fire(uri);
   }
