@@ -91,24 +91,33 @@ function parseWithRepairs(text: string, problems: string[]): { ok: true; value: 
   return second.ok ? second : { ok: false, message: `not valid JSON even after repairs: ${second.message}` };
 }
 
-/** 'text' -> "text", escaping the double quotes inside and unescaping \' ; double-quoted strings stay. */
-function doubleQuoted(text: string): string {
+/**
+ * Rebuilds `text`, copying double-quoted strings as they are and letting `edit` rewrite everything
+ * else from position i: it returns what to emit and the last position it consumed.
+ */
+function outsideStrings(text: string, edit: (i: number) => { emit: string; last: number }): string {
   let out = "";
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
+    if (text[i] === '"') {
       const end = stringEnd(text, i, '"');
       out += text.slice(i, end + 1);
       i = end;
-    } else if (c === "'") {
-      const end = stringEnd(text, i, "'");
-      out += `"${asDoubleQuotedBody(text.slice(i + 1, end))}"`;
-      i = end;
     } else {
-      out += c;
+      const { emit, last } = edit(i);
+      out += emit;
+      i = last;
     }
   }
   return out;
+}
+
+/** 'text' -> "text", escaping the double quotes inside and unescaping \' ; double-quoted strings stay. */
+function doubleQuoted(text: string): string {
+  return outsideStrings(text, (i) => {
+    if (text[i] !== "'") return { emit: text[i]!, last: i };
+    const end = stringEnd(text, i, "'");
+    return { emit: `"${asDoubleQuotedBody(text.slice(i + 1, end))}"`, last: end };
+  });
 }
 
 /** A single-quoted string's body as a double-quoted one's: `\'` loses its backslash, `"` gains one. */
@@ -135,20 +144,5 @@ function stringEnd(text: string, start: number, quote: string): number {
 
 /** `[1, 2,]` -> `[1, 2]` and `{"a": 1,}` -> `{"a": 1}`, outside strings. */
 function withoutTrailingCommas(text: string): string {
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      const end = stringEnd(text, i, '"');
-      out += text.slice(i, end + 1);
-      i = end;
-      continue;
-    }
-    if (c === ",") {
-      const next = text.slice(i + 1).match(/^\s*([}\]])/);
-      if (next) continue;
-    }
-    out += c;
-  }
-  return out;
+  return outsideStrings(text, (i) => ({ emit: text[i] === "," && /^\s*[}\]]/.test(text.slice(i + 1)) ? "" : text[i]!, last: i }));
 }
