@@ -57,9 +57,10 @@ export class EncoderCosines implements vscode.Disposable {
     const referenceLines = reference.text.split("\n");
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === document.toString());
     if (!doc) return;
+    const documentLines = doc.getText().split("\n");
     let changed = false;
     for (const unit of report.units) {
-      const [a, b] = await Promise.all([this.embed(encoder, sliceLines(referenceLines, unit.reference.span)), this.embed(encoder, doc.getText(rangeOfSpan(unit.document.span)))]);
+      const [a, b] = await Promise.all([this.embed(encoder, sliceLines(referenceLines, unit.reference.span)), this.embed(encoder, sliceLines(documentLines, unit.document.span))]);
       this.cosines.set(cosineKey(document, unit), cosine(a, b));
       changed = true;
     }
@@ -103,10 +104,7 @@ function cosineKey(document: vscode.Uri, unit: UnitComparison): string {
   return `${document.toString()}#${unit.name}#${unit.referenceName}#${unit.scores}`;
 }
 
-function rangeOfSpan(span: UnitComparison["document"]["span"]): vscode.Range {
-  return new vscode.Range(span.start.row, span.start.column, span.end.row, span.end.column);
-}
-
+/** A unit's whole lines: the reference and the document are cut the same way, indentation included. */
 function sliceLines(lines: string[], span: UnitComparison["reference"]["span"]): string {
   return lines.slice(span.start.row, span.end.row + 1).join("\n");
 }

@@ -83,6 +83,13 @@ export function expectNumber(origin: Origin, value: unknown, field: string, min 
   return value;
 }
 
+/** A number in [0, 1]: a pass rate, a match score; `what` names it in the message ("a fraction", "a score"). */
+export function expectUnitInterval(origin: Origin, value: unknown, field: string, what: string): number {
+  const n = expectNumber(origin, value, field, 0);
+  if (n > 1) fail(origin, field, `expected ${what} between 0 and 1, got ${n}`);
+  return n;
+}
+
 export function expectInteger(origin: Origin, value: unknown, field: string, min = 0): number {
   if (typeof value !== "number" || !Number.isInteger(value)) wrongType(origin, field, "an integer", value);
   if (value < min) fail(origin, field, `expected an integer >= ${min}, got ${value}`);

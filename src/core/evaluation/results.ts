@@ -19,6 +19,7 @@ import {
   expectRecordOf,
   expectString,
   expectStringOrNull,
+  expectUnitInterval,
   fail,
   item,
   member,
@@ -146,16 +147,10 @@ function readSummary(origin: Origin, value: unknown, field: string): EvalSummary
     samples: expectInteger(origin, s.samples, at("samples")),
     tasks: expectInteger(origin, s.tasks, at("tasks")),
     statuses: expectRecordOf(origin, s.statuses, at("statuses"), (v, f) => expectInteger(origin, v, f)),
-    passAtK: expectRecordOf(origin, s.passAtK, at("passAtK"), (v, f) => expectFraction(origin, v, f)),
+    passAtK: expectRecordOf(origin, s.passAtK, at("passAtK"), (v, f) => expectUnitInterval(origin, v, f, "a fraction")),
     wallS: expectNumber(origin, s.wallS, at("wallS"), 0),
     isolation: s.isolation === undefined ? null : expectString(origin, s.isolation, at("isolation")),
   };
-}
-
-function expectFraction(origin: Origin, value: unknown, field: string): number {
-  const n = expectNumber(origin, value, field, 0);
-  if (n > 1) fail(origin, field, `expected a fraction between 0 and 1, got ${n}`);
-  return n;
 }
 
 function readTasks(origin: Origin, value: unknown, field: string): TaskResults[] {

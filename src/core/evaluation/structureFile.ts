@@ -9,7 +9,7 @@ import {
   entry,
   expectArray,
   expectInteger,
-  expectNumber,
+  expectUnitInterval,
   expectObject,
   expectOneOf,
   expectString,
@@ -151,9 +151,7 @@ function expectSha256(origin: Origin, value: unknown, field: string): string {
 function expectScore(origin: Origin, value: unknown, field: string): number | null {
   if (value === null) return null;
   if (value === undefined) wrongType(origin, field, "a score between 0 and 1, or null", value);
-  const n = expectNumber(origin, value, field, 0);
-  if (n > 1) fail(origin, field, `expected a score between 0 and 1, got ${n}`);
-  return n;
+  return expectUnitInterval(origin, value, field, "a score");
 }
 
 function readSummary(origin: Origin, value: unknown, field: string): StructureSummary {

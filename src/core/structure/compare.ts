@@ -178,12 +178,12 @@ function dataflowFindings(name: string, pair: UnitPair, reference: UnitFacts, do
   const documentNames = new Set([...document.dataflow.parameters, ...document.dataflow.assigned.keys()]);
   const known = (variable: string) => documentNames.has(variable) && !ignored.has(variable);
 
-  if (document.dataflow.firstReturn) {
+  if (first(document, "return")) {
     for (const parameter of reference.dataflow.parameters) {
       if (!known(parameter) || !document.dataflow.parameters.has(parameter)) continue;
       if (reference.dataflow.resultDependsOn.has(parameter) && !document.dataflow.resultDependsOn.has(parameter)) {
         const subject = pair.document.kind === "module" ? "the result" : `the result of \`${name}\``;
-        findings.push({ message: `in the reference ${subject} depends on \`${parameter}\`; here it never does`, reference: reference.dataflow.firstReturn, document: document.dataflow.firstReturn });
+        findings.push({ message: `in the reference ${subject} depends on \`${parameter}\`; here it never does`, reference: first(reference, "return"), document: first(document, "return") });
       }
     }
   }

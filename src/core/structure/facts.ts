@@ -25,8 +25,6 @@ export interface DataflowFacts {
   dependsOn: Map<string, Map<string, Span>>;
   /** What the values the unit returns are (transitively) computed from. */
   resultDependsOn: Set<string>;
-  /** The first `return` with a value. */
-  firstReturn: Span | null;
 }
 
 export interface UnitFacts {
@@ -41,7 +39,8 @@ const BRANCHES = new Set(["if_statement", "conditional_expression", "match_state
 const SCOPES = new Set(["function_definition", "class_definition", "lambda"]);
 
 export function unitFacts(unit: CodeUnit): UnitFacts {
-  return { control: controlFacts(unit), dataflow: dataflowFacts(unit) };
+  const control = controlFacts(unit);
+  return { control, dataflow: dataflowFacts(unit, control.sites.return) };
 }
 
 /** A function's body, or the whole module. */
@@ -91,7 +90,8 @@ function calleeName(unit: CodeUnit, call: SyntaxNode): string | undefined {
   return name?.type === "identifier" ? unit.source.text(name) : undefined;
 }
 
-function dataflowFacts(unit: CodeUnit): DataflowFacts {
+/** `returns`: the unit's `return <value>` statements (ControlFacts found them). */
+function dataflowFacts(unit: CodeUnit, returns: readonly Span[]): DataflowFacts {
   const { tokens, edges } = dataflowOfCopy(unit.node, unit.source.code, "default", unit.source.lines);
   const spanAt = (index: number): Span => ({ start: tokens[index]!.start, end: tokens[index]!.end });
   const parameterPositions = parameterStarts(unit);
@@ -115,13 +115,12 @@ function dataflowFacts(unit: CodeUnit): DataflowFacts {
     for (const name of reach(edge.index)) if (name !== edge.variable && !names.has(name)) names.set(name, spanAt(edge.index));
     dependsOn.set(edge.variable, names);
   }
-  const returns = returnStatements(unit);
   const resultDependsOn = new Set<string>();
   tokens.forEach((token, index) => {
     if (!returns.some((span) => contains(span, token.start))) return;
     for (const name of reach(index)) resultDependsOn.add(name);
   });
-  return { parameters, assigned, dependsOn, resultDependsOn, firstReturn: returns[0] ?? null };
+  return { parameters, assigned, dependsOn, resultDependsOn };
 }
 
 /** The variable names a token's value flows from, following the graph's edges to their roots. */
@@ -162,19 +161,6 @@ function parameterStarts(unit: CodeUnit): Map<string, string> {
   const parameters = unit.kind === "function" ? field(unit.node, "parameters") : undefined;
   if (parameters) collect(parameters);
   return starts;
-}
-
-function returnStatements(unit: CodeUnit): Span[] {
-  const spans: Span[] = [];
-  const walk = (node: SyntaxNode): void => {
-    for (const child of namedChildren(node)) {
-      if (SCOPES.has(child.type)) continue;
-      if (child.type === "return_statement" && namedChildren(child).length > 0) spans.push(unit.source.span(child));
-      else walk(child);
-    }
-  };
-  walk(bodyOf(unit));
-  return spans;
 }
 
 function positionKey(p: { row: number; column: number }): string {
