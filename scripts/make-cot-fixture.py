@@ -11,8 +11,14 @@ teacher output, and each says so: teacher.model is "fixture-script".
 - formulas: the solution's outermost arithmetic expressions;
 - edgeCases: the two smallest test cases;
 - status: "valid" mostly, "verified" for every third task (its teacherCode is the reference
-  solution, which passes the tests), and "invalid" for the last task of each file, so status
-  filters have something to keep and something to drop.
+  solution, which passes the tests, and its verification says "passed"), and "invalid" for the
+  last task of each file, so status filters have something to keep and something to drop;
+- usage and attempts on every record: a quarter of the prompt's and of raw's characters as
+  tokens, and one attempt;
+- review: the first task (a "valid" one) is accepted and the last (the "invalid" one) rejected,
+  both at createdAt, so the "accepted" filter word keeps one record per file and a rejected
+  record is never kept; the default filter (verified, valid, accepted) keeps what it kept before
+  reviews existed.
 
 Deterministic: the same tasks give byte-identical files (createdAt is a fixed timestamp).
 
@@ -55,6 +61,8 @@ MAX_EDGE_CASES = 2
 SNIPPET_CHARS = 100
 ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
 INVALID_PROBLEM = "fixture-script: marked invalid on purpose, so status filters have one to drop"
+# A token is about four characters of English or code: the usage the fixture claims.
+CHARS_PER_TOKEN = 4
 
 
 def shorten(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -209,6 +217,12 @@ def status_of(index: int, count: int) -> str:
     return "verified" if index % 3 == 1 else "valid"
 
 
+def review_of(index: int, count: int) -> str | None:
+    if index == count - 1:
+        return "rejected"
+    return "accepted" if index == 0 else None
+
+
 def cot_record(task: dict[str, Any], index: int, count: int) -> dict[str, Any]:
     code = task["solutions"][0].replace("\r\n", "\n") if task["solutions"] else ""
     tree = parse(code)
@@ -235,6 +249,16 @@ def cot_record(task: dict[str, Any], index: int, count: int) -> dict[str, Any]:
     record["raw"] = json.dumps(sections, ensure_ascii=False)
     record["status"] = status
     record["problems"] = [INVALID_PROBLEM] if status == "invalid" else []
+    record["usage"] = {
+        "promptTokens": len(task["prompt"]) // CHARS_PER_TOKEN,
+        "completionTokens": len(record["raw"]) // CHARS_PER_TOKEN,
+    }
+    record["attempts"] = 1
+    if status == "verified":
+        record["verification"] = {"status": "passed", "failedTest": None, "message": None}
+    decision = review_of(index, count)
+    if decision is not None:
+        record["review"] = {"decision": decision, "at": CREATED_AT}
     return validate_cot(record)
 
 

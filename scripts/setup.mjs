@@ -74,6 +74,21 @@ function makeDemoModel() {
   run(join(REPO, ".venv", "bin", "python"), ["scripts/make-tiny-model.py", student, "--encoder", encoder], { env: { CODISTILL_DATA: join(REPO, "data") } });
 }
 
+/**
+ * The demo's CoT set: the offline teacher (codistill-rationalizer) explains every sanitized MBPP
+ * task from its reference solution, and the sandbox runs that code against the task's tests.
+ * Running it again resumes, so a finished set costs a second.
+ */
+function makeDemoCots() {
+  step("Demo CoT set (offline rationalizer, verified in the sandbox) in demo/.codistill/cots/");
+  run(process.execPath, [
+    join(REPO, "dist", "cli.js"), "cots", "generate",
+    "--tasks", join(REPO, "data", "mbpp", "sanitized-mbpp.json"),
+    "--out", join(REPO, "demo", ".codistill", "cots", "mbpp-sanitized-cots.jsonl"),
+    "--verify", "--python", join(REPO, ".venv", "bin", "python"),
+  ]);
+}
+
 function build() {
   step("Build and package the extension");
   run("npm", ["run", "build"]);
@@ -88,6 +103,7 @@ try {
   run(process.execPath, ["scripts/fetch-data.mjs"]);
   makeDemoModel();
   build();
+  makeDemoCots();
   step("Set-up finished: `npm test` runs every test, `npm start` opens VS Code on the demo workspace.");
 } catch (err) {
   console.error(`\nSet-up failed: ${err.message}`);

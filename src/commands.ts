@@ -6,6 +6,8 @@ import { openDatasetCommand, openTaskInEditorCommand } from "./datasetCommands";
 import { EvaluationPanel } from "./panels/evaluation/Panel";
 import { TrainingPanel } from "./panels/training/Panel";
 import { SidecarStatusPanel } from "./panels/sidecarStatus/Panel";
+import { generateReasoningCommand } from "./reasoning/generateCommand";
+import { setTeacherApiKey } from "./reasoning/service";
 import { findOnPath } from "./sidecar/interpreter";
 import { hasNvidiaGpu, planPythonSetup, runSetupPlan } from "./sidecar/pythonSetup";
 
@@ -18,6 +20,8 @@ export function registerCommands(ctx: CodistillContext): vscode.Disposable[] {
   const handlers: Record<string, (...args: unknown[]) => unknown> = {
     "codistill.openDataset": (arg) => openDatasetCommand(ctx, arg),
     "codistill.openTaskInEditor": () => openTaskInEditorCommand(ctx),
+    "codistill.generateReasoning": (arg) => generateReasoningCommand(ctx, arg),
+    "codistill.setTeacherApiKey": () => setTeacherApiKey(ctx.extension.secrets),
     "codistill.openEvaluation": () => EvaluationPanel.show(ctx),
     "codistill.startTraining": () => startTraining(ctx),
     "codistill.showSidecarStatus": () => showSidecarStatus(ctx),

@@ -4,12 +4,28 @@ export type SidecarLogLevel = "error" | "warning" | "info" | "debug";
 
 export interface CodistillSettings {
   pythonPath: string;
-  teacherEndpoint: string;
-  teacherModel: string;
+  teacher: TeacherSettingsView;
   sidecarLogLevel: SidecarLogLevel;
   requestTimeoutMs: number;
   torchIndexUrl: string;
   structure: StructureSettings;
+}
+
+/** The teacher of "Generate Reasoning": an OpenAI-compatible endpoint, or the offline rationalizer when it is empty. */
+export interface TeacherSettingsView {
+  endpoint: string;
+  model: string;
+  temperature: number;
+  maxTokens: number;
+  concurrency: number;
+  maxRetries: number;
+  timeoutMs: number;
+  stream: boolean;
+  mode: "blind" | "rationalize";
+  /** A template file (absolute, or relative to the workspace folder); "" = the one that ships. */
+  promptTemplate: string;
+  /** Run the teacher's code against the task's tests in the sidecar's sandbox. */
+  verify: boolean;
 }
 
 export interface StructureSettings {
@@ -26,8 +42,19 @@ export function readSettings(scope?: vscode.ConfigurationScope): CodistillSettin
   const c = vscode.workspace.getConfiguration("codistill", scope);
   return {
     pythonPath: c.get<string>("pythonPath", "").trim(),
-    teacherEndpoint: c.get<string>("teacher.endpoint", ""),
-    teacherModel: c.get<string>("teacher.model", ""),
+    teacher: {
+      endpoint: c.get<string>("teacher.endpoint", "").trim(),
+      model: c.get<string>("teacher.model", "").trim(),
+      temperature: Math.max(0, c.get<number>("teacher.temperature", 0.2)),
+      maxTokens: Math.max(1, Math.floor(c.get<number>("teacher.maxTokens", 2048))),
+      concurrency: Math.max(1, Math.floor(c.get<number>("teacher.concurrency", 8))),
+      maxRetries: Math.max(0, Math.floor(c.get<number>("teacher.maxRetries", 3))),
+      timeoutMs: Math.max(1, c.get<number>("teacher.timeoutSeconds", 120)) * 1000,
+      stream: c.get<boolean>("teacher.stream", true),
+      mode: c.get<string>("teacher.mode", "blind") === "rationalize" ? "rationalize" : "blind",
+      promptTemplate: c.get<string>("teacher.promptTemplate", "").trim(),
+      verify: c.get<boolean>("teacher.verify", true),
+    },
     sidecarLogLevel: c.get<SidecarLogLevel>("sidecar.logLevel", "info"),
     requestTimeoutMs: Math.max(1, c.get<number>("sidecar.requestTimeoutSeconds", 60)) * 1000,
     torchIndexUrl: c.get<string>("python.torchIndexUrl", "").trim(),

@@ -23,6 +23,8 @@ import {
   type InterpreterCandidate,
 } from "./sidecar/interpreter";
 import { SidecarSupervisor, type LaunchProblem, type LaunchSpec } from "./sidecar/supervisor";
+import { RecordEditor } from "./reasoning/editRecord";
+import { ReasoningService } from "./reasoning/service";
 import { ExplorerTree } from "./views/explorerTree";
 import { createSidecarStatusItem } from "./views/statusBar";
 import { ExperimentWorkspace } from "./workspace";
@@ -35,24 +37,28 @@ export function activate(extension: vscode.ExtensionContext): void {
   const version = String(extension.extension.packageJSON.version ?? "0.0.0");
   let interpreter: string | undefined;
   const workspace = new ExperimentWorkspace(log);
+  const sidecar = new SidecarSupervisor({
+    launch: async () => {
+      const spec = await sidecarLaunch(ctx);
+      if ("command" in spec) interpreter = spec.label;
+      return spec;
+    },
+    log,
+    sidecarLog: (line) => log.info(`[sidecar] ${line}`),
+    clientName: "codistill-vscode",
+    clientVersion: version,
+    requestTimeoutMs: readSettings().requestTimeoutMs,
+  });
+  const reasoning = new ReasoningService({ extensionUri: extension.extensionUri, secrets: extension.secrets, log, supervisor: sidecar, workspace });
 
   const ctx: CodistillContext = {
     extension,
     extensionUri: extension.extensionUri,
     log,
-    supervisor: new SidecarSupervisor({
-      launch: async () => {
-        const spec = await sidecarLaunch(ctx);
-        if ("command" in spec) interpreter = spec.label;
-        return spec;
-      },
-      log,
-      sidecarLog: (line) => log.info(`[sidecar] ${line}`),
-      clientName: "codistill-vscode",
-      clientVersion: version,
-      requestTimeoutMs: readSettings().requestTimeoutMs,
-    }),
+    supervisor: sidecar,
     workspace,
+    reasoning,
+    recordEditor: new RecordEditor(reasoning, log),
     datasets: new DatasetRegistry(openDataset),
     interpreterLabel: () => interpreter,
     refreshExplorer: () => {
@@ -69,6 +75,9 @@ export function activate(extension: vscode.ExtensionContext): void {
   extension.subscriptions.push(
     log,
     workspace,
+    reasoning,
+    ctx.recordEditor,
+    reasoning.onDidChangeSet(() => tree.refresh()),
     createSidecarStatusItem(ctx.supervisor),
     vscode.window.createTreeView("codistill.explorer", { treeDataProvider: tree, showCollapseAll: true }),
     vscode.window.registerWebviewPanelSerializer(PANEL_ID, {
@@ -98,6 +107,7 @@ export function activate(extension: vscode.ExtensionContext): void {
       if (ctx.supervisor.state !== "stopped") void ctx.supervisor.restart();
     }),
     watchArtifacts(tree),
+    tree.watchCotSets(),
     workspace.onDidChange(() => ctx.refreshExplorer()),
   );
   // The sidecar also exits when its stdin closes; this covers an extension host that exits

@@ -14,13 +14,7 @@ import pytest
 from eval_support import REPO, golden
 
 from codistill.tasks import load_tasks
-from codistill.training.cot import (
-    COT_STATUSES,
-    CotFileError,
-    canonical_status,
-    load_cots,
-    validate_cot,
-)
+from codistill.training.cot import CotFileError, load_cots, validate_cot
 
 COTS = REPO / "test" / "fixtures" / "cots"
 SCRIPT = REPO / "scripts" / "make-cot-fixture.py"
@@ -95,6 +89,27 @@ def test_fixture_statuses_give_the_filters_something_to_keep_and_drop(name: str)
         assert bool(cot["problems"]) == (cot["status"] == "invalid")
 
 
+@pytest.mark.parametrize("name", SLICES)
+def test_fixture_has_the_writers_optional_fields(name: str) -> None:
+    tasks = load_tasks(golden(name))
+    cots = load_cots(COTS / f"{name}.jsonl")
+    for task in tasks:
+        cot = cots[task["id"]]
+        assert cot["usage"] == {
+            "promptTokens": len(task["prompt"]) // 4,
+            "completionTokens": len(cot["raw"]) // 4,
+        }
+        assert cot["attempts"] == 1 and "failure" not in cot
+        passed = {"status": "passed", "failedTest": None, "message": None}
+        assert cot.get("verification") == (passed if cot["status"] == "verified" else None)
+    reviews = [cots[task["id"]].get("review") for task in tasks]
+    # The first task (valid) accepted and the last (invalid) rejected, the rest not reviewed.
+    assert reviews[0] == {"decision": "accepted", "at": "2025-01-01T00:00:00Z"}
+    assert cots[tasks[0]["id"]]["status"] == "valid"
+    assert reviews[-1] == {"decision": "rejected", "at": "2025-01-01T00:00:00Z"}
+    assert reviews[1:-1] == [None] * (len(tasks) - 2)
+
+
 def test_fixture_intent_is_the_first_sentence_of_the_problem() -> None:
     humaneval = load_cots(COTS / "humaneval-slice.jsonl")
     assert humaneval["HumanEval/53"]["intent"] == "Add two numbers x and y"
@@ -159,10 +174,11 @@ def test_validate_returns_the_record_and_accepts_an_omitted_teacher_code() -> No
     assert "teacherCode" not in value
 
 
-def test_accepted_reads_as_valid() -> None:
-    assert validate_cot(record(status="accepted"))["status"] == "accepted"
-    assert canonical_status("accepted") == "valid"
-    assert [canonical_status(s) for s in COT_STATUSES] == list(COT_STATUSES)
+def test_accepted_is_a_review_decision_not_a_status() -> None:
+    with pytest.raises(ValueError, match='^status: expected one of .*, got "accepted"$'):
+        validate_cot(record(status="accepted"))
+    reviewed = record(review={"decision": "accepted", "at": "2025-03-02T09:30:00Z"})
+    assert validate_cot(reviewed)["review"]["decision"] == "accepted"
 
 
 def broken(field: str, value: Any) -> dict[str, Any]:
@@ -237,3 +253,318 @@ def test_unreadable_line_names_file_and_line(tmp_path: Path, line: bytes, reason
         load_cots(path)
     assert str(caught.value).startswith(f"{path}:3: {reason}")
     assert caught.value.field is None
+
+
+# ---- the writer's optional fields (src/core/cot/store.ts, CotRecord) -------------------------
+
+TEACHER_CODE = "def add(x, y):\n    return x + y\n"
+PASSED = {"status": "passed", "failedTest": None, "message": None}
+FAILED = {"status": "failed", "failedTest": 2, "message": "AssertionError"}
+USAGE = {"promptTokens": 120, "completionTokens": 45}
+REVIEW = {"decision": "accepted", "at": "2025-03-02T09:30:00Z"}
+
+
+def verified(**changes: Any) -> dict[str, Any]:
+    """A verified record with every optional field the writer adds, except failure."""
+    value = record(
+        status="verified",
+        teacherCode=TEACHER_CODE,
+        usage=dict(USAGE),
+        attempts=2,
+        verification=dict(PASSED),
+        review=dict(REVIEW),
+    )
+    for key, change in changes.items():
+        if change is ...:
+            del value[key]
+        else:
+            value[key] = change
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        verified(),
+        record(usage={"promptTokens": 0, "completionTokens": 0}),
+        record(attempts=1),
+        record(attempts=7),
+        record(status="invalid", problems=["no answer"], failure="HTTP 503 after 3 retries"),
+        record(status="invalid", problems=["truncated"], failure="no JSON", review=REVIEW),
+        record(
+            status="failed-verification",
+            teacherCode=TEACHER_CODE,
+            verification=dict(FAILED),
+        ),
+        record(
+            teacherCode=TEACHER_CODE,
+            verification={"status": "needs_judge", "failedTest": None, "message": None},
+        ),
+        *(
+            record(
+                status="failed-verification",
+                teacherCode=TEACHER_CODE,
+                verification={"status": status, "failedTest": 0, "message": None},
+            )
+            for status in ("failed", "timeout", "error", "oom", "needs_judge")
+        ),
+        *(
+            record(review={"decision": decision, "at": "2025-03-02T09:30:00.123+02:00"})
+            for decision in ("accepted", "rejected", "edited")
+        ),
+    ],
+    ids=lambda value: ",".join(
+        f"{k}={json.dumps(value[k])}"
+        for k in ("status", "usage", "attempts", "failure", "verification", "review")
+        if k in value
+    ),
+)
+def test_optional_fields_of_the_writer_are_read(value: dict[str, Any]) -> None:
+    assert validate_cot(copy.deepcopy(value)) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "reported", "reason"),
+    [
+        # usage
+        (verified(usage=5), "usage", "expected an object, got number"),
+        (verified(usage=[1, 2]), "usage", "expected an object, got array"),
+        (verified(usage={"promptTokens": 1}), "usage.completionTokens", "missing"),
+        (
+            verified(usage={**USAGE, "cost": 0.1}),
+            "usage.cost",
+            "unknown field (expected one of promptTokens, completionTokens)",
+        ),
+        (verified(usage={**USAGE, "promptTokens": None}), "usage.promptTokens", "missing"),
+        (
+            verified(usage={**USAGE, "promptTokens": -1}),
+            "usage.promptTokens",
+            "expected >= 0, got -1",
+        ),
+        (
+            verified(usage={**USAGE, "completionTokens": True}),
+            "usage.completionTokens",
+            "expected an integer, got boolean",
+        ),
+        (
+            verified(usage={**USAGE, "completionTokens": 4.5}),
+            "usage.completionTokens",
+            "expected an integer, got 4.5",
+        ),
+        (
+            verified(usage={**USAGE, "promptTokens": "12"}),
+            "usage.promptTokens",
+            "expected an integer, got string",
+        ),
+        # attempts
+        (verified(attempts=0), "attempts", "expected >= 1, got 0"),
+        (verified(attempts=-3), "attempts", "expected >= 1, got -3"),
+        (verified(attempts=True), "attempts", "expected an integer, got boolean"),
+        (verified(attempts=1.0), "attempts", "expected an integer, got 1.0"),
+        (verified(attempts="2"), "attempts", "expected an integer, got string"),
+        # failure
+        (record(status="invalid", failure=""), "failure", "empty"),
+        (record(status="invalid", failure=" "), "failure", "empty"),
+        (record(status="invalid", failure=3), "failure", "expected a string, got number"),
+        (
+            record(failure="HTTP 503"),
+            "failure",
+            'only on an "invalid" record, got status "valid"',
+        ),
+        (
+            verified(failure="HTTP 503"),
+            "failure",
+            'only on an "invalid" record, got status "verified"',
+        ),
+        # verification
+        (verified(verification="passed"), "verification", "expected an object, got string"),
+        (
+            verified(verification={"status": "passed", "message": None}),
+            "verification.failedTest",
+            "missing",
+        ),
+        (
+            verified(verification={**PASSED, "stdout": ""}),
+            "verification.stdout",
+            "unknown field (expected one of status, failedTest, message)",
+        ),
+        (verified(verification={**PASSED, "status": None}), "verification.status", "missing"),
+        (
+            verified(verification={**PASSED, "status": "great"}),
+            "verification.status",
+            'expected one of passed, failed, timeout, error, oom, needs_judge, got "great"',
+        ),
+        (
+            verified(verification={**PASSED, "failedTest": -1}),
+            "verification.failedTest",
+            "expected >= 0, got -1",
+        ),
+        (
+            verified(verification={**PASSED, "failedTest": False}),
+            "verification.failedTest",
+            "expected an integer, got boolean",
+        ),
+        (
+            verified(verification={**PASSED, "failedTest": "0"}),
+            "verification.failedTest",
+            "expected an integer, got string",
+        ),
+        (
+            verified(verification={**PASSED, "message": 3}),
+            "verification.message",
+            "expected a string, got number",
+        ),
+        (
+            record(verification=dict(FAILED)),
+            "teacherCode",
+            "required when there is a verification",
+        ),
+        (
+            record(teacherCode="", verification=dict(FAILED)),
+            "teacherCode",
+            "required when there is a verification",
+        ),
+        (
+            verified(verification=dict(FAILED)),
+            "verification.status",
+            'expected "passed" when status is "verified", got "failed"',
+        ),
+        (
+            verified(status="failed-verification"),
+            "verification.status",
+            'expected a failure when status is "failed-verification"',
+        ),
+        # review
+        (verified(review="accepted"), "review", "expected an object, got string"),
+        (verified(review={"decision": "accepted"}), "review.at", "missing"),
+        (
+            verified(review={**REVIEW, "by": "me"}),
+            "review.by",
+            "unknown field (expected one of decision, at)",
+        ),
+        (verified(review={**REVIEW, "decision": None}), "review.decision", "missing"),
+        (
+            verified(review={**REVIEW, "decision": "approved"}),
+            "review.decision",
+            'expected one of accepted, rejected, edited, got "approved"',
+        ),
+        (
+            verified(review={**REVIEW, "at": "yesterday"}),
+            "review.at",
+            "expected an ISO 8601 timestamp, got 'yesterday'",
+        ),
+        (
+            verified(review={**REVIEW, "at": 1735689600}),
+            "review.at",
+            "expected a string, got number",
+        ),
+        # status: "accepted" is a review decision now, not a status
+        (
+            record(status="accepted"),
+            "status",
+            'expected one of valid, invalid, verified, failed-verification, got "accepted"',
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_bad_optional_field_names_file_line_and_field(
+    tmp_path: Path, value: dict[str, Any], reported: str, reason: str
+) -> None:
+    path = write_lines(tmp_path / "cots.jsonl", [verified(taskId="HumanEval/0"), value])
+    with pytest.raises(CotFileError) as caught:
+        load_cots(path)
+    assert str(caught.value) == f"{path}:2: {reported}: {reason}"
+    assert (caught.value.line, caught.value.field) == (2, reported)
+
+
+# The key order of src/core/cot/store.ts's CotRecord, which JSON.stringify keeps.
+TS_KEY_ORDER = (
+    "taskId",
+    "teacher",
+    "createdAt",
+    "intent",
+    "steps",
+    "formulas",
+    "edgeCases",
+    "teacherCode",
+    "raw",
+    "status",
+    "problems",
+    "usage",
+    "attempts",
+    "failure",
+    "verification",
+    "review",
+)
+
+
+def ts_line(**fields: Any) -> str:
+    """A line as the extension's CotStore.append writes it: JSON.stringify of a CotRecord, with
+    no spaces, the interface's key order, and absent optional fields (``...`` here) left out."""
+    value: dict[str, Any] = {
+        "teacher": {
+            "model": "qwen",
+            "endpoint": "http://localhost:8000/v1",
+            "temperature": 0.2,
+            "promptHash": "sha256:abc",
+        },
+        "createdAt": "2025-03-01T12:00:00.000Z",
+        "intent": "Add two numbers.",
+        "steps": ["Return x + y."],
+        "formulas": ["x + y"],
+        "edgeCases": ["Zero plus zero."],
+        "teacherCode": TEACHER_CODE,
+        "raw": "{}",
+        "status": "verified",
+        "problems": [],
+        "usage": {"promptTokens": 120, "completionTokens": 45},
+        "attempts": 1,
+        **fields,
+    }
+    ordered = {k: value[k] for k in TS_KEY_ORDER if value.get(k, ...) is not ...}
+    assert set(ordered) == {k for k, v in value.items() if v is not ...}
+    return json.dumps(ordered, separators=(",", ":"))
+
+
+def test_a_file_the_extension_wrote_with_the_optional_fields_reads(tmp_path: Path) -> None:
+    lines = [
+        # A verified answer.
+        ts_line(taskId="HumanEval/53", verification=dict(PASSED)),
+        # A teacher that gave no answer after every retry.
+        ts_line(
+            taskId="HumanEval/0",
+            intent="",
+            steps=[],
+            formulas=[],
+            edgeCases=[],
+            teacherCode=...,
+            raw="",
+            status="invalid",
+            problems=["the teacher gave no answer"],
+            usage={"promptTokens": 300, "completionTokens": 0},
+            attempts=3,
+            failure="HTTP 503 Service Unavailable after 3 attempts",
+        ),
+        # Code that failed its first test, then edited by hand.
+        ts_line(
+            taskId="HumanEval/2",
+            status="failed-verification",
+            verification=dict(FAILED),
+            review={"decision": "edited", "at": "2025-03-02T09:00:00.000Z"},
+        ),
+        # A review appended to the first task: the last line of a task counts.
+        ts_line(
+            taskId="HumanEval/53",
+            verification=dict(PASSED),
+            review={"decision": "rejected", "at": "2025-03-02T09:30:00.000Z"},
+        ),
+    ]
+    assert lines[0].startswith('{"taskId":"HumanEval/53","teacher":{"model":"qwen",')
+    path = write_lines(tmp_path / "cots.jsonl", list(lines))
+    cots = load_cots(path)
+    assert list(cots) == ["HumanEval/53", "HumanEval/0", "HumanEval/2"]
+    assert cots["HumanEval/53"] == json.loads(lines[3])
+    assert cots["HumanEval/53"]["review"]["decision"] == "rejected"
+    assert cots["HumanEval/0"]["failure"].startswith("HTTP 503")
+    assert "teacherCode" not in cots["HumanEval/0"]
+    assert cots["HumanEval/2"]["verification"] == FAILED

@@ -69,6 +69,11 @@ def cots(name: str) -> dict[str, dict[str, Any]]:
     return load_cots(COTS / f"{name}.jsonl")
 
 
+def unreviewed(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The records without their review (the fixtures accept one and reject one per file)."""
+    return {k: {f: v for f, v in r.items() if f != "review"} for k, r in records.items()}
+
+
 def decode(tokenizer: Any, ids: list[int]) -> str:
     return tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
@@ -179,7 +184,8 @@ def test_prompt_is_masked_and_solution_span_decodes_to_the_solution(
     tokenizers: dict[bool, Any], name: str, chat: bool, with_cot: bool
 ) -> None:
     tokenizer = tokenizers[chat]
-    records = cots(name) if with_cot else None
+    # Without their reviews, every fixture record is kept by the filter of every status.
+    records = unreviewed(cots(name)) if with_cot else None
     examples, skipped = build_examples(
         tasks(name), records, tokenizer, max_length=8192, cot_statuses=ALL_STATUSES
     )
@@ -298,61 +304,160 @@ def test_prefix_space_tokenizer_locates_spans_by_offsets() -> None:
 # ---- filters ----------------------------------------------------------------------------------
 
 
-def test_default_status_filter_keeps_verified_and_valid(tokenizers: dict[bool, Any]) -> None:
+def test_default_filter_keeps_verified_valid_and_accepted(tokenizers: dict[bool, Any]) -> None:
     records = cots("humaneval-slice")
+    assert data.DEFAULT_COT_STATUSES == ("verified", "valid", "accepted")
+    # HumanEval/0 is accepted in review: the default keeps it even when its status is not kept.
+    assert records["HumanEval/0"]["review"]["decision"] == "accepted"
+    records["HumanEval/0"] = {**records["HumanEval/0"], "status": "failed-verification"}
+    records["HumanEval/32"] = {**records["HumanEval/32"], "status": "invalid"}
     examples, skipped = build_examples(
         tasks("humaneval-slice"), records, tokenizers[True], max_length=8192
     )
-    kept = {e.task_id for e in examples}
-    assert kept == {k for k, r in records.items() if r["status"] in ("valid", "verified")}
+    assert [e.task_id for e in examples] == ["HumanEval/0", "HumanEval/2", "HumanEval/53"]
     assert skipped == [
-        {"task_id": "HumanEval/163", "reason": "CoT status 'invalid' not in valid, verified"}
+        {
+            "task_id": "HumanEval/32",
+            "reason": "CoT status 'invalid' not in accepted, valid, verified",
+        },
+        # The fixture's invalid record is rejected in review.
+        {"task_id": "HumanEval/163", "reason": "CoT rejected in review"},
     ]
 
 
-def test_status_filter_selects_and_accepted_means_valid(tokenizers: dict[bool, Any]) -> None:
+def kept_by(
+    tokenizer: Any, statuses: tuple[str, ...], records: dict[str, dict[str, Any]]
+) -> set[str]:
+    examples, _ = build_examples(
+        tasks("mbpp-slice"), records, tokenizer, max_length=8192, cot_statuses=statuses
+    )
+    return {e.task_id for e in examples}
+
+
+def test_status_filter_selects_by_status_and_by_review(tokenizers: dict[bool, Any]) -> None:
     records = cots("mbpp-slice")
-    ids_of = {
-        status: {k for k, r in records.items() if r["status"] == status}
-        for status in ("valid", "verified")
+    # mbpp/1 valid and accepted, mbpp/2 verified, mbpp/11 and mbpp/367 valid, mbpp/974 invalid
+    # and rejected.
+    assert {k: (r["status"], r.get("review", {}).get("decision")) for k, r in records.items()} == {
+        "mbpp/1": ("valid", "accepted"),
+        "mbpp/2": ("verified", None),
+        "mbpp/11": ("valid", None),
+        "mbpp/367": ("valid", None),
+        "mbpp/974": ("invalid", "rejected"),
     }
 
-    def kept(statuses: tuple[str, ...], cot_records: dict[str, Any] = records) -> set[str]:
-        examples, _ = build_examples(
-            tasks("mbpp-slice"),
-            cot_records,
-            tokenizers[False],
-            max_length=8192,
-            cot_statuses=statuses,
-        )
-        return {e.task_id for e in examples}
+    def kept(*statuses: str) -> set[str]:
+        return kept_by(tokenizers[False], statuses, records)
 
-    assert kept(("verified",)) == ids_of["verified"]
-    assert kept(("accepted",)) == ids_of["valid"]
-    relabelled = {
-        k: {**r, "status": "accepted"} if r["status"] == "valid" else r for k, r in records.items()
+    assert kept("verified") == {"mbpp/2"}
+    assert kept("valid") == {"mbpp/1", "mbpp/11", "mbpp/367"}
+    # "accepted" is the review, not the status: it keeps the accepted record alone.
+    assert kept("accepted") == {"mbpp/1"}
+    assert kept("verified", "accepted") == {"mbpp/1", "mbpp/2"}
+    assert kept("invalid") == set()
+    assert kept(*ALL_STATUSES) == {"mbpp/1", "mbpp/2", "mbpp/11", "mbpp/367"}
+
+
+def test_accepted_in_the_filter_keeps_an_accepted_invalid_record(
+    tokenizers: dict[bool, Any],
+) -> None:
+    records = cots("mbpp-slice")
+    records["mbpp/11"] = {
+        **records["mbpp/11"],
+        "status": "invalid",
+        "problems": ["steps is not a list"],
+        "review": {"decision": "accepted", "at": "2025-03-02T09:30:00Z"},
     }
-    assert kept(("valid",), relabelled) == ids_of["valid"]
+    assert kept_by(tokenizers[False], ("verified", "accepted"), records) == {
+        "mbpp/1",
+        "mbpp/2",
+        "mbpp/11",
+    }
+    # Without "accepted" in the filter, the review does not keep it.
+    assert kept_by(tokenizers[False], ("verified", "valid"), records) == {
+        "mbpp/1",
+        "mbpp/2",
+        "mbpp/367",
+    }
+
+
+@pytest.mark.parametrize("status", ALL_STATUSES)
+@pytest.mark.parametrize(
+    "statuses", [ALL_STATUSES, (*ALL_STATUSES, "accepted"), data.DEFAULT_COT_STATUSES]
+)
+def test_a_record_rejected_in_review_never_trains(
+    tokenizers: dict[bool, Any], status: str, statuses: tuple[str, ...]
+) -> None:
+    records = cots("mbpp-slice")
+    records["mbpp/2"] = {
+        **records["mbpp/2"],
+        "status": status,
+        "review": {"decision": "rejected", "at": "2025-03-02T09:30:00Z"},
+    }
+    examples, skipped = build_examples(
+        tasks("mbpp-slice"), records, tokenizers[False], max_length=8192, cot_statuses=statuses
+    )
+    assert "mbpp/2" not in {e.task_id for e in examples}
+    assert {"task_id": "mbpp/2", "reason": "CoT rejected in review"} in skipped
+
+
+@pytest.mark.parametrize("review", [None, "accepted", "edited"])
+@pytest.mark.parametrize("statuses", [(*ALL_STATUSES, "accepted"), data.DEFAULT_COT_STATUSES])
+def test_a_record_without_a_teacher_answer_never_trains(
+    tokenizers: dict[bool, Any], review: str | None, statuses: tuple[str, ...]
+) -> None:
+    records = cots("mbpp-slice")
+    failed = {
+        **records["mbpp/11"],
+        "status": "invalid",
+        "problems": ["no answer"],
+        "failure": "HTTP 503 after 3 attempts",
+    }
+    if review:
+        failed["review"] = {"decision": review, "at": "2025-03-02T09:30:00Z"}
+    records["mbpp/11"] = failed
+    examples, skipped = build_examples(
+        tasks("mbpp-slice"), records, tokenizers[False], max_length=8192, cot_statuses=statuses
+    )
+    assert "mbpp/11" not in {e.task_id for e in examples}
+    assert {
+        "task_id": "mbpp/11",
+        "reason": "teacher gave no answer: HTTP 503 after 3 attempts",
+    } in skipped
 
 
 @pytest.mark.parametrize(
     ("statuses", "message"),
     [
-        (("valid", "great"), "cot_statuses: unknown status 'great'"),
+        (
+            ("valid", "great"),
+            "cot_statuses: unknown status 'great' (expected one of valid, invalid, verified, "
+            "failed-verification, accepted)",
+        ),
+        # Review decisions other than "accepted" are no filter words.
+        (("rejected",), "cot_statuses: unknown status 'rejected'"),
+        (("edited",), "cot_statuses: unknown status 'edited'"),
         ((), "cot_statuses: empty"),
     ],
 )
 def test_bad_status_filter_is_an_error(
     tokenizers: dict[bool, Any], statuses: tuple[str, ...], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError) as caught:
         build_examples(
             tasks("mbpp-slice"), {}, tokenizers[False], max_length=64, cot_statuses=statuses
         )
+    assert str(caught.value).startswith(message)
+
+
+def test_the_config_default_is_the_data_default() -> None:
+    from codistill.training.config import DataSettings
+
+    assert tuple(DataSettings().cot_statuses) == data.DEFAULT_COT_STATUSES
 
 
 def test_task_without_cot_record_is_skipped(tokenizers: dict[bool, Any]) -> None:
-    records = cots("mbpp-slice")
+    records = unreviewed(cots("mbpp-slice"))
     del records["mbpp/11"]
     _, skipped = build_examples(
         tasks("mbpp-slice"), records, tokenizers[False], max_length=8192, cot_statuses=ALL_STATUSES

@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import { listCotSets } from "../core/cot/cotSets";
+import { cotSetDescription, cotSetDetails, listCotSets, readCotSetSummary, type CotSet } from "../core/cot/cotSets";
 import { listRunFolders } from "../core/runs/runFolders";
 import { summarizeRun, type RunState, type RunSummary } from "../core/training/runs";
 import type { ExperimentWorkspace } from "../workspace";
@@ -28,7 +28,7 @@ interface LeafNode {
   command?: vscode.Command;
   contextValue?: string;
   description?: string;
-  tooltip?: string;
+  tooltip?: string | vscode.MarkdownString;
   resource?: vscode.Uri;
   icon: string;
   empty?: boolean;
@@ -62,6 +62,25 @@ function runDescription(summary: RunSummary): string {
   return `${summary.state}${progress}${checkpoints}`;
 }
 
+/** A set's tooltip: its name and path, then `lines`. */
+function cotSetTooltip(set: CotSet, lines: string[]): vscode.MarkdownString {
+  const tooltip = new vscode.MarkdownString().appendMarkdown("**").appendText(set.name).appendMarkdown("**  \n").appendText(set.path);
+  for (const line of lines) tooltip.appendMarkdown("\n\n").appendText(line);
+  return tooltip;
+}
+
+/** A set's row: its counts by status, or why it cannot be read (the tree never fails on one bad set). */
+async function cotSetLeaf(set: CotSet): Promise<LeafNode> {
+  const leaf = { kind: "leaf", label: set.name, resource: vscode.Uri.file(set.path) } as const;
+  try {
+    const counts = await readCotSetSummary(set.path);
+    return { ...leaf, icon: "comment", description: cotSetDescription(counts), tooltip: cotSetTooltip(set, cotSetDetails(counts)) };
+  } catch (err) {
+    const problem = `cannot be read: ${(err as Error).message}`;
+    return { ...leaf, icon: "error", description: problem, tooltip: cotSetTooltip(set, [problem]) };
+  }
+}
+
 /** The Codistill explorer: Datasets, CoT sets and Runs of the first workspace folder. */
 export class ExplorerTree implements vscode.TreeDataProvider<Node> {
   constructor(
@@ -74,6 +93,22 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
 
   refresh(): void {
     this.changed.fire(undefined);
+  }
+
+  /**
+   * Refreshes the tree as CoT sets are written, created or deleted. A set being generated gets a
+   * record per task, so the refreshes are coalesced: at most one every `delayMs`.
+   */
+  watchCotSets(delayMs = 750): vscode.Disposable {
+    const watcher = vscode.workspace.createFileSystemWatcher("**/.codistill/cots/*.jsonl");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const refreshSoon = () => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        this.refresh();
+      }, delayMs);
+    };
+    return vscode.Disposable.from(watcher, watcher.onDidCreate(refreshSoon), watcher.onDidChange(refreshSoon), watcher.onDidDelete(refreshSoon), { dispose: () => clearTimeout(timer) });
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
@@ -109,12 +144,7 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
     const root = this.workspace.root;
     if (!root) return [];
     if (group === "cots") {
-      return (await listCotSets(root)).map((set) => ({
-        kind: "leaf",
-        label: set.name,
-        icon: "comment",
-        resource: vscode.Uri.file(set.path),
-      }));
+      return Promise.all((await listCotSets(root)).map(cotSetLeaf));
     }
     if (group === "runs") {
       const runs = await listRunFolders(root);

@@ -3,12 +3,15 @@
 // section; the panel previews the curriculum, shows the sidecar's error for a bad model folder and
 // for a CUDA GPU it does not have, warns that device: auto fell back to the CPU, explains running out
 // of memory (for real: the sidecar runs under an address-space limit), shows live progress
-// and metric charts, lists the checkpoints, and stops and resumes a run.
+// and metric charts, lists the checkpoints, and stops and resumes a run. The form lists the CoT
+// sets of .codistill/cots/ with their counts and the status filter, which reach the run config;
+// the explorer shows a set's counts by status and follows the set as it is appended to.
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { FrameLocator } from "playwright-core";
+import type { FrameLocator, Locator } from "playwright-core";
+import { cotSetDescription, describeCotSet, readCotSetSummary } from "../../src/core/cot/cotSets";
 import { repoRoot, runCommand, screenshot, waitForNotification, webviewFrame, type VsCodeSession } from "./harness";
 import { PYTHON, demoWorkspaceCopy, editConfig, makeTinyModel, startTrusted, stopAndRemove } from "./workspace";
 
@@ -26,6 +29,15 @@ function setTraining(workspace: string, settings: Record<string, unknown>): void
   editConfig(workspace, (config) => {
     for (const [key, value] of Object.entries(settings)) config.setIn(["training", key], value);
   });
+}
+
+const cotSetPath = (workspace: string) => join(workspace, ".codistill", "cots", "humaneval-fixture.jsonl");
+const checked = (box: Locator) => box.evaluate((e) => (e as HTMLElement & { checked: boolean }).checked);
+const statusBox = (frame: FrameLocator, status: string) => frame.locator(`[data-testid="cot-status"][data-status="${status}"]`);
+
+/** The status filter's checkboxes, in order: [word, checked]. */
+function statusBoxes(frame: FrameLocator): Promise<[string, boolean][]> {
+  return frame.locator('[data-testid="cot-status"]').evaluateAll((boxes) => boxes.map((b) => [(b as HTMLElement).dataset.status ?? "", (b as HTMLElement & { checked: boolean }).checked] as [string, boolean]));
 }
 
 describe("the Training panel", () => {
@@ -71,6 +83,29 @@ describe("the Training panel", () => {
     assert.match(await frame.locator('[data-testid="preview-problem"]').innerText(), /curriculum\.warmupFraction/);
     await frame.locator('[data-testid="warmup-fraction"] input').fill("1");
     await frame.locator('[data-testid="preview-problem"]').waitFor({ state: "detached" });
+
+    // Every CoT set of .codistill/cots/ with its counts, codistill.yaml's training.cots checked,
+    // and the status filter (the sidecar's default: no data.cot_statuses in codistill.yaml).
+    const fixtureSet = frame.locator('[data-testid="cot-set"][data-set="humaneval-fixture"]');
+    const counts = describeCotSet(await readCotSetSummary(cotSetPath(workspace)));
+    assert.match(counts, /^5 tasks: 1 verified, 3 valid, 1 invalid/);
+    assert.equal(await fixtureSet.locator('[data-testid="cot-set-label"]').textContent(), `humaneval-fixture — ${counts}`);
+    assert.equal(await checked(fixtureSet), true);
+    assert.deepEqual(await statusBoxes(frame), [["verified", true], ["valid", true], ["accepted", true], ["failed-verification", false], ["invalid", false]]);
+    const mode = frame.locator('[data-testid="cot-mode"]');
+    assert.equal(await mode.textContent(), "Training on 1 CoT set: humaneval-fixture.");
+    await fixtureSet.click();
+    await frame.locator('[data-testid="cot-mode"]', { hasText: "code-only SFT" }).waitFor();
+    await fixtureSet.click();
+    await frame.locator('[data-testid="cot-mode"]', { hasText: "Training on 1 CoT set" }).waitFor();
+    // A set picked with no status checked trains on nothing: said at once, and Start refuses it.
+    for (const status of ["verified", "valid", "accepted"]) await statusBox(frame, status).click();
+    assert.match(await frame.locator('[data-testid="cot-status-problem"]').innerText(), /Check at least one status/);
+    await frame.locator("vscode-button", { hasText: "Start Training" }).click();
+    assert.match(await frame.locator('[data-testid="form-problem"]').innerText(), /^cotStatuses: check at least one status/);
+    for (const status of ["verified", "valid"]) await statusBox(frame, status).click();
+    await frame.locator('[data-testid="cot-status-problem"]').waitFor({ state: "hidden" });
+    assert.deepEqual(await statusBoxes(frame), [["verified", true], ["valid", true], ["accepted", false], ["failed-verification", false], ["invalid", false]]);
     await screenshot(session, "training-form");
 
     // The sidecar's own message, naming what is wrong, when a run cannot start.
@@ -114,8 +149,10 @@ describe("the Training panel", () => {
     assert.equal(lines.at(-1)?.step, 4);
     assert.ok(lines.some((l) => typeof l.l_struct === "number"), "the structural loss ran once β > 0");
     assert.ok(existsSync(join(runDir, "data", "humaneval.tasks.jsonl")), "the tasks it trained on are in the run");
-    const manifest = JSON.parse(readFileSync(join(runDir, "manifest.json"), "utf8")) as Record<string, unknown>;
-    assert.ok(manifest, "manifest.json");
+    const manifest = JSON.parse(readFileSync(join(runDir, "manifest.json"), "utf8")) as { config: { cots: string[] | null; data: { cot_statuses: string[] } } };
+    // The form's CoT set and status filter, in the run config.
+    assert.deepEqual(manifest.config.cots?.map((p) => p.split("/").pop()), ["humaneval-fixture.jsonl"]);
+    assert.deepEqual(manifest.config.data.cot_statuses, ["verified", "valid"]);
   });
 
   it("stops a run with a checkpoint and resumes it to the end", async () => {
@@ -135,5 +172,36 @@ describe("the Training panel", () => {
     await row.locator('[data-testid="run-state"]', { hasText: "finished" }).waitFor({ timeout: 300_000 });
     assert.match(await row.innerText(), /400\/400/);
     await screenshot(session, "training-resumed");
+  });
+
+  it("shows a CoT set's counts by status in the explorer and the form, and follows the set as it grows", async () => {
+    await runCommand(session, "Codistill: Focus on Explorer View");
+    // A row's label and description are separate elements: compare without whitespace.
+    const squash = (t: string) => t.replace(/\s+/g, "");
+    const row = session.page.locator(".part.sidebar .monaco-list-row", { hasText: "humaneval-fixture" });
+    const waitForRow = async (expected: string) => {
+      const deadline = Date.now() + 30_000;
+      let text = "";
+      while (Date.now() < deadline) {
+        text = squash(await row.innerText().catch(() => ""));
+        if (text === squash(expected)) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.fail(`the CoT set's row reads ${JSON.stringify(text)}, not ${JSON.stringify(expected)}`);
+    };
+    await waitForRow(`humaneval-fixture ${cotSetDescription(await readCotSetSummary(cotSetPath(workspace)))}`);
+    // Another task's record, appended as generation does: the file watcher refreshes the row.
+    const first = JSON.parse(readFileSync(cotSetPath(workspace), "utf8").split("\n")[0]!) as Record<string, unknown>;
+    const { review: _review, ...record } = first;
+    appendFileSync(cotSetPath(workspace), `${JSON.stringify({ ...record, taskId: "HumanEval/1", status: "verified" })}\n`);
+    const grown = await readCotSetSummary(cotSetPath(workspace));
+    assert.equal(grown.summary.total, 6);
+    await waitForRow(`humaneval-fixture ${cotSetDescription(grown)}`);
+    await screenshot(session, "training-explorer-cots");
+    // The panel, shown again, lists the set's new counts.
+    await runCommand(session, "Codistill: Start Training");
+    frame = await webviewFrame(session, "Codistill Training");
+    const label = frame.locator('[data-testid="cot-set"][data-set="humaneval-fixture"] [data-testid="cot-set-label"]', { hasText: "6 tasks" });
+    assert.equal(await label.textContent({ timeout: 30_000 }), `humaneval-fixture — ${describeCotSet(grown)}`);
   });
 });

@@ -44,8 +44,8 @@ describe("the CoT store", () => {
     await store.append(record("t/1", "valid", "Solve t/1 again."));
     const reopened = await CotStore.open(path);
     assert.equal(reopened.lines, 3);
-    assert.equal(reopened.get("t/1")?.intent, "Solve t/1 again.");
-    assert.equal(reopened.get("t/2")?.status, "invalid");
+    assert.equal((await reopened.get("t/1"))?.intent, "Solve t/1 again.");
+    assert.equal((await reopened.get("t/2"))?.status, "invalid");
     assert.deepEqual(readByTraining(path), { "t/1": "Solve t/1 again.", "t/2": "Solve t/2." });
   });
 
@@ -74,6 +74,31 @@ describe("the CoT store", () => {
     assert.ok(store.has("t/1"));
     await store.append(record("t/2"));
     assert.deepEqual(Object.keys(readByTraining(path)), ["t/1", "t/2"]);
+  });
+
+  it("appends made at once go out together, and every record reads back from where the index says", async () => {
+    const path = join(tmp, "concurrent.jsonl");
+    const store = await CotStore.open(path);
+    await store.append(record("t/0"));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.append(record(`t/${i % 150}`, i % 3 ? "valid" : "invalid", `intent ${i} ${"é".repeat(i % 7)}`))));
+    assert.equal(store.lines, 201);
+    assert.equal(store.taskCount, 150);
+    for (const s of [store, await CotStore.open(path)]) {
+      for (let t = 0; t < 150; t++) {
+        const last = t + 150 < 200 ? t + 150 : t;
+        assert.equal((await s.get(`t/${t}`))?.intent, `intent ${last} ${"é".repeat(last % 7)}`);
+      }
+    }
+    const reopened = await CotStore.open(path);
+    assert.equal(await reopened.changedOnDisk(), false);
+    const summary = reopened.summary();
+    assert.equal(summary.total, 150);
+    assert.equal(summary.valid + summary.invalid, 150);
+    let streamed = 0;
+    for await (const r of reopened.records()) streamed += r.taskId.startsWith("t/") ? 1 : 0;
+    assert.equal(streamed, 150);
+    appendFileSync(path, `${JSON.stringify(record("t/other"))}\n`);
+    assert.equal(await reopened.changedOnDisk(), true, "another writer's append is noticed");
   });
 
   it("a bad line before the last is corruption, named with its line", async () => {

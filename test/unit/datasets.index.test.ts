@@ -2,7 +2,7 @@
 // and the Python 3 check of the Python-only filter against Python's own parser.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -86,6 +86,17 @@ describe("tasks read on demand", () => {
     await assert.rejects(dataset.task(164), /task 164 is out of range: the dataset has 164 tasks/);
     await assert.rejects(dataset.task(-1), RangeError);
     await dataset.close();
+  });
+
+  it("reads that start together share one file handle, and close() releases it", async () => {
+    const openFds = () => readdirSync("/proc/self/fd").length;
+    const before = openFds();
+    const dataset = await openDataset(join(DATA, "humaneval", "HumanEval.jsonl"));
+    const tasks = await Promise.all(Array.from({ length: 64 }, (_, i) => dataset.task(i)));
+    assert.deepEqual(tasks.map((t) => t.id), Array.from({ length: 64 }, (_, i) => `HumanEval/${i}`));
+    assert.ok(openFds() <= before + 1, `${openFds() - before} handles open after 64 concurrent reads`);
+    await dataset.close();
+    assert.equal(openFds(), before);
   });
 
   it("a file changed on disk after indexing is reported, not misread", async () => {

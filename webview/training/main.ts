@@ -1,6 +1,6 @@
 import { curriculumPreview, CURRICULUM_SCHEDULES } from "../../src/core/training/curriculum";
 import type { MetricsLine } from "../../src/core/training/runs";
-import { LORA_PRESETS, trainingFormProblem, type RunView, type TrainingForm, type TrainingReplies, type TrainingToHost, type TrainingToWebview, type TrainingView } from "../../src/panels/training/protocol";
+import { COT_STATUS_CHOICES, COT_STATUS_FILTERS, LORA_PRESETS, trainingFormProblem, type RunView, type TrainingForm, type TrainingReplies, type TrainingToHost, type TrainingToWebview, type TrainingView } from "../../src/panels/training/protocol";
 import { HostConnection, el, renderOrExplain } from "../shared/host";
 import { button, checkbox, dropdown, progressRing, registerToolkit, textField } from "../shared/toolkit";
 import { CHARTED_METRICS, drawCurriculum, MetricCharts } from "./charts";
@@ -26,6 +26,8 @@ host.on("training/state", (view) => {
   state.form ??= structuredClone(view.form);
   // A form kept by an earlier version of the panel, from before it had this field.
   if (typeof state.form.processes !== "number") state.form.processes = view.form.processes;
+  if (!Array.isArray(state.form.cotSets)) state.form.cotSets = [...view.form.cotSets];
+  if (!Array.isArray(state.form.cotStatuses)) state.form.cotStatuses = [...view.form.cotStatuses];
   const known = new Set(view.runs.map((r) => r.id));
   state.overlay = state.overlay.filter((id) => known.has(id));
   if (view.live && !state.overlay.includes(view.live.runId)) state.overlay.unshift(view.live.runId);
@@ -33,7 +35,7 @@ host.on("training/state", (view) => {
   save();
   // A run's steps and checkpoints push state often: while nothing else changed, only the runs
   // table and the progress line are redrawn, so the form (and a click on Stop) is left alone.
-  const shape = JSON.stringify([view.problems, view.failure, view.live === null, view.previewSteps]);
+  const shape = JSON.stringify([view.problems, view.failure, view.live === null, view.previewSteps, view.cotSets]);
   if (shape === drawnShape && document.getElementById("runs")) refreshRuns(view);
   else renderSafely();
   drawnShape = shape;
@@ -77,6 +79,7 @@ function render(): void {
     metricsSection(),
   );
   renderLive();
+  updateCotNotes();
   drawPreview();
   drawMetrics();
 }
@@ -111,7 +114,7 @@ function formSection(view: TrainingView): HTMLElement {
     "section",
     { className: "train-form" },
     el("h2", { text: "Run" }),
-    el("p", { className: "muted", text: `Datasets: ${view.datasets.join(", ") || "none"}; CoT sets: ${view.cots.join(", ") || "none (code-only SFT)"}` }),
+    el("p", { className: "muted", text: `Datasets: ${view.datasets.join(", ") || "none"}` }),
     el(
       "div",
       { className: "eval-fields" },
@@ -124,6 +127,7 @@ function formSection(view: TrainingView): HTMLElement {
       numberInput("Processes (GPUs)", () => f.processes, (v) => (f.processes = v), "processes"),
       numberInput("Sequence length", () => f.maxLength, (v) => (f.maxLength = v), "max-length"),
     ),
+    ...cotSection(view),
     el("h2", { text: "α/β curriculum" }),
     el(
       "div",
@@ -141,6 +145,84 @@ function formSection(view: TrainingView): HTMLElement {
     ...(formProblem ? [el("p", { className: "callout error", testId: "form-problem", text: formProblem })] : []),
     el("div", { className: "actions" }, running ? button("Stop", () => void host.request("training/stop").catch(showProblem), "secondary") : button("Start Training", start)),
   );
+}
+
+// ------------------------------------------------------------------ teacher reasoning: CoT sets and the status filter
+
+/** A column of checkboxes (the shared stylesheet lays them out in a row). */
+function column(testId: string, ...children: HTMLElement[]): HTMLElement {
+  const box = el("div", { testId }, ...children);
+  box.style.display = "flex";
+  box.style.flexDirection = "column";
+  box.style.gap = "4px";
+  box.style.marginTop = "8px";
+  return box;
+}
+
+function cotSection(view: TrainingView): HTMLElement[] {
+  const f = state.form!;
+  const listed = new Set(view.cotSets.map((s) => s.name));
+  // A picked set that is not in .codistill/cots/ (named by codistill.yaml, or deleted since) stays
+  // listed, so it can be unchecked: Start names it otherwise.
+  const missing = f.cotSets.filter((name) => !listed.has(name));
+  const sets = [
+    ...view.cotSets.map((set) => cotSetBox(set.name, set.error === null ? set.counts : `⚠ ${set.counts}`)),
+    ...missing.map((name) => cotSetBox(name, "⚠ not in .codistill/cots/")),
+  ];
+  const statuses = COT_STATUS_FILTERS.map((word) => {
+    const box = checkbox(el("span", {}, word, hint(` — ${COT_STATUS_CHOICES[word]}`)), f.cotStatuses.includes(word), (on) => {
+      f.cotStatuses = on ? COT_STATUS_FILTERS.filter((w) => w === word || f.cotStatuses.includes(w)) : f.cotStatuses.filter((w) => w !== word);
+      save();
+      updateCotNotes();
+    }, word);
+    box.dataset.testid = "cot-status";
+    box.dataset.status = word;
+    return box;
+  });
+  return [
+    el("h2", { text: "Teacher reasoning" }),
+    el("p", { className: "muted", text: "The CoT sets of .codistill/cots/ to train on. None checked: code-only SFT, without teacher reasoning." }),
+    sets.length ? column("cot-sets", ...sets) : el("p", { className: "muted", testId: "no-cot-sets", text: "No CoT sets in .codistill/cots/: the run is code-only SFT." }),
+    el("p", { className: "muted", testId: "cot-mode" }),
+    el("div", { testId: "cot-filter" }, el("p", { text: "Train on the CoT records that are:" }), column("cot-statuses", ...statuses), el("p", { className: "muted", text: "Records rejected in review never train; a task without a record the filter keeps is left out." })),
+    el("p", { className: "callout error", testId: "cot-status-problem" }),
+  ];
+}
+
+/** Secondary text inside a label. */
+function hint(text: string): HTMLElement {
+  const span = el("span", { text });
+  span.style.color = "var(--vscode-descriptionForeground)";
+  return span;
+}
+
+/** "humaneval-cots — 120 tasks: 80 verified, 30 valid, 10 invalid". */
+function cotSetBox(name: string, counts: string): HTMLElement {
+  const f = state.form!;
+  const box = checkbox(el("span", { testId: "cot-set-label" }, name, hint(` — ${counts}`)), f.cotSets.includes(name), (on) => {
+    f.cotSets = on ? [...f.cotSets.filter((n) => n !== name), name] : f.cotSets.filter((n) => n !== name);
+    save();
+    updateCotNotes();
+  }, name);
+  box.dataset.testid = "cot-set";
+  box.dataset.set = name;
+  return box;
+}
+
+/** What the form trains on, and the filter's problem, redrawn as boxes are checked. */
+function updateCotNotes(): void {
+  const f = state.form;
+  if (!f) return;
+  const mode = document.querySelector<HTMLElement>('[data-testid="cot-mode"]');
+  if (mode) mode.textContent = f.cotSets.length ? `Training on ${f.cotSets.length} CoT set${f.cotSets.length === 1 ? "" : "s"}: ${f.cotSets.join(", ")}.` : "No CoT set checked: code-only SFT.";
+  const filter = document.querySelector<HTMLElement>('[data-testid="cot-filter"]');
+  if (filter) filter.style.opacity = f.cotSets.length ? "1" : "0.6";
+  const problem = document.querySelector<HTMLElement>('[data-testid="cot-status-problem"]');
+  if (problem) {
+    const text = f.cotSets.length && !f.cotStatuses.length ? "Check at least one status: no CoT record would train." : "";
+    problem.textContent = text;
+    problem.hidden = !text;
+  }
 }
 
 function canvas(id: string, label: string): HTMLCanvasElement {

@@ -2,13 +2,14 @@
 // module (dataset.ts, ...); this file only dispatches. Exit codes: 0 ok, 1 usage or IO error
 // (with a message on stderr); a group may document more.
 import { codebleuCommand } from "./codebleu";
+import { cotsCommand } from "./cots";
 import { datasetCommand } from "./dataset";
 import { evalCommand } from "./eval";
 import { UsageError, type CliCommand, type Io } from "./io";
 
 export type { Io, Output } from "./io";
 
-const COMMANDS: readonly CliCommand[] = [datasetCommand, evalCommand, codebleuCommand];
+const COMMANDS: readonly CliCommand[] = [datasetCommand, cotsCommand, evalCommand, codebleuCommand];
 
 export const USAGE = `Usage:\n${COMMANDS.map((c) => c.usage).join("\n")}\n  -h, --help            this text\n`;
 

@@ -7,6 +7,9 @@
 // (`rationalize` is set in rationalize mode, `blind` in blind mode). Names: prompt, entryPoint,
 // solution, taskId, blind, rationalize.
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 
 export type CotMode = "blind" | "rationalize";
 
@@ -89,4 +92,25 @@ function expand(text: string, values: Record<string, string | undefined>): strin
     out = next;
   }
   return out.replace(/\{\{(\w+)\}\}/g, (_, name: string) => values[name] ?? "");
+}
+
+/** The template in `path`, checked; an unreadable file is an error naming it. */
+export async function readPromptTemplate(path: string): Promise<PromptTemplate> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new PromptTemplateError(`cannot read the prompt template ${path}: ${(err as Error).message}`);
+  }
+  return promptTemplate(text, path);
+}
+
+/**
+ * The default template that ships in media/: found from the source tree (src/core/cot) when run
+ * from source, or from dist/ when bundled into the extension or the CLI.
+ */
+export function defaultPromptPath(): string {
+  const here = typeof __dirname === "string" ? __dirname : dirname(new URL(import.meta.url).pathname);
+  const candidates = [join(here, "..", "media", "cot-prompt.md"), join(here, "..", "..", "..", "media", "cot-prompt.md")];
+  return candidates.find((path) => existsSync(path)) ?? candidates[0]!;
 }

@@ -16,7 +16,24 @@ export interface TrainingFormValues {
   /** Training processes, one per GPU (DDP under torchrun; gloo on CPUs); 1 trains in the sidecar itself. */
   processes: number;
   curriculum: Curriculum;
+  /** Names of the CoT sets of .codistill/cots/ to train on; none is code-only SFT. */
+  cotSets: string[];
+  /** The run config's data.cot_statuses: which CoT records train (rejected ones never do). */
+  cotStatuses: CotStatusFilter[];
 }
+
+/**
+ * A word of the sidecar's `data.cot_statuses`: a record's status, or "accepted" for the records a
+ * person accepted in review, whatever their status.
+ */
+export type CotStatusFilter = "verified" | "valid" | "accepted" | "failed-verification" | "invalid";
+
+const COT_STATUS_FILTERS: Record<CotStatusFilter, true> = { verified: true, valid: true, accepted: true, "failed-verification": true, invalid: true };
+
+/** The sidecar's default filter, and the form's when codistill.yaml sets none. */
+export const DEFAULT_COT_STATUSES: readonly CotStatusFilter[] = ["verified", "valid", "accepted"];
+
+export const isCotStatusFilter = (v: unknown): v is CotStatusFilter => typeof v === "string" && Object.hasOwn(COT_STATUS_FILTERS, v);
 
 export interface TaskExport {
   dataset: string;
@@ -53,6 +70,7 @@ export function formDefaults(config: ExperimentConfig): TrainingFormValues {
   const settings = config.training?.settings ?? {};
   const lora = asRecord(settings.lora);
   const c = asRecord(settings.curriculum);
+  const statuses = asRecord(settings.data).cot_statuses;
   const preset = lora.preset === "r16" || lora.preset === "r64" ? lora.preset : "r32";
   return {
     student: config.student?.model ?? "",
@@ -72,12 +90,23 @@ export function formDefaults(config: ExperimentConfig): TrainingFormValues {
       warmupFraction: numberOr(c.warmup_fraction, DEFAULT_CURRICULUM.warmupFraction),
       steps: numberOr(c.steps, DEFAULT_CURRICULUM.steps),
     },
+    cotSets: [...(config.training?.cots ?? [])],
+    // codistill.yaml's filter when it sets one (its words the form knows), else the sidecar's default.
+    cotStatuses: Array.isArray(statuses) ? [...new Set(statuses.filter(isCotStatusFilter))] : [...DEFAULT_COT_STATUSES],
   };
+}
+
+/** Why a run cannot start on the picked CoT sets: the ones not in .codistill/cots/ (`available`, by name). */
+export function missingCotSetsProblem(picked: readonly string[], available: Iterable<string>): string | undefined {
+  const known = new Set(available);
+  const missing = [...new Set(picked)].filter((name) => !known.has(name));
+  return missing.length ? `CoT sets: no CoT set ${missing.map((m) => `"${m}"`).join(", ")} in .codistill/cots/` : undefined;
 }
 
 /**
  * The run: codistill.yaml's training settings, overridden by the form, with the datasets to
- * export into `<run>/data/` and the CoT sets of `.codistill/cots/`. Without CoT sets the run is
+ * export into `<run>/data/` and the form's CoT sets of `.codistill/cots/` with its status filter
+ * (data.cot_statuses, beside the yaml's other data settings). Without CoT sets the run is
  * code-only SFT, an arm of the paper's ablation.
  */
 export function planTrainingRun(workspaceRoot: string, config: ExperimentConfig, form: TrainingFormValues, runId: string): TrainingPlan {
@@ -85,15 +114,17 @@ export function planTrainingRun(workspaceRoot: string, config: ExperimentConfig,
   if (!training || training.datasets.length === 0) throw new Error("codistill.yaml: training.datasets: list the datasets to train on");
   const runDir = join(workspaceRoot, ".codistill", "runs", runId);
   const exports = training.datasets.map((dataset) => ({ dataset, out: join(runDir, "data", `${dataset}.tasks.jsonl`) }));
-  const cots = training.cots.map((name) => join(workspaceRoot, ".codistill", "cots", `${name}.jsonl`));
+  const cots = [...new Set(form.cotSets)].map((name) => join(workspaceRoot, ".codistill", "cots", `${name}.jsonl`));
   const c = form.curriculum;
-  const { processes: _processes, ...settings } = training.settings;
+  const { processes: _processes, data: yamlData, ...settings } = training.settings;
+  const data = dataSettings(yamlData, form.cotStatuses);
   const runConfig: Record<string, unknown> = {
     ...settings,
     student: form.student,
     encoder: form.encoder.trim() ? form.encoder : null,
     tasks: exports.map((e) => e.out),
     cots: cots.length ? cots : null,
+    ...(data === undefined ? {} : { data }),
     output_dir: runDir,
     lora: { ...asRecord(settings.lora), preset: form.loraPreset },
     lr: form.lr,
@@ -112,6 +143,18 @@ export function planTrainingRun(workspaceRoot: string, config: ExperimentConfig,
     },
   };
   return { runId, runDir, exports, config: runConfig, processes: form.processes };
+}
+
+/**
+ * The run config's `data`: codistill.yaml's, with the form's status filter. An empty filter would
+ * train on no CoT record: the form allows it only without CoT sets, where it does not matter, so
+ * it is left out. A `data` that is not a mapping goes to the sidecar as it is, which names the problem.
+ */
+function dataSettings(yamlData: unknown, statuses: readonly CotStatusFilter[]): unknown {
+  if (yamlData !== undefined && yamlData !== null && (typeof yamlData !== "object" || Array.isArray(yamlData))) return yamlData;
+  const { cot_statuses: _statuses, ...other } = asRecord(yamlData);
+  if (statuses.length) return { ...other, cot_statuses: [...new Set(statuses)] };
+  return Object.keys(other).length ? other : undefined;
 }
 
 /**

@@ -6,9 +6,9 @@ import { exportTasks } from "../../core/evaluation/runner";
 import { datasetRequest, type ExperimentConfig } from "../../core/experiment/config";
 import { readGitInfo } from "../../core/runs/gitInfo";
 import { listRunFolders } from "../../core/runs/runFolders";
-import { estimateSteps, formDefaults, newRunId, planTrainingRun } from "../../core/training/launch";
+import { estimateSteps, formDefaults, missingCotSetsProblem, newRunId, planTrainingRun } from "../../core/training/launch";
 import { isResumable, readMetrics, summarizeRun, type MetricsLine } from "../../core/training/runs";
-import { listCotSets } from "../../core/cot/cotSets";
+import { describeCotSet, listCotSets, readCotSetSummary } from "../../core/cot/cotSets";
 import { PanelSlot } from "../shared/panelSlot";
 import { PanelChannel } from "../shared/webviewHost";
 import type { TrainFailedParams, TrainFinishedParams, TrainProgressParams } from "../../sidecar/protocol";
@@ -16,6 +16,7 @@ import {
   PANEL_ID,
   PANEL_TITLE,
   trainingValidators,
+  type CotSetView,
   type FailureView,
   type MetricsParams,
   type ResumeParams,
@@ -45,7 +46,11 @@ export class TrainingPanel implements vscode.Disposable {
   private form: TrainingForm | undefined;
 
   static show(ctx: CodistillContext): TrainingPanel {
-    return TrainingPanel.slot.show(ctx);
+    const open = TrainingPanel.slot.active;
+    const panel = TrainingPanel.slot.show(ctx);
+    // A panel shown again reloads its webview, which asks for the state; one already in view is refreshed here.
+    if (open) panel.push().catch((err: Error) => ctx.log.warn(`training: ${err.message}`));
+    return panel;
   }
 
   static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
@@ -97,6 +102,21 @@ export class TrainingPanel implements vscode.Disposable {
     return count;
   }
 
+  /** Every CoT set of .codistill/cots/ with its counts; one that cannot be read says why. */
+  private async cotSets(root: string): Promise<CotSetView[]> {
+    return Promise.all(
+      (await listCotSets(root)).map(async (set): Promise<CotSetView> => {
+        try {
+          const counts = await readCotSetSummary(set.path);
+          return { name: set.name, tasks: counts.summary.total, counts: describeCotSet(counts), error: null };
+        } catch (err) {
+          const error = (err as Error).message;
+          return { name: set.name, tasks: 0, counts: `cannot be read: ${error}`, error };
+        }
+      }),
+    );
+  }
+
   private async buildView(): Promise<TrainingView> {
     const { root, config, problems } = await this.experiment();
     this.form ??= formDefaults(config);
@@ -116,7 +136,7 @@ export class TrainingPanel implements vscode.Disposable {
       form: this.form,
       previewSteps: estimateSteps(Math.max(1, tasks), this.form, config.training?.settings ?? {}),
       datasets: config.training?.datasets ?? [],
-      cots: config.training?.cots ?? [],
+      cotSets: await this.cotSets(root),
       runs,
       live: this.live ? { runId: this.live.runId, step: this.live.step, totalSteps: this.live.totalSteps, message: this.live.message } : null,
       failure: this.failure,
@@ -147,9 +167,8 @@ export class TrainingPanel implements vscode.Disposable {
     if (this.live) throw new Error(`Run ${this.live.runId} is still training: stop it first.`);
     const { root, config } = await this.experiment();
     this.form = form;
-    const available = new Set((await listCotSets(root)).map((s) => s.name));
-    const missing = config.training?.cots.filter((name) => !available.has(name)) ?? [];
-    if (missing.length) throw new Error(`codistill.yaml: training.cots: no CoT set ${missing.map((m) => `"${m}"`).join(", ")} in .codistill/cots/`);
+    const missing = missingCotSetsProblem(form.cotSets, (await listCotSets(root)).map((s) => s.name));
+    if (missing) throw new Error(missing);
     const plan = planTrainingRun(root, config, form, newRunId(new Date(), config.name));
     this.failure = null;
     this.live = { runId: plan.runId, runDir: plan.runDir, step: 0, totalSteps: 0, message: "exporting tasks" };

@@ -1,6 +1,6 @@
 // Messages between the "Codistill Training" webview and the extension host.
 import { curriculumProblem } from "../../core/training/curriculum";
-import type { TrainingFormValues } from "../../core/training/launch";
+import type { CotStatusFilter, TrainingFormValues } from "../../core/training/launch";
 import type { MetricsLine, RunState } from "../../core/training/runs";
 import { noParams, type NoParams, type ParamsValidators } from "../shared/messages";
 
@@ -8,6 +8,19 @@ export const PANEL_ID = "codistill.training";
 export const PANEL_TITLE = "Codistill Training";
 
 export const LORA_PRESETS: readonly TrainingFormValues["loraPreset"][] = ["r16", "r32", "r64"];
+
+/**
+ * The status filter's choices, in the form's order, with what each keeps: every word of the run
+ * config's data.cot_statuses.
+ */
+export const COT_STATUS_CHOICES: Record<CotStatusFilter, string> = {
+  verified: "teacher code passed the task's tests",
+  valid: "passed validation, code not checked",
+  accepted: "accepted in review, whatever the status",
+  "failed-verification": "teacher code failed the tests",
+  invalid: "did not pass validation",
+};
+export const COT_STATUS_FILTERS = Object.keys(COT_STATUS_CHOICES) as CotStatusFilter[];
 
 /** The form: what a user sets for a run; everything else comes from codistill.yaml's training section. */
 export type TrainingForm = TrainingFormValues;
@@ -38,12 +51,24 @@ export interface FailureView {
   suggestions: string[];
 }
 
+/** A CoT set of .codistill/cots/, as the form lists it. */
+export interface CotSetView {
+  name: string;
+  /** Tasks with a record (0 when the set could not be read). */
+  tasks: number;
+  /** "120 tasks: 80 verified, 30 valid, 10 invalid", or why the set could not be read. */
+  counts: string;
+  /** Why the set could not be read. */
+  error: string | null;
+}
+
 export interface TrainingView {
   form: TrainingForm;
   /** Estimated optimizer steps of the form's run, for the curriculum preview (null: unknown yet). */
   previewSteps: number;
   datasets: string[];
-  cots: string[];
+  /** Every CoT set of .codistill/cots/, by name. */
+  cotSets: CotSetView[];
   runs: RunView[];
   live: LiveView | null;
   /** Why the last run failed. */
@@ -113,6 +138,9 @@ export function trainingFormProblem(p: unknown): string | undefined {
   const problem = curriculumProblem(c);
   if (problem) return `curriculum.${problem}`;
   if ((Number(c.betaStart) > 0 || Number(c.betaEnd) > 0) && !p.encoder.trim()) return "encoder: β > 0 needs the encoder folder of the structural loss";
+  if (!Array.isArray(p.cotSets) || !p.cotSets.every((s) => typeof s === "string" && s.trim() !== "")) return "cotSets: expected a list of CoT set names";
+  if (!Array.isArray(p.cotStatuses) || !p.cotStatuses.every((s) => COT_STATUS_FILTERS.some((f) => f === s))) return `cotStatuses: expected a list of ${COT_STATUS_FILTERS.join(", ")}`;
+  if (p.cotSets.length && !p.cotStatuses.length) return "cotStatuses: check at least one status of the CoT records to train on";
   return undefined;
 }
 

@@ -10,6 +10,13 @@ Keys are snake_case, as in TRL and transformers' TrainingArguments. A minimal ru
     output_dir: ../.codistill/runs/run-1
     lora: {preset: r32}
     curriculum: {alpha_start: 1.0, alpha_end: 0.5, beta_start: 0.0, beta_end: 0.5}
+    data: {cot_statuses: [verified, valid, accepted]}   # the default
+
+``data.cot_statuses`` says which CoT records train. Its words are the record statuses
+(``verified``, ``valid``, ``failed-verification``, ``invalid``: a record trains when its status
+is listed) and ``accepted``: records a person accepted in review (``review.decision``) train
+whatever their status. A record rejected in review, or one where the teacher gave no answer
+(``failure``), never trains, whatever the filter.
 
 Relative paths in a file are relative to that file (as in codistill.yaml); relative paths given
 as overrides are relative to the working directory. Overrides use dotted keys and YAML values:
@@ -80,9 +87,11 @@ class LoraSettings:
 
 @dataclass
 class DataSettings:
-    """Which examples go in; passed to training.data.build_examples."""
+    """Which examples go in; passed to training.data.build_examples. cot_statuses: record
+    statuses to train on, plus "accepted" for records accepted in review whatever their status
+    (rejected ones never train)."""
 
-    cot_statuses: list[str] = field(default_factory=lambda: ["verified", "valid"])
+    cot_statuses: list[str] = field(default_factory=lambda: ["verified", "valid", "accepted"])
     difficulties: list[str] | None = None
     use_chat_template: bool = True
 

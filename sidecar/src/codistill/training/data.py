@@ -40,6 +40,13 @@ checked per example by decoding; tokenizers that add a prefix space to every pie
 go and tokens are assigned to pieces by their character offsets: a token straddling the
 prompt's end is prompt, one overlapping the solution is solution.
 
+Which tasks go in: a task needs a reference solution and, unless training on code alone, a CoT
+record the filter ``cot_statuses`` keeps. The filter's words are the record statuses ("verified",
+"valid", "failed-verification", "invalid") and "accepted", which keeps the records a person
+accepted in review whatever their status; the default is verified, valid and accepted. A record
+rejected in review, or one where the teacher gave no answer (``failure``), never trains. Every
+task left out is listed with its reason.
+
 Examples longer than ``max_length`` are skipped with a reason, never truncated: cutting the end
 would drop the solution the structural loss needs, and cutting the reasoning would teach the
 student to stop thinking mid-sentence.
@@ -57,10 +64,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..evaluation.prompts import chat_instruction, has_chat_template, plain_prompt, render_chat
-from .cot import COT_STATUSES, STATUS_ALIASES, canonical_status
+from .cot import COT_STATUSES
 
 IGNORE_INDEX = -100
-DEFAULT_COT_STATUSES = ("verified", "valid")
+# The CoT filter's words: a record status, or "accepted" for records a person accepted in review
+# (review.decision), whatever their status.
+ACCEPTED = "accepted"
+COT_FILTER_WORDS = (*COT_STATUSES, ACCEPTED)
+DEFAULT_COT_STATUSES = ("verified", "valid", ACCEPTED)
 CODE_FENCE_OPEN = "```python\n"
 CODE_FENCE_CLOSE = "```"
 # Batches are sorted by length within groups of this many batches: large enough that a batch
@@ -326,16 +337,35 @@ def encode_example(
 
 
 def status_filter(statuses: Iterable[str]) -> frozenset[str]:
-    """The canonical statuses a filter keeps; raises ValueError on an unknown status."""
+    """The words of a CoT filter (record statuses, and "accepted" for records accepted in
+    review); raises ValueError on an unknown word or an empty filter."""
     kept = set()
     for status in statuses:
-        if canonical_status(status) not in COT_STATUSES:
-            known = ", ".join((*COT_STATUSES, *STATUS_ALIASES))
+        if status not in COT_FILTER_WORDS:
+            known = ", ".join(COT_FILTER_WORDS)
             raise ValueError(f"cot_statuses: unknown status {status!r} (expected one of {known})")
-        kept.add(canonical_status(status))
+        kept.add(status)
     if not kept:
         raise ValueError("cot_statuses: empty, so every task would be skipped")
     return frozenset(kept)
+
+
+def cot_skip_reason(cot: dict[str, Any], statuses: frozenset[str]) -> str | None:
+    """Why a CoT record does not train under the filter ``statuses``, or None when it does.
+
+    A record rejected in review never trains, nor does one where the teacher gave no answer
+    (``failure``), whatever the filter. Otherwise it trains when its status is in the filter, or
+    when it was accepted in review and the filter has "accepted".
+    """
+    review = cot.get("review")
+    decision = review["decision"] if review else None
+    if decision == "rejected":
+        return "CoT rejected in review"
+    if cot.get("failure"):
+        return f"teacher gave no answer: {cot['failure']}"
+    if cot["status"] in statuses or (decision == ACCEPTED and ACCEPTED in statuses):
+        return None
+    return f"CoT status {cot['status']!r} not in {', '.join(sorted(statuses))}"
 
 
 def _skip_reason(
@@ -357,9 +387,7 @@ def _skip_reason(
     cot = cots.get(task["id"])
     if cot is None:
         return "no CoT record"
-    if canonical_status(cot["status"]) not in statuses:
-        return f"CoT status {cot['status']!r} not in {', '.join(sorted(statuses))}"
-    return None
+    return cot_skip_reason(cot, statuses)
 
 
 def build_examples(
@@ -375,7 +403,9 @@ def build_examples(
     """The training examples of ``tasks``, and {task_id, reason} for each task left out.
 
     ``cots`` None trains on code alone (no reasoning section, no CoT filter); otherwise a task
-    needs a CoT record whose status is in ``cot_statuses`` ("accepted" means "valid").
+    needs a CoT record that ``cot_statuses`` keeps: its status is listed, or it was accepted in
+    review and "accepted" is listed; a record rejected in review, or one with a ``failure``,
+    never trains (`cot_skip_reason`).
     ``difficulties`` keeps only tasks whose difficulty is listed. Chat mode is used when
     ``use_chat_template`` and the tokenizer has a chat template.
     """

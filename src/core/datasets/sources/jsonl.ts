@@ -39,7 +39,9 @@ function emptyFile(file: string) {
 }
 
 export class JsonlFile implements RecordSource {
-  private handle: FileHandle | undefined;
+  // The opening itself is kept, so that reads that start together share one handle (each of them
+  // opening its own would leave all but one to the garbage collector).
+  private handle: Promise<FileHandle> | undefined;
 
   private constructor(
     readonly file: string,
@@ -78,9 +80,13 @@ export class JsonlFile implements RecordSource {
     if (info.mtimeMs !== this.mtimeMs || info.size !== this.totalBytes) {
       throw new DatasetError(`${this.file} changed on disk since it was indexed; open the dataset again`);
     }
-    this.handle ??= await open(this.file, "r");
+    this.handle ??= open(this.file, "r").catch((err: unknown) => {
+      this.handle = undefined;
+      throw err;
+    });
+    const handle = await this.handle;
     const bytes = Buffer.alloc(len);
-    const { bytesRead } = await this.handle.read(bytes, 0, len, pos);
+    const { bytesRead } = await handle.read(bytes, 0, len, pos);
     if (bytesRead !== len) throw new DatasetError(`${this.file}: could not read ${len} bytes at offset ${pos}`);
     return parseLine(bytes, pos === 0);
   }
@@ -88,7 +94,7 @@ export class JsonlFile implements RecordSource {
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
-    await handle?.close();
+    await (await handle?.catch(() => undefined))?.close();
   }
 }
 
