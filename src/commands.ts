@@ -18,7 +18,7 @@ export function setupVenvDir(ctx: CodistillContext): string {
 /** Command id -> handler. Every handler is reachable from the command palette. */
 export function registerCommands(ctx: CodistillContext): vscode.Disposable[] {
   const handlers: Record<string, (...args: unknown[]) => unknown> = {
-    "codistill.openDataset": (arg) => openDatasetCommand(ctx, arg),
+    "codistill.openDataset": (arg, set) => openDatasetCommand(ctx, arg, set),
     "codistill.openTaskInEditor": () => openTaskInEditorCommand(ctx),
     "codistill.generateReasoning": (arg) => generateReasoningCommand(ctx, arg),
     "codistill.setTeacherApiKey": () => setTeacherApiKey(ctx.extension.secrets),

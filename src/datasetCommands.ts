@@ -14,13 +14,15 @@ type DatasetPick = vscode.QuickPickItem & { decl?: DatasetDecl; browse?: true };
 /**
  * "Codistill: Open Dataset…". With a dataset name (from the tree) or a file URI (from the
  * explorer) it opens that; otherwise it offers codistill.yaml's datasets and a file picker.
+ * A second argument names the CoT set the browser reviews (Generate Reasoning's "Open in Browser").
  */
-export async function openDatasetCommand(ctx: CodistillContext, arg?: unknown): Promise<void> {
+export async function openDatasetCommand(ctx: CodistillContext, arg?: unknown, cotSetArg?: unknown): Promise<void> {
   const declared = await declaredDatasets(ctx);
+  const cotSet = typeof cotSetArg === "string" ? cotSetArg : undefined;
   if (typeof arg === "string") {
     const decl = declared.find((d) => d.name === arg);
     if (!decl) return void vscode.window.showErrorMessage(`No dataset named "${arg}" in codistill.yaml.`);
-    return void (await DatasetBrowserPanel.open(ctx, datasetRequest(decl)));
+    return void (await DatasetBrowserPanel.open(ctx, datasetRequest(decl), cotSet));
   }
   if (arg instanceof vscode.Uri) {
     return void (await DatasetBrowserPanel.open(ctx, { path: arg.fsPath, name: defaultDatasetName(arg.fsPath) }));

@@ -56,7 +56,7 @@ describe("CoT set summaries", () => {
     assert.deepEqual(counts.summary, { total: 6, valid: 1, invalid: 1, verified: 2, failedVerification: 1, failed: 1, promptTokens: 3950, completionTokens: 755 });
     assert.deepEqual(counts.reviews, { accepted: 1, rejected: 1, edited: 1 });
     assert.equal(describeCotSet(counts), "6 tasks: 2 verified, 1 valid, 1 failed verification, 1 invalid, 1 failed; reviewed: 1 accepted, 1 rejected, 1 edited");
-    assert.equal(cotSetDescription(counts), "2 verified · 1 valid · 1 failed verification · 1 invalid · 1 failed");
+    assert.equal(cotSetDescription(counts), "2 verified · 1 valid · 1 failed verification · 1 invalid · 1 failed | 1 accepted · 1 rejected · 1 edited");
     assert.deepEqual(cotSetDetails(counts), [
       "6 tasks: 2 verified · 1 valid · 1 failed verification · 1 invalid · 1 failed",
       "verified share 67% of checked teacher code",

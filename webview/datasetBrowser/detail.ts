@@ -1,6 +1,6 @@
 // The right-hand side: one task in full (problem, starter code, solutions, tests, reasoning).
 // Large parts (hundreds of solutions or stdio cases) are drawn only when asked for.
-import { entriesOf, isFloatValue, type CotView, type WireTask, type WireTaskTests } from "../../src/panels/datasetBrowser/protocol";
+import { COT_BUCKET_LABELS, entriesOf, isFloatValue, type CotAction, type CotView, type WireTask, type WireTaskTests } from "../../src/panels/datasetBrowser/protocol";
 import { el } from "../shared/host";
 import { button } from "../shared/toolkit";
 import { chip, count, countBadge, difficultyBucket, difficultyLabel, firstLines, lineCount, plural, pyArgs, pyRepr, truncate } from "./format";
@@ -20,7 +20,19 @@ const CELL_LIMIT = 300;
 export interface DetailEvents {
   openInEditor(index: number): void;
   solutionTab(tab: number): void;
+  /** A button of the CoT view: Accept, Reject, Edit, Regenerate. */
+  cotAction(index: number, action: CotAction): void;
+  /** Whether the task's reasoning is being regenerated (its button shows it). */
+  regenerating(index: number): boolean;
 }
+
+/** The CoT view's buttons, their keys and what they do. */
+const COT_BUTTONS: { action: CotAction; label: string; key: string; title: string; appearance: "primary" | "secondary" }[] = [
+  { action: "accept", label: "Accept", key: "A", title: "Accept this reasoning for training, then go to the next task", appearance: "primary" },
+  { action: "reject", label: "Reject", key: "R", title: "Reject this reasoning (it never trains), then go to the next task", appearance: "secondary" },
+  { action: "edit", label: "Edit", key: "E", title: "Edit the reasoning as JSON in an editor; saving validates it and appends it to the set", appearance: "secondary" },
+  { action: "regenerate", label: "Regenerate", key: "G", title: "Ask the teacher again for this task (and verify its code when codistill.teacher.verify is on)", appearance: "secondary" },
+];
 
 const SPECIAL_JUDGES: Record<string, string> = {
   "non-deterministic": "any correct output is accepted; a checker decides",
@@ -31,6 +43,12 @@ const SPECIAL_JUDGES: Record<string, string> = {
 export class DetailView {
   readonly element: HTMLElement;
   private index: number | undefined;
+  /** The CoT section shown and what it shows, so a pushed change redraws it alone. */
+  private cotSection: HTMLElement | undefined;
+  private cotShown: { index: number; set: string | null; cot: CotView | null } | undefined;
+  /** Whether the teacher code and raw answer disclosures are open, kept from task to task. */
+  private codeOpen = true;
+  private rawOpen = false;
 
   constructor(private readonly events: DetailEvents) {
     this.element = el("section", { className: "dsb-detail", testId: "detail" });
@@ -39,8 +57,14 @@ export class DetailView {
     this.showEmpty("Select a task to see it here.");
   }
 
+  /** The CoT of the task shown, when it is `index`. */
+  cotOf(index: number): { set: string | null; cot: CotView | null } | undefined {
+    return this.cotShown?.index === index && this.index === index ? this.cotShown : undefined;
+  }
+
   showEmpty(text: string): void {
     this.index = undefined;
+    this.cotShown = undefined;
     this.element.removeAttribute("aria-busy");
     this.element.replaceChildren(el("p", { className: "dsb-placeholder", text, testId: "detail-empty" }));
   }
@@ -53,25 +77,42 @@ export class DetailView {
 
   showError(message: string): void {
     this.index = undefined;
+    this.cotShown = undefined;
     this.element.removeAttribute("aria-busy");
     this.element.replaceChildren(el("div", { className: "callout error", testId: "detail-error" }, el("pre", { text: message })));
   }
 
-  show(index: number, task: WireTask, cot: CotView | null, solutionTab: number): void {
+  show(index: number, task: WireTask, cot: CotView | null, cotSet: string | null, solutionTab: number): void {
     const keepScroll = this.index === index ? this.element.scrollTop : 0;
     this.index = index;
     this.element.removeAttribute("aria-busy");
     this.element.dataset.index = String(index);
-    this.element.replaceChildren(
-      this.header(index, task),
-      this.problem(task),
-      ...this.starter(task),
-      this.solutions(task, solutionTab),
-      this.tests(task.tests),
-      this.reasoning(cot),
-      ...this.meta(task),
-    );
+    this.cotShown = { index, set: cotSet, cot };
+    this.cotSection = this.reasoning(index, cotSet, cot);
+    // While a set is reviewed the reasoning sits beside the task when the panel is wide, and right
+    // after the problem when it is narrow (media/webview.css); otherwise its note comes last.
+    const taskColumn = el("div", { className: "dsb-detail-task" }, this.problem(task), ...this.starter(task), this.solutions(task, solutionTab), this.tests(task.tests), ...this.meta(task));
+    const columns = el("div", { className: `dsb-detail-columns${cotSet === null ? "" : " dsb-reviewing"}` }, taskColumn, this.cotSection);
+    this.element.replaceChildren(this.header(index, task), columns);
     this.element.scrollTop = keepScroll;
+  }
+
+  /** Redraws the CoT section when it shows task `index` of `set` (a pushed change, an action's answer). */
+  updateCot(index: number, set: string, cot: CotView | null): void {
+    if (this.index !== index || this.cotShown?.set !== set || !this.cotSection) return;
+    this.cotShown = { index, set, cot };
+    const section = this.reasoning(index, set, cot);
+    this.cotSection.replaceWith(section);
+    this.cotSection = section;
+  }
+
+  /** Redraws the CoT section as it is (the Regenerate button's busy state changed). */
+  refreshCot(index: number): void {
+    const shown = this.cotShown;
+    if (this.index !== index || !shown || !this.cotSection) return;
+    const section = this.reasoning(index, shown.set, shown.cot);
+    this.cotSection.replaceWith(section);
+    this.cotSection = section;
   }
 
   private header(index: number, task: WireTask): HTMLElement {
@@ -286,23 +327,107 @@ export class DetailView {
     return this.section("Tests", "detail-tests", ...parts);
   }
 
-  private reasoning(cot: CotView | null): HTMLElement {
-    if (!cot) return this.section("Reasoning (CoT)", "detail-cot", el("p", { className: "dsb-note", text: "No reasoning yet", testId: "cot-empty" }));
-    const status = el("p", { className: "dsb-cot-status", testId: "cot-status" }, "Status: ", chip(cot.status, `dsb-tag dsb-cot-${cot.status.replace(/[^\w-]/g, "")}`));
-    const parts: HTMLElement[] = [status];
-    if (cot.intent) parts.push(el("h4", { text: "Intent" }), el("p", { text: cot.intent, testId: "cot-intent" }));
-    const list = (title: string, items: string[], testId: string, ordered = false, code = false) => {
+  private reasoning(index: number, set: string | null, cot: CotView | null): HTMLElement {
+    const title = "Reasoning (CoT)";
+    if (set === null) {
+      return this.section(title, "detail-cot", el("p", { className: "dsb-note", text: "No CoT set is reviewed: pick one in the header (CoT set), or generate one with “Codistill: Generate Reasoning for Dataset…”.", testId: "cot-empty" }));
+    }
+    const section = this.section(title, "detail-cot");
+    section.dataset.set = set;
+    const heading = section.querySelector("h3")!;
+    heading.append(chip(set, "dsb-cot-set-chip"));
+    const head = el("div", { className: "dsb-cot-header" });
+    heading.replaceWith(head);
+    head.append(heading, this.cotActions(index, cot));
+    if (!cot) {
+      section.append(el("p", { className: "dsb-note", testId: "cot-empty", text: `No reasoning for this task in ${set}.` }));
+      return section;
+    }
+    section.dataset.bucket = cot.bucket;
+    const badges = el("p", { className: "dsb-cot-status", testId: "cot-status" });
+    const status = chip(COT_BUCKET_LABELS[cot.bucket], `dsb-cot-badge dsb-cot-${cot.bucket}`);
+    status.dataset.testid = "cot-status-badge";
+    status.title = "The record's status (verified: the teacher's code passed the task's tests in the sandbox)";
+    badges.append(status);
+    if (cot.review) {
+      const review = chip(cot.review.decision, `dsb-cot-badge dsb-cot-review-${cot.review.decision}`);
+      review.dataset.testid = "cot-review-badge";
+      review.title = `${cot.review.decision} ${formatTime(cot.review.at)}`;
+      badges.append(review);
+    }
+    section.append(badges);
+    if (cot.failure !== null) {
+      section.append(el("div", { className: "callout error dsb-cot-failure", testId: "cot-failure" }, el("pre", { text: `The teacher gave no usable answer: ${cot.failure}` })));
+    }
+    const problems = this.cotProblems(cot);
+    if (problems) section.append(problems);
+    if (cot.intent) section.append(el("h4", { text: "Intent" }), el("p", { className: "dsb-cot-intent", testId: "cot-intent" }, ...withInlineCode(cot.intent)));
+    const list = (heading: string, items: string[], testId: string, ordered = false, code = false) => {
       if (!items.length) return;
-      const listEl = el(ordered ? "ol" : "ul", { testId, className: code ? "dsb-formulas" : "" }, ...items.map((t) => el("li", {}, code ? el("code", { text: t }) : t)));
-      parts.push(el("h4", { text: title }), listEl);
+      const listEl = el(ordered ? "ol" : "ul", { testId, className: code ? "dsb-formulas" : "dsb-cot-list" }, ...items.map((t) => el("li", {}, ...(code ? [el("code", { text: t })] : withInlineCode(t)))));
+      section.append(el("h4", { text: heading }), listEl);
     };
     list("Steps", cot.steps, "cot-steps", true);
     list("Formulas", cot.formulas, "cot-formulas", false, true);
     list("Edge cases", cot.edgeCases, "cot-edge-cases");
-    list("Problems", cot.problems, "cot-problems");
-    const section = this.section("Reasoning (CoT)", "detail-cot", ...parts);
-    if (cot.problems.length) section.querySelector('[data-testid="cot-problems"]')?.classList.add("dsb-problems");
+    if (cot.teacherCode !== null) {
+      const code = el("details", { className: "dsb-case dsb-cot-code", testId: "cot-code" }, el("summary", { text: `Teacher's code (${plural(lineCount(cot.teacherCode), "line")})` }), pythonBlock(cot.teacherCode, "cot-code-block"));
+      code.open = this.codeOpen;
+      code.addEventListener("toggle", () => (this.codeOpen = code.open));
+      section.append(code);
+    }
+    if (cot.raw) {
+      const raw = el("details", { className: "dsb-case dsb-cot-raw", testId: "cot-raw" }, el("summary", { text: "Raw answer" }));
+      raw.open = this.rawOpen;
+      raw.addEventListener("toggle", () => (this.rawOpen = raw.open));
+      // The raw text can be long: drawn when first opened.
+      const fill = () => {
+        if (!raw.querySelector("pre")) raw.append(textBlock(cot.raw, "cot-raw-text"));
+      };
+      if (raw.open) fill();
+      raw.addEventListener("toggle", fill);
+      section.append(raw);
+    }
+    section.append(el("p", { className: "dsb-note dsb-cot-meta", testId: "cot-meta", text: cotMetaLine(cot) }));
     return section;
+  }
+
+  /** Accept (A), Reject (R), Edit (E), Regenerate (G); Accept and Reject need an answer to judge. */
+  private cotActions(index: number, cot: CotView | null): HTMLElement {
+    const bar = el("div", { className: "dsb-cot-actions", testId: "cot-actions" });
+    const busy = this.events.regenerating(index);
+    for (const { action, label, key, title, appearance } of COT_BUTTONS) {
+      const regenerate = action === "regenerate";
+      const text = regenerate && busy ? "Regenerating…" : regenerate && !cot ? "Generate" : label;
+      const b = button(`${text} (${key})`, () => this.events.cotAction(index, action), appearance);
+      b.dataset.testid = `cot-${action}`;
+      b.title = `${regenerate && !cot ? "Ask the teacher for this task's reasoning" : title} — key ${key}`;
+      b.setAttribute("aria-keyshortcuts", key);
+      const disabled = (action === "accept" || action === "reject") ? !cot?.canReview : action === "edit" ? !cot || cot.failure !== null : busy;
+      if (disabled) b.setAttribute("disabled", "");
+      if (regenerate && busy) {
+        b.setAttribute("aria-busy", "true");
+        b.prepend(el("span", { className: "dsb-spinner dsb-button-spinner" }));
+      }
+      bar.append(b);
+    }
+    return bar;
+  }
+
+  /** The sandbox's verdict and the validator's problems, a line each, as a warning. */
+  private cotProblems(cot: CotView): HTMLElement | undefined {
+    const lines: HTMLElement[] = [];
+    const v = cot.verification;
+    if (v && v.status !== "passed") {
+      const test = v.failedTest === null ? "" : ` on test #${v.failedTest}`;
+      const line = el("li", { testId: "cot-verification" }, el("strong", { text: `Verification ${v.status}${test}` }));
+      if (v.message) line.append(": ", el("code", { text: v.message }));
+      line.dataset.failedTest = v.failedTest === null ? "" : String(v.failedTest);
+      lines.push(line);
+    }
+    for (const problem of cot.problems) lines.push(el("li", { testId: "cot-problem" }, ...withInlineCode(problem)));
+    if (!lines.length) return undefined;
+    return el("div", { className: "callout warning dsb-cot-problems", testId: "cot-problems" }, el("ul", {}, ...lines));
   }
 
   /** TACO's url, time and memory limits and the like: primitive values only. */
@@ -328,6 +453,30 @@ export class DetailView {
   private section(title: string, testId: string, ...children: HTMLElement[]): HTMLElement {
     return el("section", { className: "dsb-section", testId }, el("h3", { text: title }), ...children);
   }
+}
+
+/** "fixture-script · 87 prompt / 90 completion tokens · 1 attempt · created 2025-01-01 00:00". */
+export function cotMetaLine(cot: CotView): string {
+  const { model, promptTokens, completionTokens, attempts, createdAt } = cot.meta;
+  const parts = [model || "unknown teacher"];
+  if (promptTokens !== null || completionTokens !== null) parts.push(`${count(promptTokens ?? 0)} prompt / ${count(completionTokens ?? 0)} completion tokens`);
+  if (attempts !== null) parts.push(plural(attempts, "attempt"));
+  parts.push(`created ${formatTime(createdAt)}`);
+  return parts.join(" · ");
+}
+
+/** Text whose `backticked` spans become <code>, as the teacher writes identifiers; no other markup. */
+export function withInlineCode(text: string): (Node | string)[] {
+  const parts = text.split(/`([^`\n]+)`/);
+  return parts.map((part, i) => (i % 2 === 1 ? el("code", { text: part }) : part)).filter((part) => part !== "");
+}
+
+/** An ISO time as "2025-01-01 00:00" in local time; the text itself when it is not a time. */
+function formatTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 /** Python code showing its first `lines` lines, with a button to show the rest. */

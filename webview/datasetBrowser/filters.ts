@@ -1,6 +1,6 @@
-// The search box and the source / difficulty / tag filters above the task list.
+// The search box, the CoT status filter and the source / difficulty / tag filters above the task list.
 import type { TaskFilter } from "../../src/core/datasets/api";
-import type { DatasetView, Facet } from "../../src/panels/datasetBrowser/protocol";
+import { COT_FILTER_LABELS, COT_FILTERS, type CotFilter, type CotFilterCounts, type DatasetView, type Facet } from "../../src/panels/datasetBrowser/protocol";
 import { el } from "../shared/host";
 import { checkbox } from "../shared/toolkit";
 import { count, countBadge, debounce, difficultyLabel } from "./format";
@@ -22,6 +22,10 @@ export class FilterPanel {
   readonly search: HTMLInputElement;
   private readonly facetsBox: HTMLElement;
   private readonly clear: HTMLButtonElement;
+  /** The CoT status filter; shown while a CoT set is reviewed. */
+  readonly cotSelect: HTMLSelectElement;
+  private readonly cotRow: HTMLElement;
+  private cotCounts: CotFilterCounts | null = null;
   private facets: DatasetView["facets"] = { sources: [], difficulties: [], tags: [] };
   private selected: Record<FacetKey, Set<string>> = { sources: new Set(), difficulties: new Set(), tags: new Set() };
   private readonly expanded = new Set<FacetKey>();
@@ -61,11 +65,51 @@ export class FilterPanel {
     this.clear.hidden = true;
     this.clear.addEventListener("click", () => {
       this.setFilter({});
+      this.setCotFilter("any");
       this.changed();
       this.search.focus();
     });
+    this.cotSelect = el("select", { className: "dsb-select", id: "dsb-cot-filter", testId: "cot-filter" });
+    this.cotSelect.title = "Show the tasks whose reasoning in the CoT set has this status or review decision (not reviewed: answers no one has accepted, rejected or edited yet)";
+    this.cotSelect.addEventListener("change", () => this.changed());
+    const cotLabel = el("label", { className: "dsb-facet-label", text: "Reasoning" });
+    cotLabel.htmlFor = this.cotSelect.id;
+    this.cotRow = el("div", { className: "dsb-cot-filter" }, cotLabel, this.cotSelect);
+    this.cotRow.hidden = true;
+    this.renderCotOptions("any");
     this.facetsBox = el("div", { className: "dsb-facets" });
-    this.element = el("div", { className: "dsb-filters", testId: "filters" }, this.search, this.facetsBox);
+    this.element = el("div", { className: "dsb-filters", testId: "filters" }, this.search, this.cotRow, this.facetsBox);
+  }
+
+  /** The CoT status filter; "any" while no set is reviewed. */
+  get cotFilter(): CotFilter {
+    if (this.cotRow.hidden) return "any";
+    return COT_FILTERS.find((f) => f === this.cotSelect.value) ?? "any";
+  }
+
+  /** Sets the CoT status filter without reporting a change. */
+  setCotFilter(filter: CotFilter): void {
+    this.renderCotOptions(filter);
+    this.updateClear();
+  }
+
+  /** Shows the filter with the dataset's counts per option while a set is reviewed (`counts`), hides it otherwise. */
+  setCotCounts(counts: CotFilterCounts | null, reviewing: boolean): void {
+    this.cotCounts = counts;
+    this.cotRow.hidden = !reviewing;
+    this.renderCotOptions(reviewing ? (this.cotSelect.value as CotFilter) || "any" : "any");
+    this.updateClear();
+  }
+
+  private renderCotOptions(value: CotFilter): void {
+    const options = COT_FILTERS.map((f) => {
+      const option = el("option", { text: this.cotCounts ? `${COT_FILTER_LABELS[f]} (${count(this.cotCounts[f])})` : COT_FILTER_LABELS[f] });
+      option.value = f;
+      option.selected = f === value;
+      return option;
+    });
+    this.cotSelect.replaceChildren(...options);
+    this.cotSelect.value = value;
   }
 
   /** "Clear filters", placed by the owner beside the matched count. */
@@ -109,7 +153,7 @@ export class FilterPanel {
 
   private updateClear(): void {
     const f = this.filter;
-    this.clear.hidden = !(f.text || f.sources || f.difficulties || f.tags);
+    this.clear.hidden = !(f.text || f.sources || f.difficulties || f.tags || this.cotFilter !== "any");
   }
 
   private renderFacets(): void {

@@ -1,6 +1,6 @@
 // The top of the panel: the dataset's name, format and counts, the rejections, the loading
-// progress, errors, and "Open Dataset…".
-import type { DatasetView, LoadingView } from "../../src/panels/datasetBrowser/protocol";
+// progress, errors, the CoT set reviewed, and "Open Dataset…".
+import type { CotStateView, DatasetView, LoadingView } from "../../src/panels/datasetBrowser/protocol";
 import { el } from "../shared/host";
 import { button } from "../shared/toolkit";
 import { chip, count, plural } from "./format";
@@ -16,8 +16,10 @@ export class Header {
   private readonly bar: HTMLElement;
   private readonly error: HTMLElement;
   private readonly errorText: HTMLElement;
+  /** The CoT set reviewed: the sets of .codistill/cots, and "none". */
+  readonly cotSet: HTMLSelectElement;
 
-  constructor(onOpenDataset: () => void) {
+  constructor(onOpenDataset: () => void, onCotSet: (name: string | null) => void) {
     this.title = el("h1", { className: "dsb-name", text: "Datasets", testId: "dataset-name" });
     this.format = chip("", "dsb-format");
     this.format.dataset.testid = "dataset-format";
@@ -26,6 +28,12 @@ export class Header {
     const open = button("Open Dataset…", onOpenDataset, "secondary");
     open.dataset.testid = "open-dataset";
     open.title = "Open a dataset file (JSONL, JSON or Parquet)";
+    this.cotSet = el("select", { className: "dsb-select", id: "dsb-cot-set", testId: "cot-set-select" });
+    this.cotSet.title = "The CoT set whose reasoning the browser shows and reviews (.codistill/cots)";
+    this.cotSet.addEventListener("change", () => onCotSet(this.cotSet.value === "" ? null : this.cotSet.value));
+    const cotLabel = el("label", { className: "dsb-cot-set-label", text: "CoT set" });
+    cotLabel.htmlFor = this.cotSet.id;
+    this.setCotState({ sets: [], selected: null, reason: "default", counts: null });
     this.rejections = el("section", { className: "dsb-rejections", id: "dsb-rejections", testId: "rejections" });
     this.rejections.hidden = true;
 
@@ -48,7 +56,12 @@ export class Header {
     this.element = el(
       "header",
       { className: "dsb-header", testId: "header" },
-      el("div", { className: "dsb-header-main" }, el("div", { className: "dsb-title" }, this.title, this.format, this.counts), open),
+      el(
+        "div",
+        { className: "dsb-header-main" },
+        el("div", { className: "dsb-title" }, this.title, this.format, this.counts),
+        el("div", { className: "dsb-header-actions" }, el("span", { className: "dsb-cot-set", testId: "cot-set" }, cotLabel, this.cotSet), open),
+      ),
       this.rejections,
       this.loading,
       this.error,
@@ -96,6 +109,20 @@ export class Header {
       ...shown,
       el("ul", {}, ...items),
     );
+  }
+
+  /** The sets offered and the one reviewed. */
+  setCotState(state: CotStateView): void {
+    const none = el("option", { text: "none" });
+    none.value = "";
+    const options = [none, ...state.sets.map((name) => {
+      const option = el("option", { text: name });
+      option.value = name;
+      return option;
+    })];
+    this.cotSet.replaceChildren(...options);
+    this.cotSet.value = state.selected ?? "";
+    this.cotSet.dataset.selected = state.selected ?? "";
   }
 
   setLoading(progress: LoadingView | undefined): void {

@@ -2,6 +2,10 @@
 // beside the selected task in full. Messages: src/panels/datasetBrowser/protocol.ts.
 import type { TaskFilter } from "../../src/core/datasets/api";
 import type {
+  CotAction,
+  CotFilter,
+  CotMark,
+  CotStateView,
   DatasetBrowserReplies,
   DatasetBrowserState,
   DatasetBrowserToHost,
@@ -33,6 +37,14 @@ const SAVE_DELAY_MS = 100;
 
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/** Review keys: one key per task; Accept and Reject go on to the next task. */
+const REVIEW_KEYS: Record<string, CotAction> = { a: "accept", r: "reject", e: "edit", g: "regenerate" };
+const MOVE_KEYS: Record<string, number> = { j: 1, n: 1, k: -1, p: -1 };
+/** Where keys are text, not shortcuts. */
+const TYPING = "input, textarea, select, [contenteditable], vscode-text-field, vscode-text-area, vscode-dropdown";
+
+const sameCounts = (a: CotStateView["counts"], b: CotStateView["counts"]) => JSON.stringify(a) === JSON.stringify(b);
+
 class DatasetBrowser {
   private readonly host = new HostConnection<SavedState, DatasetBrowserToHost, DatasetBrowserToWebview, DatasetBrowserReplies>();
   private readonly header: Header;
@@ -57,6 +69,12 @@ class DatasetBrowser {
   private solutionTab = 0;
   private taskToken = 0;
   private listWidth: number | undefined;
+  /** The CoT sets, the one reviewed and the counts, as the host last said. */
+  private cotState: CotStateView | undefined;
+  /** The list's CoT badges by dataset index, from the rows and the host's pushes. */
+  private readonly marks = new Map<number, CotMark | null>();
+  /** Tasks whose reasoning is being regenerated. */
+  private readonly regenerating = new Set<number>();
 
   private readonly saveSoon = debounce(() => this.save(), SAVE_DELAY_MS);
   private readonly loadTaskSoon = debounce((index: number) => void this.loadTask(index), TASK_DELAY_MS);
@@ -65,7 +83,10 @@ class DatasetBrowser {
     this.restoreFrom = this.host.state;
     this.listWidth = this.restoreFrom?.listWidth;
 
-    this.header = new Header(() => this.host.notify("datasetBrowser/openDataset"));
+    this.header = new Header(
+      () => this.host.notify("datasetBrowser/openDataset"),
+      (name) => void this.chooseCotSet(name),
+    );
     this.filters = new FilterPanel(
       (filter) => void this.runQuery(filter),
       () => this.enterList(),
@@ -82,6 +103,7 @@ class DatasetBrowser {
         this.selectedPosition = position;
         this.saveSoon();
       },
+      mark: (index) => this.marks.get(index),
     });
     this.detail = new DetailView({
       openInEditor: (index) => this.openInEditor(index),
@@ -89,6 +111,11 @@ class DatasetBrowser {
         this.solutionTab = tab;
         this.save();
       },
+      cotAction: (index, action) => {
+        if (action === "accept" || action === "reject") this.review(action, index);
+        else void this.cotAction(index, action);
+      },
+      regenerating: (index) => this.regenerating.has(index),
     });
     this.matched = el("span", { className: "dsb-matched", testId: "matched" });
     this.matched.setAttribute("aria-live", "polite");
@@ -125,6 +152,13 @@ class DatasetBrowser {
 
     this.host.on("datasetBrowser/dataset", (view) => void this.onDataset(view));
     this.host.on("datasetBrowser/loading", (progress) => this.onLoading(progress));
+    this.host.on("datasetBrowser/cotState", (state) => this.onCotState(state));
+    this.host.on("datasetBrowser/cotMarks", ({ set, changes }) => {
+      if (set !== this.cotState?.selected) return;
+      for (const [index, mark] of changes) this.marks.set(index, mark);
+      this.list.invalidate();
+    });
+    this.host.on("datasetBrowser/cot", ({ index, set, cot }) => this.detail.updateCot(index, set, cot));
     this.host.on("datasetBrowser/error", ({ message }) => {
       this.loadingPath = undefined;
       this.header.setLoading(undefined);
@@ -156,6 +190,7 @@ class DatasetBrowser {
     this.body.hidden = false;
 
     let filter: TaskFilter = {};
+    let cotFilter: CotFilter = "any";
     let scrollTop = 0;
     let selected: number | undefined;
     let hint: number | undefined;
@@ -174,12 +209,21 @@ class DatasetBrowser {
       if (Number.isInteger(saved.selectedIndex) && saved.selectedIndex! < view.rows) selected = saved.selectedIndex;
       hint = saved.position;
       this.solutionTab = saved.solutionTab ?? 0;
+      cotFilter = saved.cotFilter ?? "any";
+      // The set picked before, unless the host was asked for one (openDataset's argument).
+      const state = this.cotState;
+      if (saved.cotSet !== undefined && state?.reason === "default" && saved.cotSet !== state.selected && (saved.cotSet === null || state.sets.includes(saved.cotSet))) {
+        await this.chooseCotSet(saved.cotSet, false);
+      }
     } else if (previous && previous.path === view.path) {
-      // The same file again (reloaded): a fresh query, but keep what was typed.
+      // The same file again (reloaded): a fresh query, but keep what was typed and the status filter.
       const text = this.filters.filter.text;
       if (text) filter = { text };
+      cotFilter = this.filters.cotFilter;
     }
     this.filters.setFilter(filter);
+    this.filters.setCotFilter(cotFilter);
+    this.marks.clear();
     this.loadTaskSoon.cancel();
     this.taskToken++;
     this.selectedIndex = selected;
@@ -201,7 +245,7 @@ class DatasetBrowser {
     this.matched.classList.add("dsb-busy");
     let result: DatasetBrowserReplies["datasetBrowser/query"];
     try {
-      result = await this.host.request("datasetBrowser/query", { filter });
+      result = await this.host.request("datasetBrowser/query", { filter, cot: this.filters.cotFilter });
     } catch (err) {
       if (generation === this.generation) {
         this.matched.classList.remove("dsb-busy");
@@ -214,7 +258,11 @@ class DatasetBrowser {
     this.matched.classList.remove("dsb-busy");
     const cache: RowCache = new RowCache(
       result.matched,
-      (start, n) => this.host.request("datasetBrowser/rows", { start, count: n }),
+      async (start, n) => {
+        const answer = await this.host.request("datasetBrowser/rows", { start, count: n });
+        if (this.cache === cache) answer.rows.forEach((row, k) => this.marks.set(row.index, answer.marks[k] ?? null));
+        return answer;
+      },
       () => {
         if (this.cache === cache) this.list.refresh();
       },
@@ -226,7 +274,7 @@ class DatasetBrowser {
     this.showMatched(result.matched, result.total);
     // Positions change with the result: the selected task's is found again below (or drawn).
     this.selectedPosition = undefined;
-    const filtered = Boolean(filter.text || filter.sources?.length || filter.difficulties?.length || filter.tags?.length);
+    const filtered = Boolean(filter.text || filter.sources?.length || filter.difficulties?.length || filter.tags?.length || this.filters.cotFilter !== "any");
     this.list.setCache(cache, scrollTop, filtered ? "No task matches the search and filters." : "This dataset has no tasks.", this.selectedIndex);
     this.save();
     if (this.selectedIndex !== undefined && this.selectedPosition === undefined) {
@@ -276,9 +324,9 @@ class DatasetBrowser {
     const token = ++this.taskToken;
     this.detail.showLoading();
     try {
-      const { task, cot } = await this.host.request("datasetBrowser/task", { index });
+      const { task, cot, cotSet } = await this.host.request("datasetBrowser/task", { index });
       if (token !== this.taskToken) return;
-      this.detail.show(index, task, cot, this.solutionTab);
+      this.detail.show(index, task, cot, cotSet, this.solutionTab);
     } catch (err) {
       if (token === this.taskToken) this.detail.showError(`Could not load task ${index + 1}: ${errorMessage(err)}`);
     }
@@ -286,6 +334,91 @@ class DatasetBrowser {
 
   private openInEditor(index: number): void {
     this.host.notify("datasetBrowser/openInEditor", { index });
+  }
+
+  // ---- the CoT set reviewed
+
+  private onCotState(state: CotStateView): void {
+    const previous = this.cotState;
+    this.cotState = state;
+    this.header.setCotState(state);
+    this.filters.setCotCounts(state.counts, state.selected !== null);
+    if (previous?.selected !== state.selected) {
+      this.marks.clear();
+      this.list.invalidate();
+    } else if (this.view && !this.loadingPath && this.filters.cotFilter !== "any" && !sameCounts(previous.counts, state.counts)) {
+      // Tasks may have come into or left the status filter: query again, keeping the place.
+      void this.runQuery(this.filters.filter, this.list.element.scrollTop, this.selectedPosition);
+    }
+  }
+
+  /** Reviews `name` (null: none): the list's badges, the filter's counts and the task shown follow. */
+  private async chooseCotSet(name: string | null, requery = true): Promise<void> {
+    let state: CotStateView;
+    try {
+      state = await this.host.request("datasetBrowser/selectCotSet", { name });
+    } catch (err) {
+      this.header.showError(`Could not open the CoT set ${name}: ${errorMessage(err)}`);
+      if (this.cotState) this.header.setCotState(this.cotState);
+      return;
+    }
+    this.onCotState(state);
+    this.save();
+    if (!requery || !this.view) return;
+    await this.runQuery(this.filters.filter, this.list.element.scrollTop, this.selectedPosition);
+    if (this.selectedIndex !== undefined) void this.loadTask(this.selectedIndex);
+  }
+
+  /** Accept or Reject the task's reasoning, then go to the next task (the shown one only: a click elsewhere does not move). */
+  private review(action: "accept" | "reject", index = this.selectedIndex): void {
+    if (index === undefined) return;
+    const shown = this.detail.cotOf(index);
+    // Known to have nothing to judge: no record, or a failed one. Not shown yet: the host decides.
+    if (shown && !shown.cot?.canReview) return;
+    void this.cotAction(index, action);
+    if (index === this.selectedIndex) void this.move(1);
+  }
+
+  private async cotAction(index: number, action: CotAction): Promise<void> {
+    const set = this.cotState?.selected;
+    if (!set) {
+      this.header.showError("No CoT set is reviewed: pick one in the header (CoT set) first.");
+      return;
+    }
+    if (action === "edit" && this.detail.cotOf(index) && !this.detail.cotOf(index)?.cot) return;
+    if (action === "regenerate") {
+      if (this.regenerating.has(index)) return;
+      this.regenerating.add(index);
+      this.detail.refreshCot(index);
+    }
+    let cot: DatasetBrowserReplies["datasetBrowser/cotAction"]["cot"] = null;
+    try {
+      cot = (await this.host.request("datasetBrowser/cotAction", { index, action })).cot;
+    } catch (err) {
+      const verb = { accept: "accept", reject: "reject", edit: "edit", regenerate: "regenerate" }[action];
+      this.header.showError(`Could not ${verb} the reasoning of task ${index + 1}: ${errorMessage(err)}`);
+    } finally {
+      if (action === "regenerate") this.regenerating.delete(index);
+    }
+    if (cot) {
+      this.marks.set(index, cot.review ? { bucket: cot.bucket, review: cot.review.decision } : { bucket: cot.bucket });
+      this.list.invalidate();
+      this.detail.updateCot(index, set, cot);
+    } else if (action === "regenerate") {
+      this.detail.refreshCot(index);
+    }
+  }
+
+  /** Selects the task `delta` rows away in the list (j/n, k/p, and after Accept/Reject). */
+  private async move(delta: number): Promise<void> {
+    const cache = this.cache;
+    if (!cache || cache.count === 0) return;
+    let position = this.selectedPosition;
+    if (position === undefined && this.selectedIndex !== undefined) position = await cache.locate(this.selectedIndex);
+    if (this.cache !== cache) return;
+    const target = position === undefined ? this.list.firstVisible : Math.min(cache.count - 1, Math.max(0, position + delta));
+    if (target === position) return;
+    await this.select(target);
   }
 
   /** From the search box: focus the list, selecting the first row when nothing is selected there. */
@@ -336,7 +469,25 @@ class DatasetBrowser {
   private onGlobalKey(e: KeyboardEvent): void {
     if (!this.view) return;
     const target = e.target instanceof Element ? e.target : null;
-    const typing = target?.closest("input, textarea, select, [contenteditable]") != null;
+    const typing = target?.closest(TYPING) != null;
+    if (!typing && !e.ctrlKey && !e.metaKey && !e.altKey && !e.shiftKey) {
+      // A held review key acts once; a held move key keeps moving.
+      const action = e.repeat ? undefined : REVIEW_KEYS[e.key];
+      const delta = MOVE_KEYS[e.key];
+      if (action || (e.repeat && REVIEW_KEYS[e.key])) {
+        e.preventDefault();
+        if (!action) return;
+        if (this.selectedIndex === undefined) return;
+        if (action === "accept" || action === "reject") this.review(action);
+        else void this.cotAction(this.selectedIndex, action);
+        return;
+      }
+      if (delta !== undefined) {
+        e.preventDefault();
+        void this.move(delta);
+        return;
+      }
+    }
     if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === "f") {
       e.preventDefault();
       this.filters.focusSearch();
@@ -359,6 +510,8 @@ class DatasetBrowser {
       solutionTab: this.solutionTab,
       position: this.selectedPosition,
       listWidth: this.listWidth,
+      ...(this.cotState && this.cotState.reason !== "default" ? { cotSet: this.cotState.selected } : {}),
+      cotFilter: this.filters.cotFilter,
     };
   }
 }

@@ -2,6 +2,7 @@
 // so it stays fluid with any number of tasks. Rows come from a RowCache; rows not fetched yet
 // show as placeholders until their page arrives.
 import type { TaskSummary } from "../../src/core/datasets/api";
+import { COT_BUCKET_LABELS, type CotMark } from "../../src/panels/datasetBrowser/protocol";
 import { difficultyBucket, difficultyLabel, testsLabel } from "./format";
 import type { RowCache } from "./rowCache";
 
@@ -18,6 +19,8 @@ export interface VirtualListEvents {
   scroll(scrollTop: number): void;
   /** The selected task was drawn at `position` (lets the owner learn where it is). */
   selectedSeen(position: number): void;
+  /** The task's reasoning in the CoT set reviewed, for its badge; null or undefined draws none. */
+  mark?(index: number): CotMark | null | undefined;
 }
 
 export class VirtualList {
@@ -114,6 +117,12 @@ export class VirtualList {
     this.schedule();
   }
 
+  /** Redraws every row drawn (their CoT marks changed). */
+  invalidate(): void {
+    for (const row of this.rows.values()) delete row.dataset.key;
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
@@ -183,15 +192,19 @@ export class VirtualList {
     id.className = "dsb-row-id";
     const difficulty = document.createElement("span");
     difficulty.className = "dsb-difficulty";
+    const cot = document.createElement("span");
+    cot.className = "dsb-row-cot";
+    cot.dataset.testid = "row-cot";
     const tests = document.createElement("span");
     tests.className = "dsb-row-tests";
-    meta.append(id, difficulty, tests);
+    meta.append(id, difficulty, cot, tests);
     row.append(title, meta);
     return row;
   }
 
   private draw(row: HTMLElement, position: number, summary: TaskSummary | undefined, selected: boolean): void {
-    const key = `${position}|${summary ? summary.index : "-"}|${selected ? 1 : 0}`;
+    const mark = summary ? this.events.mark?.(summary.index) : undefined;
+    const key = `${position}|${summary ? summary.index : "-"}|${selected ? 1 : 0}|${mark ? `${mark.bucket}/${mark.review ?? ""}` : ""}`;
     if (row.dataset.key === key) return;
     row.dataset.key = key;
     row.id = `dsb-row-${position}`;
@@ -201,7 +214,8 @@ export class VirtualList {
     row.setAttribute("aria-setsize", String(this.count));
     row.setAttribute("aria-selected", selected ? "true" : "false");
     const [title, meta] = row.children as unknown as [HTMLElement, HTMLElement];
-    const [id, difficulty, tests] = meta.children as unknown as [HTMLElement, HTMLElement, HTMLElement];
+    const [id, difficulty, cot, tests] = meta.children as unknown as [HTMLElement, HTMLElement, HTMLElement, HTMLElement];
+    drawMark(cot, mark);
     if (!summary) {
       row.classList.add("dsb-row-placeholder");
       delete row.dataset.index;
@@ -226,7 +240,7 @@ export class VirtualList {
     tests.textContent = testsLabel(summary.testKind, summary.testCount);
     row.setAttribute(
       "aria-label",
-      `${summary.id}: ${summary.title}${summary.difficulty ? `, ${difficultyLabel(summary.difficulty)}` : ""}, ${summary.testKind} tests: ${summary.testCount}`,
+      `${summary.id}: ${summary.title}${summary.difficulty ? `, ${difficultyLabel(summary.difficulty)}` : ""}, ${summary.testKind} tests: ${summary.testCount}${mark ? `, reasoning ${COT_BUCKET_LABELS[mark.bucket]}${mark.review ? ` ${mark.review}` : ""}` : ""}`,
     );
   }
 
@@ -235,4 +249,22 @@ export class VirtualList {
     delete row.dataset.key;
     if (this.pool.length < 200) this.pool.push(row);
   }
+}
+
+/** The row's CoT badge: the status bucket and the review decision, or nothing. */
+function drawMark(node: HTMLElement, mark: CotMark | null | undefined): void {
+  node.hidden = !mark;
+  if (!mark) {
+    node.textContent = "";
+    delete node.dataset.bucket;
+    delete node.dataset.review;
+    return;
+  }
+  const status = COT_BUCKET_LABELS[mark.bucket];
+  node.textContent = mark.review ? `${status} · ${mark.review}` : status;
+  node.className = `dsb-row-cot dsb-cot-${mark.bucket}${mark.review ? ` dsb-cot-review-${mark.review}` : ""}`;
+  node.dataset.bucket = mark.bucket;
+  if (mark.review) node.dataset.review = mark.review;
+  else delete node.dataset.review;
+  node.title = `Reasoning: ${status}${mark.review ? `, ${mark.review}` : ", not reviewed"}`;
 }

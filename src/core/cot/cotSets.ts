@@ -68,8 +68,10 @@ export function describeCotSet({ summary, reviews }: CotSetSummary): string {
 }
 
 /** "80 verified · 30 valid · 10 invalid · 2 failed": the explorer's description of a set. */
-export function cotSetDescription({ summary }: CotSetSummary): string {
-  return summary.total ? statusCounts(summary).join(" · ") : "empty";
+export function cotSetDescription({ summary, reviews }: CotSetSummary): string {
+  if (!summary.total) return "empty";
+  const reviewed = reviewCountsText(reviews);
+  return `${statusCounts(summary).join(" · ")}${reviewed.length ? ` | ${reviewed.join(" · ")}` : ""}`;
 }
 
 /** Every count of a set, a line each: statuses, the verified share, review decisions, the teacher's tokens. */

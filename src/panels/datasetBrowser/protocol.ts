@@ -1,4 +1,6 @@
 // Messages between the Dataset Browser webview and the extension host. Pure: imported by both.
+import type { CotBucket } from "../../core/cot/stats";
+import type { ReviewDecision, VerificationStatus } from "../../core/cot/store";
 import type { Rejection, TaskFilter, TaskSummary, DatasetFormat } from "../../core/datasets/api";
 import { floatText, isMarkedFloat, sourceKeyOrder } from "../../core/datasets/json";
 import type { CallTests, Task, TaskTests } from "../../core/datasets/task";
@@ -31,18 +33,87 @@ export interface LoadingView {
   totalBytes: number;
 }
 
-/** The reasoning shown beside a task; null until the CoT issue provides records. */
+/** The words of a CoT record's status bucket (src/core/cot/stats.ts), as badges and filters show them. */
+export const COT_BUCKET_LABELS: Record<CotBucket, string> = {
+  verified: "verified",
+  valid: "valid",
+  failedVerification: "failed verification",
+  invalid: "invalid",
+  failed: "failed",
+};
+
+/** The reasoning of one task in the CoT set the browser reviews: what the detail shows of its record. */
 export interface CotView {
-  status: string;
+  /** The CoT set it is from. */
+  set: string;
+  taskId: string;
+  bucket: CotBucket;
+  /** A person's decision, when there is one. */
+  review: { decision: ReviewDecision; at: string } | null;
   intent: string;
   steps: string[];
   formulas: string[];
   edgeCases: string[];
+  teacherCode: string | null;
+  /** The validator's and the sandbox's problems, one a line (the verdict is in `verification`). */
   problems: string[];
+  /** The sandbox's verdict on teacherCode; failedTest is the index of the failing test. */
+  verification: { status: VerificationStatus; failedTest: number | null; message: string | null } | null;
+  /** Why the teacher gave no usable answer (bucket "failed"). */
+  failure: string | null;
+  /** The teacher's answer as it came, for the "Raw answer" disclosure. */
+  raw: string;
+  meta: { model: string; endpoint: string; promptTokens: number | null; completionTokens: number | null; attempts: number | null; createdAt: string };
+  /** Accept and Reject apply: false for a failed record, which has no answer to judge. */
+  canReview: boolean;
 }
+
+/** A row's CoT in the list: its bucket and the decision, if any. */
+export interface CotMark {
+  bucket: CotBucket;
+  review?: ReviewDecision;
+}
+
+/**
+ * The status filter of the task list: any task, a status bucket, tasks without a record in the
+ * set, or a review decision ("unreviewed": an answer no one has decided on; a failed record,
+ * which has no answer, is not among them).
+ */
+export type CotFilter = "any" | CotBucket | "none" | "accepted" | "rejected" | "edited" | "unreviewed";
+
+export const COT_FILTER_LABELS: Record<CotFilter, string> = {
+  any: "any",
+  ...COT_BUCKET_LABELS,
+  none: "no reasoning",
+  accepted: "accepted",
+  rejected: "rejected",
+  edited: "edited",
+  unreviewed: "not reviewed",
+};
+
+export const COT_FILTERS = Object.keys(COT_FILTER_LABELS) as CotFilter[];
+
+export type CotFilterCounts = Record<CotFilter, number>;
+
+/** Why the browser reviews the set it does: asked for (openDataset's argument), picked in the header, or the default. */
+export type CotSetReason = "requested" | "chosen" | "default";
+
+/** The CoT sets the header offers, the one reviewed, and the dataset's tasks counted by status filter. */
+export interface CotStateView {
+  sets: string[];
+  selected: string | null;
+  reason: CotSetReason;
+  /** Null until a dataset is loaded. */
+  counts: CotFilterCounts | null;
+}
+
+export type CotAction = "accept" | "reject" | "regenerate" | "edit";
+export const COT_ACTIONS: readonly CotAction[] = ["accept", "reject", "regenerate", "edit"];
 
 export interface QueryParams {
   filter: TaskFilter;
+  /** The CoT status filter; absent is "any". */
+  cot?: CotFilter;
 }
 
 export interface RowsParams {
@@ -55,6 +126,16 @@ export interface TaskIndexParams {
   index: number;
 }
 
+export interface CotActionParams {
+  index: number;
+  action: CotAction;
+}
+
+export interface SelectCotSetParams {
+  /** A set of .codistill/cots, or null for none. */
+  name: string | null;
+}
+
 /** Webview -> host. */
 export interface DatasetBrowserToHost {
   "datasetBrowser/ready": NoParams;
@@ -63,13 +144,20 @@ export interface DatasetBrowserToHost {
   "datasetBrowser/task": TaskIndexParams;
   "datasetBrowser/openInEditor": TaskIndexParams;
   "datasetBrowser/openDataset": NoParams;
+  "datasetBrowser/cotAction": CotActionParams;
+  "datasetBrowser/selectCotSet": SelectCotSetParams;
 }
 
 /** What the host answers to the webview's requests. */
 export interface DatasetBrowserReplies {
   "datasetBrowser/query": { matched: number; total: number };
-  "datasetBrowser/rows": { start: number; rows: TaskSummary[] };
-  "datasetBrowser/task": { task: WireTask; cot: CotView | null };
+  /** `marks[k]` is the CoT of `rows[k]` in the set reviewed (null: none, or no set). */
+  "datasetBrowser/rows": { start: number; rows: TaskSummary[]; marks: (CotMark | null)[] };
+  /** `cotSet` is the set reviewed (null: none); `cot` the task's record in it. */
+  "datasetBrowser/task": { task: WireTask; cot: CotView | null; cotSet: string | null };
+  /** The record after the action (Edit answers the record as it is; the saved edit is pushed later). */
+  "datasetBrowser/cotAction": { cot: CotView | null };
+  "datasetBrowser/selectCotSet": CotStateView;
 }
 
 /** Host -> webview notifications. */
@@ -77,6 +165,12 @@ export interface DatasetBrowserToWebview {
   "datasetBrowser/dataset": DatasetView;
   "datasetBrowser/loading": LoadingView;
   "datasetBrowser/error": { message: string };
+  /** The sets, the one reviewed and the counts: after a load, a pick, and whenever the set changes. */
+  "datasetBrowser/cotState": CotStateView;
+  /** Rows whose CoT changed in the set reviewed, by dataset index. */
+  "datasetBrowser/cotMarks": { set: string; changes: [index: number, mark: CotMark | null][] };
+  /** The CoT of the selected task, after it changed (an action, an edit saved, a generation run, the file on disk). */
+  "datasetBrowser/cot": { index: number; set: string; cot: CotView | null };
 }
 
 /** What the webview persists with setState, so hiding and showing the panel loses nothing. */
@@ -86,8 +180,13 @@ export interface DatasetBrowserState {
   selectedIndex?: number;
   scrollTop: number;
   solutionTab: number;
+  /** The CoT set picked (null: none); absent when the host's default was kept. */
+  cotSet?: string | null;
+  cotFilter?: CotFilter;
 }
 
+/** The shape of a CoT set's name (the reasoning service checks it again before touching a file). */
+const COT_SET_NAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
 const stringList = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === "string"));
@@ -104,13 +203,25 @@ function validateFilter(filter: unknown): string | undefined {
 export const datasetBrowserValidators: ParamsValidators<DatasetBrowserToHost> = {
   "datasetBrowser/ready": noParams,
   "datasetBrowser/openDataset": noParams,
-  "datasetBrowser/query": (p) => (isObject(p) ? validateFilter(p.filter) : "expected an object"),
+  "datasetBrowser/query": (p) => {
+    if (!isObject(p)) return "expected an object";
+    if (p.cot !== undefined && !COT_FILTERS.some((f) => f === p.cot)) return `cot: expected one of ${COT_FILTERS.join(", ")}`;
+    return validateFilter(p.filter);
+  },
   "datasetBrowser/rows": (p) =>
     isObject(p) && isIndex(p.start) && isIndex(p.count) && p.count <= 1000
       ? undefined
       : "expected { start, count } with non-negative integers, count at most 1000",
   "datasetBrowser/task": (p) => (isObject(p) && isIndex(p.index) ? undefined : "index: expected a non-negative integer"),
   "datasetBrowser/openInEditor": (p) => (isObject(p) && isIndex(p.index) ? undefined : "index: expected a non-negative integer"),
+  "datasetBrowser/cotAction": (p) => {
+    if (!isObject(p) || !isIndex(p.index)) return "index: expected a non-negative integer";
+    return COT_ACTIONS.some((a) => a === p.action) ? undefined : `action: expected one of ${COT_ACTIONS.join(", ")}`;
+  },
+  "datasetBrowser/selectCotSet": (p) =>
+    isObject(p) && (p.name === null || (typeof p.name === "string" && COT_SET_NAME_SHAPE.test(p.name)))
+      ? undefined
+      : "name: expected a CoT set name (letters, digits, \".\", \"-\", \"_\") or null",
 };
 
 /**
