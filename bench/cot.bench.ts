@@ -1,6 +1,7 @@
 // Reasoning generation against a loopback teacher with a fixed latency L per request and
 // concurrency c: the whole path (dataset index, prompt rendering, HTTP, parsing, validation,
-// append to the CoT set). Prints figures; never part of the pass/fail tests.
+// append to the CoT set). The teacher answers from its own process, as a real one runs elsewhere.
+// Prints figures; never part of the pass/fail tests.
 // Targets: on 500 tasks the achieved rate is >= 0.9 * c / L; over 10,000 tasks the heap stays
 // flat (the store keeps a small entry per task, never the records).
 //   npm run bench:cot          (node --expose-gc --import tsx bench/cot.bench.ts)
@@ -14,7 +15,8 @@ import { teacherSource } from "../src/core/cot/sources";
 import { CotStore } from "../src/core/cot/store";
 import { TeacherClient } from "../src/core/cot/teacher";
 import { openDataset } from "../src/core/datasets/index";
-import { goodAnswer, startFakeTeacher } from "../test/unit/fakeTeacher";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 
 const DATA = process.env.CODISTILL_DATA ?? join(import.meta.dirname, "..", "..", "shared", "data");
 const TEMPLATE = promptTemplate("=== system ===\nYou explain.\n=== user ===\nTask id: {{taskId}}\n{{prompt}}\n", "bench");
@@ -37,8 +39,25 @@ interface Run {
   heapMb: number[];
 }
 
+/** The loopback teacher (test/unit/fakeTeacher.ts) in its own process, answering after latencyMs. */
+async function startTeacher(latencyMs: number): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fakeTeacherProcess.ts"), String(latencyMs)], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  for await (const chunk of child.stdout) {
+    out += String(chunk);
+    if (out.includes("\n")) break;
+  }
+  return {
+    endpoint: out.trim(),
+    close: async () => {
+      child.stdin.end();
+      if (child.exitCode === null) await once(child, "exit");
+    },
+  };
+}
+
 async function run(tasks: number, latencyMs: number, concurrency: number, sampleEvery = 0): Promise<Run> {
-  const teacher = await startFakeTeacher(({ taskId }) => ({ kind: "json", content: goodAnswer(taskId) }), latencyMs);
+  const teacher = await startTeacher(latencyMs);
   const dataset = await openDataset(writeTasks(tasks), { format: "tasks" });
   const out = join(tmp, `cots-${tasks}-${latencyMs}-${concurrency}.jsonl`);
   const settings = { endpoint: teacher.endpoint, model: "bench-teacher", temperature: 0 };

@@ -169,14 +169,18 @@ export class TeacherClient {
       response = await fetch(`${this.settings.endpoint.replace(/\/+$/, "")}/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", ...(this.settings.apiKey ? { authorization: `Bearer ${this.settings.apiKey}` } : {}) },
-        body: JSON.stringify({
-          model: this.settings.model,
-          messages,
-          temperature: this.settings.temperature,
-          max_tokens: this.settings.maxTokens,
-          stream,
-          ...(stream ? { stream_options: { include_usage: true } } : {}),
-        }),
+        // Bytes, not a string: fetch sends a string body as a stream after the headers, a second
+        // small packet that waits on the server's delayed ACK (a few ms a request at loopback speed).
+        body: new TextEncoder().encode(
+          JSON.stringify({
+            model: this.settings.model,
+            messages,
+            temperature: this.settings.temperature,
+            max_tokens: this.settings.maxTokens,
+            stream,
+            ...(stream ? { stream_options: { include_usage: true } } : {}),
+          }),
+        ),
         signal: combined,
       });
     } catch (err) {
