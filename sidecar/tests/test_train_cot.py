@@ -14,7 +14,7 @@ import pytest
 from eval_support import REPO, golden
 
 from codistill.tasks import load_tasks
-from codistill.training.cot import CotFileError, load_cots, validate_cot
+from codistill.training.cot import COT_KEYS, CotFileError, load_cots, validate_cot
 
 COTS = REPO / "test" / "fixtures" / "cots"
 SCRIPT = REPO / "scripts" / "make-cot-fixture.py"
@@ -477,25 +477,8 @@ def test_bad_optional_field_names_file_line_and_field(
     assert (caught.value.line, caught.value.field) == (2, reported)
 
 
-# The key order of src/core/cot/store.ts's CotRecord, which JSON.stringify keeps.
-TS_KEY_ORDER = (
-    "taskId",
-    "teacher",
-    "createdAt",
-    "intent",
-    "steps",
-    "formulas",
-    "edgeCases",
-    "teacherCode",
-    "raw",
-    "status",
-    "problems",
-    "usage",
-    "attempts",
-    "failure",
-    "verification",
-    "review",
-)
+# The key order of src/core/cot/record.ts's CotRecord, which JSON.stringify keeps: the reader's.
+TS_KEY_ORDER = COT_KEYS
 
 
 def ts_line(**fields: Any) -> str:

@@ -5,7 +5,8 @@
 // button and rejects with the keyboard, each moving on to the next task; the status filter counts
 // and narrows the list; an edit saved in the editor, a regeneration and a record appended on disk
 // by another process reach the browser; the set's file holds the review records and the explorer's
-// tooltip counts them.
+// row and tooltip count them. Last, a generation of 427 tasks cancelled while the sandbox verifies
+// is finished by the notification's Resume, with one answer per task.
 import assert from "node:assert/strict";
 import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -256,5 +257,38 @@ describe("teacher reasoning, generated and reviewed", () => {
     // The set picked is kept when the panel comes back.
     assert.equal(await frame.locator('[data-testid="cot-set-select"]').inputValue(), SET);
     assert.equal(await detailId(), TASKS[3]);
+  });
+
+  it("cancels a generation while its code is being verified, and Resume finishes it: every task once", async () => {
+    const { page } = session;
+    const big = "mbpp-sanitized";
+    const bigSet = `${big}-cots`;
+    const bigPath = join(workspace, ".codistill", "cots", `${bigSet}.jsonl`);
+    await runCommand(session, "Codistill: Generate Reasoning for Dataset…");
+    const input = page.locator(".quick-input-widget input.input");
+    await input.waitFor({ state: "visible", timeout: 15_000 });
+    await input.fill(big);
+    await page.locator(".quick-input-widget .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: new RegExp(`^${big}$`) }) }).first().click({ timeout: 15_000 });
+    await until("the CoT set name box", () => input.inputValue().catch(() => ""), (v) => v === bigSet, 15_000);
+    await page.keyboard.press("Enter");
+    // The offline teacher answers at once; the sandbox takes a while: cancel once some code is judged.
+    const progress = page.locator(".notifications-toasts .notification-toast", { hasText: /\d+\/427/ });
+    await until("verification under way", () => progress.first().innerText().catch(() => ""), (t) => /· [1-9]\d*\/\d+ verified/.test(t), 120_000);
+    await progress.first().locator(".monaco-button", { hasText: "Cancel" }).click({ timeout: 10_000 });
+    const cancelled = await waitForNotification(session, new RegExp(`${bigSet}: Cancelled\\.`), { timeoutMs: 60_000 });
+    const partial = (await readCotSetSummary(bigPath)).summary;
+    assert.ok(partial.valid > 0, `some code was left unjudged by the cancel: ${cancelled}`);
+    await screenshot(session, "reasoning-cancelled");
+
+    const toast = page.locator(".notifications-toasts .notification-toast", { hasText: `${bigSet}: Cancelled` });
+    await toast.locator(".monaco-button", { hasText: "Resume" }).click({ timeout: 15_000 });
+    const done = await waitForNotification(session, new RegExp(`${bigSet}: Done\\.`), { timeoutMs: 300_000 });
+    const { summary } = await readCotSetSummary(bigPath);
+    assert.equal(summary.total, 427, done);
+    assert.equal(summary.valid, 0, "Resume judged the code the cancel left");
+    assert.equal(summary.verified + summary.failedVerification, 427);
+    const answers = readFileSync(bigPath, "utf8").trim().split("\n").map((l) => JSON.parse(l) as CotRecord).filter((r) => !r.verification);
+    assert.equal(answers.length, 427, "one answer per task: Resume asked nothing twice");
+    assert.equal(new Set(answers.map((r) => r.taskId)).size, 427);
   });
 });
