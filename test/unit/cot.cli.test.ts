@@ -32,7 +32,7 @@ function records(path: string): CotRecord[] {
 
 describe("codistill cots", () => {
   it("generates with the offline rationalizer from a raw benchmark file, resumes, and stats prints the same counts", async () => {
-    const out = join(tmp, "mbpp.jsonl");
+    const out = join(tmp, "workspace", ".codistill", "cots", "mbpp.jsonl");
     const first = await runCli(["cots", "generate", "--tasks", join(DATA, "mbpp", "sanitized-mbpp.json"), "--out", out, "--limit", "12"]);
     assert.equal(first.code, 0, first.stderr);
     const summary = JSON.parse(first.stdout) as Record<string, number>;

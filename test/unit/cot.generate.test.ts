@@ -144,6 +144,24 @@ describe("generating a CoT set", () => {
     }
   });
 
+  it("a task that cannot be read stops the run with its error; what was written stays, and nothing is asked after", async () => {
+    const teacher = await startFakeTeacher(({ taskId }) => ({ kind: "json", content: goodAnswer(taskId) }), 20);
+    try {
+      const path = join(tmp, "broken.jsonl");
+      const ids = Array.from({ length: 30 }, (_, i) => `b/${i}`);
+      const broken: TaskSource = { ids, task: async (i) => (i === 6 ? Promise.reject(new Error("tasks.jsonl changed on disk")) : task(ids[i]!)) };
+      await assert.rejects(generateCots(broken, await CotStore.open(path), { source: sourceFor(teacher.endpoint), concurrency: 3 }), /tasks\.jsonl changed on disk/);
+      const asked = [...teacher.asks.keys()].length;
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal([...teacher.asks.keys()].length, asked, "no worker goes on once the run has failed");
+      const store = await CotStore.open(path);
+      assert.ok(store.taskCount >= 6 && store.taskCount < 30, `${store.taskCount} written`);
+      assert.ok(!store.has("b/6"));
+    } finally {
+      await teacher.close();
+    }
+  });
+
   it("verifies teacher code in batches and appends the verdict; a rerun with verification judges only what is left", async () => {
     const teacher = await startFakeTeacher(({ taskId }) => ({ kind: "json", content: goodAnswer(taskId, taskId.endsWith("bad") ? "def solve():\n    return 2\n" : undefined) }));
     const batches: string[][] = [];

@@ -4,6 +4,7 @@
 // tasks are in the summary; running again asks them again), 1 usage, IO or bad input, or --verify
 // could not run the sandbox, 130 interrupted (what was written stays, and running again resumes).
 import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
@@ -187,6 +188,7 @@ function formatSeconds(s: number): string {
 async function generate(command: GenerateCommand, io: Io): Promise<number> {
   const source = await sourceFor(command, process.env);
   const out = resolve(command.out);
+  await mkdir(dirname(out), { recursive: true });
   const store = await CotStore.open(out);
   if (store.tornLine) io.stderr.write(`${out}:${store.tornLine.line}: a torn last line (${store.tornLine.bytes} bytes) from an interrupted run; it is cut off now and that task asked again\n`);
   let dataset: Dataset | undefined;

@@ -131,30 +131,32 @@ export async function generateCots(tasks: TaskSource, store: CotStore, options: 
   // A worker asks for its next task while its last record is still being written: the store
   // writes the records of all workers in one batch, and the teacher never waits for the disk.
   const writes = new Set<Promise<void>>();
-  let writeError: unknown;
+  // A task that cannot be read or a record that cannot be written stops every worker; what was
+  // written stays, and the error is the run's.
+  let stopped: { error: unknown } | undefined;
   let next = 0;
   const worker = async () => {
-    while (next < plan.ask.length && !options.signal?.aborted && writeError === undefined) {
+    while (next < plan.ask.length && !options.signal?.aborted && !stopped) {
       const index = plan.ask[next++]!;
-      const task = await tasks.task(index);
-      const record = await reasonFor(task, options, now());
-      if (options.signal?.aborted && record.failure !== undefined) return; // a cancelled request is not a failure
-      const write = store.append(record).then(
-        () => finished(task, record),
-        (err: unknown) => void (writeError ??= err),
-      );
-      writes.add(write);
-      void write.finally(() => writes.delete(write));
+      try {
+        const task = await tasks.task(index);
+        const record = await reasonFor(task, options, now());
+        if (options.signal?.aborted && record.failure !== undefined) return; // a cancelled request is not a failure
+        const write = store.append(record).then(
+          () => finished(task, record),
+          (error: unknown) => void (stopped ??= { error }),
+        );
+        writes.add(write);
+        void write.then(() => writes.delete(write));
+      } catch (error) {
+        stopped ??= { error };
+      }
     }
   };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
-    await Promise.all(writes);
-    if (writeError !== undefined) throw writeError;
-    await verification?.flush();
-  } catch (err) {
-    if (!options.signal?.aborted || writeError !== undefined) throw err;
-  }
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
+  await Promise.all(writes);
+  if (stopped) throw stopped.error;
+  await verification?.flush();
   const verificationError = verification?.error;
   return {
     summary: store.summary(),
