@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { parseDocument, type Document } from "yaml";
 import { leftoverProcesses, repoRoot, startVsCode, stop, trustWorkspace, type VsCodeSession } from "./harness";
 
@@ -14,10 +14,14 @@ export const VSIX = join(repoRoot(), "dist", "codistill-linux-x64.vsix");
 /** The interpreter with the sidecar installed: CODISTILL_PYTHON, else the set-up venv. */
 export const PYTHON = process.env.CODISTILL_PYTHON ?? join(repoRoot(), ".venv", "bin", "python");
 
-/** The demo workspace in a temp folder, its datasets pointing at the shared benchmark data. */
+/**
+ * The demo workspace in a temp folder, its datasets pointing at the shared benchmark data. Without
+ * its .codistill/ (set-up's CoT set, runs of `npm start`): every test starts from what it makes.
+ */
 export function demoWorkspaceCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), "codistill-demo-"));
-  cpSync(join(repoRoot(), "demo"), dir, { recursive: true });
+  const demo = join(repoRoot(), "demo");
+  cpSync(demo, dir, { recursive: true, filter: (source) => relative(demo, source).split(sep)[0] !== ".codistill" });
   const config = readFileSync(join(dir, "codistill.yaml"), "utf8").replaceAll("../data/", `${DATA}/`);
   writeFileSync(join(dir, "codistill.yaml"), config);
   return dir;
