@@ -50,6 +50,18 @@ describe("teacher reasoning, generated and reviewed", () => {
   const row = (id: string) => frame.locator(`[data-testid="task-row"][data-id="${id}"]`);
   const explorerRow = () => session.page.locator(".part.sidebar .monaco-list-row", { hasText: SET });
 
+  /** "Generate Reasoning for Dataset…" from the palette: the dataset picked, its proposed set name (<dataset>-cots) accepted. */
+  const generateFromPalette = async (dataset: string) => {
+    const { page } = session;
+    await runCommand(session, "Codistill: Generate Reasoning for Dataset…");
+    const input = page.locator(".quick-input-widget input.input");
+    await input.waitFor({ state: "visible", timeout: 15_000 });
+    await input.fill(dataset);
+    await page.locator(".quick-input-widget .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: new RegExp(`^${dataset}$`) }) }).first().click({ timeout: 15_000 });
+    await until("the CoT set name box", () => input.inputValue().catch(() => ""), (v) => v === `${dataset}-cots`, 15_000);
+    await page.keyboard.press("Enter");
+  };
+
   before(async () => {
     workspace = demoWorkspaceCopy();
     setPath = join(workspace, ".codistill", "cots", `${SET}.jsonl`);
@@ -63,15 +75,7 @@ describe("teacher reasoning, generated and reviewed", () => {
   after(() => stopAndRemove(session, workspace));
 
   it("generates the set with the offline teacher and the sandbox, and the explorer lists it with its counts", async () => {
-    const { page } = session;
-    await runCommand(session, "Codistill: Generate Reasoning for Dataset…");
-    const input = page.locator(".quick-input-widget input.input");
-    await input.waitFor({ state: "visible", timeout: 15_000 });
-    await input.fill(DATASET);
-    await page.locator(".quick-input-widget .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: new RegExp(`^${DATASET}$`) }) }).first().click({ timeout: 15_000 });
-    // The set's name, proposed as <dataset>-cots: accepted as it is.
-    await until("the CoT set name box", () => input.inputValue().catch(() => ""), (v) => v === SET, 15_000);
-    await page.keyboard.press("Enter");
+    await generateFromPalette(DATASET);
 
     const done = await waitForNotification(session, new RegExp(`${SET}: Done\\.`), { timeoutMs: 240_000 });
     const { summary, reviews } = await readCotSetSummary(setPath);
@@ -264,13 +268,7 @@ describe("teacher reasoning, generated and reviewed", () => {
     const big = "mbpp-sanitized";
     const bigSet = `${big}-cots`;
     const bigPath = join(workspace, ".codistill", "cots", `${bigSet}.jsonl`);
-    await runCommand(session, "Codistill: Generate Reasoning for Dataset…");
-    const input = page.locator(".quick-input-widget input.input");
-    await input.waitFor({ state: "visible", timeout: 15_000 });
-    await input.fill(big);
-    await page.locator(".quick-input-widget .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: new RegExp(`^${big}$`) }) }).first().click({ timeout: 15_000 });
-    await until("the CoT set name box", () => input.inputValue().catch(() => ""), (v) => v === bigSet, 15_000);
-    await page.keyboard.press("Enter");
+    await generateFromPalette(big);
     // The offline teacher answers at once; the sandbox takes a while: cancel once some code is judged.
     const progress = page.locator(".notifications-toasts .notification-toast", { hasText: /\d+\/427/ });
     await until("verification under way", () => progress.first().innerText().catch(() => ""), (t) => /· [1-9]\d*\/\d+ verified/.test(t), 120_000);
