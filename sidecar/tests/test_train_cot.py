@@ -255,7 +255,7 @@ def test_unreadable_line_names_file_and_line(tmp_path: Path, line: bytes, reason
     assert caught.value.field is None
 
 
-# ---- the writer's optional fields (src/core/cot/store.ts, CotRecord) -------------------------
+# ---- the writer's optional fields (src/core/cot/record.ts, CotRecord) ------------------------
 
 TEACHER_CODE = "def add(x, y):\n    return x + y\n"
 PASSED = {"status": "passed", "failedTest": None, "message": None}

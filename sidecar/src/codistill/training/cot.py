@@ -9,7 +9,7 @@ One record per line:
       verification?: { status, failedTest, message }, review?: { decision, at } }
 
 The optional fields after ``problems`` are the ones the extension's writer adds beyond
-DESIGN.md's record (src/core/cot/store.ts, ``CotRecord``):
+DESIGN.md's record (src/core/cot/record.ts, ``CotRecord``):
 
 - ``usage``: the tokens the teacher spent on the answer, retries included (integers >= 0);
 - ``attempts``: the teacher requests the answer took (an integer >= 1);
