@@ -1,8 +1,11 @@
-"""``python -m codistill export encoder``: the encoder/export method without the editor.
+"""``python -m codistill export encoder``: the encoder/export method without the editor, and
+``python -m codistill export onnx``: the student (its LoRA adapter merged) as an ONNX decoder.
 
-It builds the params the extension sends, checks them with the protocol's own validator, and
-calls the same function as the RPC handler; the result object is printed to stdout as JSON,
-progress and errors go to stderr (exit code 2 for an unusable input).
+`encoder` builds the params the extension sends, checks them with the protocol's own validator,
+and calls the same function as the RPC handler; `onnx` builds a DecoderExportRequest the same
+way a future export/onnx handler will (export/decoder.py checks it). The result object is printed
+to stdout as JSON, progress and errors go to stderr (exit code 2 for an unusable input, 1 when
+the model does not reproduce PyTorch).
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ def encoder_params(args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
-def fail(message: str, code: int) -> int:
-    print(f"codistill export encoder: {message}", file=sys.stderr)
+def fail(message: str, code: int, command: str = "encoder") -> int:
+    print(f"codistill export {command}: {message}", file=sys.stderr)
     return code
 
 
@@ -98,11 +101,100 @@ def add_encoder_command(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
+def decoder_params(args: argparse.Namespace) -> dict[str, Any]:
+    """Params as an export/onnx request would carry them: options not given are absent."""
+    params: dict[str, Any] = {"model": args.model, "dtype": args.dtype}
+    for key, value in (("adapter", args.adapter), ("runDir", args.run_dir), ("outDir", args.out)):
+        if value is not None:
+            params[key] = value
+    if args.quantize != "none":
+        params["quantize"] = args.quantize
+    if args.opset is not None:
+        params["opset"] = args.opset
+    return params
+
+
+def run_decoder(args: argparse.Namespace) -> int:
+    from .decoder import (
+        DecoderExportRequest,
+        ExportCancelled,
+        ExportInputError,
+        ExportValidationError,
+        export_decoder,
+    )
+
+    try:
+        result = export_decoder(DecoderExportRequest.from_params(decoder_params(args)))
+    except ExportInputError as exc:
+        return fail(str(exc), EXIT_BAD_INPUT, "onnx")
+    except ExportValidationError as exc:
+        return fail(str(exc), EXIT_FAILED, "onnx")
+    except (ExportCancelled, KeyboardInterrupt):
+        return fail("interrupted; the folder's model.onnx is as it was", EXIT_INTERRUPTED, "onnx")
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def add_decoder_options(parser: argparse.ArgumentParser) -> None:
+    from .decoder import DTYPES, QUANTIZATIONS
+
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="local Hugging Face causal LM folder (the base)",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--adapter", metavar="DIR", default=None, help="PEFT LoRA adapter folder to merge in"
+    )
+    source.add_argument(
+        "--run",
+        # Not "run": add_command's set_defaults(run=...) is the function main() calls.
+        dest="run_dir",
+        metavar="RUN_DIR",
+        default=None,
+        help="training run folder: merge RUN_DIR/adapter, write to RUN_DIR/onnx unless --out",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="folder for model.onnx, the tokenizer files, config.json, generation_config.json "
+        "and export.json (created when missing; required without --run)",
+    )
+    parser.add_argument(
+        "--dtype", choices=DTYPES, default="fp32", help="weights' float type (default fp32)"
+    )
+    parser.add_argument(
+        "--quantize",
+        choices=("none", *QUANTIZATIONS),
+        default="none",
+        help="int8: onnxruntime's dynamic quantization; int4: blockwise MatMulNBits (default none)",
+    )
+    parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
+
+
+def add_decoder_command(subparsers: argparse._SubParsersAction) -> None:
+    add_command(
+        subparsers,
+        "onnx",
+        run_decoder,
+        add_decoder_options,
+        help="export the student (LoRA adapter merged) to ONNX for the editor's generation",
+        description="Export a causal LM folder, with a LoRA adapter merged in, to ONNX with "
+        "past key/values in and presents out (Optimum's layout), validated against PyTorch; "
+        "prints the result as JSON.",
+    )
+
+
 def add_export_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
         help="export models to ONNX for the editor",
-        description="Export: `encoder` writes the structural loss's encoder as ONNX.",
+        description="Export: `encoder` writes the structural loss's encoder as ONNX, `onnx` the "
+        "student as an ONNX decoder with a key/value cache.",
     )
     commands = parser.add_subparsers(dest="export_command", metavar="COMMAND", required=True)
     add_encoder_command(commands)
+    add_decoder_command(commands)
