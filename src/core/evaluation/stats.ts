@@ -1,7 +1,10 @@
 // Statistics for comparing code models on a benchmark: the unbiased pass@k estimator, and
 // bootstrap confidence intervals that resample tasks (the unit a benchmark samples from a
 // population of problems), with a seeded generator so the same files always give the same numbers.
+import { mulberry32 } from "../random";
 import type { TaskResults } from "./results";
+
+export { mulberry32 };
 
 export interface TaskCounts {
   taskId: string;
@@ -59,21 +62,6 @@ export function mean(values: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < values.length; i++) sum += values[i]!;
   return sum / values.length;
-}
-
-/**
- * mulberry32: a small 32-bit generator, uniform on [0, 1). Not for cryptography; chosen so that
- * a confidence interval is reproducible from its seed in tests and across panel refreshes.
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface BootstrapOptions {

@@ -2,6 +2,7 @@
 // torch.argmax does), or temperature and nucleus (top-p) sampling from a seeded generator, so the
 // same seed gives the same text. The nucleus is the smallest set of most likely tokens whose
 // probabilities reach p, as Hugging Face's TopPLogitsWarper keeps it.
+import { mulberry32 } from "../random";
 
 export interface SamplingOptions {
   /** 0 (or absent) is greedy. */
@@ -10,17 +11,8 @@ export interface SamplingOptions {
   topP?: number;
 }
 
-/** A deterministic generator of floats in [0, 1): mulberry32 over a 32-bit seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator of floats in [0, 1) for a seed. */
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** The index of the largest logit; the first one when several are equal. */
 export function argmax(logits: ArrayLike<number>): number {
