@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .. import protocol
@@ -38,14 +39,24 @@ def fail(message: str, code: int, command: str = "encoder") -> int:
     return code
 
 
+def run_export(command: str, export: Callable[[], dict[str, Any]]) -> int:
+    """Runs an export, prints its result as JSON, and turns its errors into the exit codes."""
+    from .encoder import ExportCancelled, ExportInputError, ExportValidationError
+
+    try:
+        result = export()
+    except ExportInputError as exc:
+        return fail(str(exc), EXIT_BAD_INPUT, command)
+    except ExportValidationError as exc:
+        return fail(str(exc), EXIT_FAILED, command)
+    except (ExportCancelled, KeyboardInterrupt):
+        return fail("interrupted; the folder's model.onnx is as it was", EXIT_INTERRUPTED, command)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
 def run_encoder(args: argparse.Namespace) -> int:
-    from .encoder import (
-        EncoderExportRequest,
-        ExportCancelled,
-        ExportInputError,
-        ExportValidationError,
-        export_encoder,
-    )
+    from .encoder import EncoderExportRequest, export_encoder
 
     params = encoder_params(args)
     problems = protocol.validate_params("encoder/export", params)
@@ -53,16 +64,7 @@ def run_encoder(args: argparse.Namespace) -> int:
         for problem in problems:
             fail(problem, EXIT_BAD_INPUT)
         return EXIT_BAD_INPUT
-    try:
-        result = export_encoder(EncoderExportRequest.from_params(params))
-    except ExportInputError as exc:
-        return fail(str(exc), EXIT_BAD_INPUT)
-    except ExportValidationError as exc:
-        return fail(str(exc), EXIT_FAILED)
-    except (ExportCancelled, KeyboardInterrupt):
-        return fail("interrupted; the folder's model.onnx is as it was", EXIT_INTERRUPTED)
-    print(json.dumps(result, indent=1))
-    return 0
+    return run_export("encoder", lambda: export_encoder(EncoderExportRequest.from_params(params)))
 
 
 def add_encoder_options(parser: argparse.ArgumentParser) -> None:
@@ -115,24 +117,10 @@ def decoder_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_decoder(args: argparse.Namespace) -> int:
-    from .decoder import (
-        DecoderExportRequest,
-        ExportCancelled,
-        ExportInputError,
-        ExportValidationError,
-        export_decoder,
-    )
+    from .decoder import DecoderExportRequest, export_decoder
 
-    try:
-        result = export_decoder(DecoderExportRequest.from_params(decoder_params(args)))
-    except ExportInputError as exc:
-        return fail(str(exc), EXIT_BAD_INPUT, "onnx")
-    except ExportValidationError as exc:
-        return fail(str(exc), EXIT_FAILED, "onnx")
-    except (ExportCancelled, KeyboardInterrupt):
-        return fail("interrupted; the folder's model.onnx is as it was", EXIT_INTERRUPTED, "onnx")
-    print(json.dumps(result, indent=1))
-    return 0
+    params = decoder_params(args)
+    return run_export("onnx", lambda: export_decoder(DecoderExportRequest.from_params(params)))
 
 
 def add_decoder_options(parser: argparse.ArgumentParser) -> None:

@@ -53,11 +53,14 @@ from .encoder import (
     Progress,
     QuantizerChatter,
     choose_exporter,
+    load_tokenizer,
     log_progress,
     move_model,
     never_cancelled,
     parameter_bytes,
     prepare_out_dir,
+    quantize_int8,
+    read_model_config,
     stop_if,
 )
 
@@ -147,7 +150,7 @@ def export_decoder(
     out_dir = prepare_out_dir(out_request)
     progress(f"loading {source}" + (f" with adapter {adapter}" if adapter else ""))
     reference = load_merged(source, adapter)
-    tokenizer = load_tokenizer(source)
+    tokenizer = load_tokenizer(source, "model", local_files_only=True)
     info = decoder_info(reference, tokenizer)
     stop_if(cancel)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work_dir:
@@ -165,7 +168,7 @@ def export_decoder(
         stop_if(cancel)
         if request.quantize is not None:
             progress(f"quantizing the weights to {request.quantize}")
-            quantize = quantize_int8 if request.quantize == "int8" else quantize_int4
+            quantize = quantize_student_int8 if request.quantize == "int8" else quantize_int4
             model = quantize(model, work / request.quantize)
             stop_if(cancel)
             progress(f"validating the {request.quantize} model against PyTorch")
@@ -244,20 +247,9 @@ def resolve_adapter_and_out(request: DecoderExportRequest) -> tuple[Path | None,
 
 def check_model_folder(path: Path) -> Path:
     """The folder, resolved, once its config is known to be a causal LM's."""
-    if not path.exists():
-        raise ExportInputError("model", f"{path}: no such folder")
-    if not path.is_dir():
-        raise ExportInputError("model", f"{path}: not a folder")
-    config_file = path / CONFIG_FILE
-    if not config_file.is_file():
-        raise ExportInputError("model", f"{config_file}: missing (not a Hugging Face model folder)")
-    from transformers import AutoConfig
+    config = read_model_config(path, "model")
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
-    try:
-        config = AutoConfig.from_pretrained(path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise ExportInputError("model", f"{config_file}: {exc}") from None
     model_type = getattr(config, "model_type", None)
     if getattr(config, "is_encoder_decoder", False) or (
         model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
@@ -348,22 +340,6 @@ def half_copy(model: Any) -> Any:
     import torch
 
     return copy.deepcopy(model).to(torch.float16).eval()
-
-
-def load_tokenizer(path: Path) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise ExportInputError("model", f"{path}: cannot load its tokenizer: {exc}") from None
-    if getattr(tokenizer, "backend_tokenizer", None) is None:
-        raise ExportInputError(
-            "model",
-            f"{path}: its tokenizer ({type(tokenizer).__name__}) has no fast (tokenizers) form, "
-            "so there is no tokenizer.json for the editor",
-        )
-    return tokenizer
 
 
 def decoder_info(model: Any, tokenizer: Any) -> dict[str, Any]:
@@ -518,27 +494,10 @@ def export_graph(model: Any, info: dict[str, Any], folder: Path, opset: int) -> 
     return path
 
 
-def quantize_int8(model: Path, folder: Path) -> Path:
-    """onnxruntime's dynamic quantization of the weight MatMuls (encoder.quantize_int8's
-    reasoning); the embedding Gather stays float32 as transformers.js's q8 models keep it."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    folder.mkdir()
-    path = folder / MODEL_FILE
-    chatter = QuantizerChatter()
-    logging.getLogger().addFilter(chatter)
-    try:
-        quantize_dynamic(
-            str(model),
-            str(path),
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            extra_options={"MatMulConstBOnly": True},
-        )
-    finally:
-        logging.getLogger().removeFilter(chatter)
-    return path
+def quantize_student_int8(model: Path, folder: Path) -> Path:
+    """encoder.quantize_int8 on the weight MatMuls only, per channel; the embedding Gather stays
+    float32 as transformers.js's q8 models keep it."""
+    return quantize_int8(model, folder, op_types_to_quantize=["MatMul"], per_channel=True)
 
 
 def int4_quantizer() -> Any:

@@ -239,21 +239,27 @@ def check_opset(opset: int, exporter: str) -> None:
         )
 
 
-def check_encoder_folder(path: Path) -> Any:
-    """The folder's config, once it is known to be a bidirectional encoder's."""
+def read_model_config(path: Path, field: str) -> Any:
+    """The Hugging Face config of the model folder ``path`` (the request's ``field``); errors
+    name the folder or the file. Shared by the encoder's and the student's export."""
     if not path.exists():
-        raise ExportInputError("path", f"{path}: no such folder")
+        raise ExportInputError(field, f"{path}: no such folder")
     if not path.is_dir():
-        raise ExportInputError("path", f"{path}: not a folder")
+        raise ExportInputError(field, f"{path}: not a folder")
     config_file = path / CONFIG_FILE
     if not config_file.is_file():
-        raise ExportInputError("path", f"{config_file}: missing (not a Hugging Face model folder)")
+        raise ExportInputError(field, f"{config_file}: missing (not a Hugging Face model folder)")
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(path)
+        return AutoConfig.from_pretrained(path)
     except (OSError, ValueError, KeyError) as exc:
-        raise ExportInputError("path", f"{config_file}: {exc}") from None
+        raise ExportInputError(field, f"{config_file}: {exc}") from None
+
+
+def check_encoder_folder(path: Path) -> Any:
+    """The folder's config, once it is known to be a bidirectional encoder's."""
+    config = read_model_config(path, "path")
     problem = not_an_encoder(config)
     if problem:
         raise ExportInputError("path", f"{path}: not an encoder: {problem}")
@@ -315,18 +321,19 @@ def load_encoder(path: Path) -> Any:
         raise ExportInputError("path", f"{path}: cannot load the encoder: {exc}") from None
 
 
-def load_tokenizer(path: Path) -> Any:
-    """The folder's tokenizer as the loss loads it (AutoTokenizer), which must be a fast one:
-    its tokenizer.json is what the editor tokenizes with."""
+def load_tokenizer(path: Path, field: str = "path", **options: Any) -> Any:
+    """The folder's tokenizer as training loads it (AutoTokenizer), which must be a fast one:
+    its tokenizer.json is what the editor tokenizes with. ``field`` names the request's field in
+    errors; ``options`` go to from_pretrained."""
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, **options)
     except (OSError, ValueError) as exc:
-        raise ExportInputError("path", f"{path}: cannot load its tokenizer: {exc}") from None
+        raise ExportInputError(field, f"{path}: cannot load its tokenizer: {exc}") from None
     if getattr(tokenizer, "backend_tokenizer", None) is None:
         raise ExportInputError(
-            "path",
+            field,
             f"{path}: its tokenizer ({type(tokenizer).__name__}) has no fast (tokenizers) form, "
             "so there is no tokenizer.json for the editor",
         )
@@ -464,13 +471,14 @@ def parameter_bytes(encoder: Any) -> int:
     return sum(p.numel() * p.element_size() for p in encoder.parameters())
 
 
-def quantize_int8(model: Path, folder: Path) -> Path:
+def quantize_int8(model: Path, folder: Path, **options: Any) -> Path:
     """onnxruntime's dynamic quantization: int8 weights, activations quantized per call.
 
     MatMulConstBOnly: only products with a weight are quantized; attention's query-key and
     weights-value products (both activations) stay float32, where per-call activation scales
     would cost the most accuracy for the least time. Embedding lookups (Gather) are quantized
-    too: they are a third of a RoBERTa-base's weights."""
+    too: they are a third of a RoBERTa-base's weights. ``options`` go to quantize_dynamic (the
+    student's export narrows the operators)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     folder.mkdir()
@@ -483,6 +491,7 @@ def quantize_int8(model: Path, folder: Path) -> Path:
             str(path),
             weight_type=QuantType.QInt8,
             extra_options={"MatMulConstBOnly": True},
+            **options,
         )
     finally:
         logging.getLogger().removeFilter(chatter)
