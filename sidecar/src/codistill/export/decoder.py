@@ -38,7 +38,6 @@ import math
 import shutil
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from typing import Any
 from .. import __version__
 from ..evaluation.common import utc_now, write_json
 from .encoder import (
+    EXTERNAL_DATA_BYTES,
     Cancelled,
     ExportCancelled,  # noqa: F401  (re-exported: the CLI and an rpc handler catch it here)
     ExportInputError,
@@ -53,6 +53,7 @@ from .encoder import (
     Progress,
     QuantizerChatter,
     choose_exporter,
+    export_torchscript,
     load_tokenizer,
     log_progress,
     move_model,
@@ -454,8 +455,6 @@ def positions_of(mask: Any) -> Any:
 
 
 def export_graph(model: Any, info: dict[str, Any], folder: Path, opset: int) -> Path:
-    import torch
-
     folder.mkdir()
     path = folder / MODEL_FILE
     module = flat_cache_module(model)
@@ -470,25 +469,19 @@ def export_graph(model: Any, info: dict[str, Any], folder: Path, opset: int) -> 
     }
     axes.update({name: {0: "batch", 2: "past_sequence"} for name in inputs[3:]})
     axes.update({name: {0: "batch", 2: "total_sequence"} for name in outputs[1:]})
-    with torch.no_grad(), warnings.catch_warnings():
-        # The exporter's deprecation notice and tracer notes on shape checks; validate() runs
-        # the graph on other shapes, an empty past included.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        torch.onnx.export(
-            module,
-            args,
-            str(path),
-            dynamo=False,
-            input_names=inputs,
-            output_names=outputs,
-            dynamic_axes=axes,
-            opset_version=opset,
-            do_constant_folding=True,
-        )
-    if parameter_bytes(model) > (1 << 30):
+    # The tracer's notes on shape checks; validate() runs the graph on other shapes, an empty
+    # past included.
+    export_torchscript(
+        module,
+        args,
+        path,
+        opset,
+        input_names=inputs,
+        output_names=outputs,
+        dynamic_axes=axes,
+        quiet=(FutureWarning, UserWarning),
+    )
+    if parameter_bytes(model) > EXTERNAL_DATA_BYTES:
         # The TorchScript exporter writes large weights beside the model already; nothing to do.
         log.info("large model: weights may be in files beside %s", path.name)
     return path

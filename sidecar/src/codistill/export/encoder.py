@@ -415,23 +415,39 @@ def export_graph(
     return path
 
 
-def export_torchscript(module: Any, args: tuple[Any, ...], path: Path, opset: int) -> None:
+def export_torchscript(
+    module: Any,
+    args: tuple[Any, ...],
+    path: Path,
+    opset: int,
+    *,
+    input_names: list[str] | None = None,
+    output_names: list[str] | None = None,
+    dynamic_axes: dict[str, dict[int, str]] | None = None,
+    quiet: tuple[type[Warning], ...] = (),
+) -> None:
+    """The legacy (TorchScript) exporter, by default with the encoder's names and axes; the
+    student's export gives its own, and the warning categories its tracing raises (``quiet``)."""
     import torch
 
-    dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, OUTPUT_NAME)}
-    with warnings.catch_warnings():
-        # Its deprecation notice, and tracer notes on shape checks that are constant for an
-        # encoder; validate() checks the graph on other shapes.
+    if input_names is None:
+        input_names, output_names = list(INPUT_NAMES), [OUTPUT_NAME]
+        dynamic_axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUT_NAMES, OUTPUT_NAME)}
+    with torch.no_grad(), warnings.catch_warnings():
+        # Its deprecation notice, and tracer notes on shape checks; validate() checks the graph
+        # on other shapes.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", message=".*aten::index.*")
+        for category in quiet:
+            warnings.simplefilter("ignore", category)
         torch.onnx.export(
             module,
             args,
             str(path),
             dynamo=False,
-            input_names=list(INPUT_NAMES),
-            output_names=[OUTPUT_NAME],
+            input_names=input_names,
+            output_names=output_names,
             dynamic_axes=dynamic_axes,
             opset_version=opset,
             do_constant_folding=True,
