@@ -19,7 +19,9 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 const configs = [
   {
     ...common,
-    entryPoints: { extension: "src/extension.ts", cli: "src/cli.ts" },
+    // decoderWorker: the student's decoder in a worker thread (src/core/inference/workerDecoder.ts
+    // starts dist/decoderWorker.js from beside the bundle).
+    entryPoints: { extension: "src/extension.ts", cli: "src/cli.ts", decoderWorker: "src/core/inference/decoderWorker.ts" },
     outdir: "dist",
     platform: "node",
     target: "node20",

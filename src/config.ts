@@ -1,4 +1,5 @@
 import * as vscode from "vscode";
+import type { GenerationBackend } from "./core/generation/students";
 
 export type SidecarLogLevel = "error" | "warning" | "info" | "debug";
 
@@ -9,6 +10,7 @@ export interface CodistillSettings {
   requestTimeoutMs: number;
   torchIndexUrl: string;
   structure: StructureSettings;
+  generation: GenerationSettings;
 }
 
 /** The teacher of "Generate Reasoning": an OpenAI-compatible endpoint, or the offline rationalizer when it is empty. */
@@ -37,6 +39,26 @@ export interface StructureSettings {
   encoder: string;
 }
 
+/** "Codistill: Generate Code" and the inline completions. */
+export interface GenerationSettings {
+  backend: GenerationBackend;
+  /** A student folder (an ONNX export, a run folder, an adapter or a model folder); "" = the latest run's. */
+  model: string;
+  maxNewTokens: number;
+  /** 0 = greedy; with samples > 1 and 0 here, candidates are sampled at CANDIDATE_TEMPERATURE. */
+  temperature: number;
+  topP: number;
+  seed: number;
+  /** Candidates to generate; above 1 the structural consensus picks one. */
+  samples: number;
+  reasoning: "sideView" | "comment";
+  inlineCompletion: boolean;
+  device: "auto" | "cuda" | "cpu";
+}
+
+/** Sampling temperature of consensus candidates when the setting asks for greedy (identical candidates would agree on everything). */
+export const CANDIDATE_TEMPERATURE = 0.8;
+
 /** The only reader of workspace configuration: everything else receives plain values. */
 export function readSettings(scope?: vscode.ConfigurationScope): CodistillSettings {
   const c = vscode.workspace.getConfiguration("codistill", scope);
@@ -64,7 +86,23 @@ export function readSettings(scope?: vscode.ConfigurationScope): CodistillSettin
       warningBelow: clampScore(c.get<number>("structure.warningBelow", 0.5)),
       encoder: c.get<string>("structure.encoder", "").trim(),
     },
+    generation: {
+      backend: c.get<string>("generation.backend", "onnx") === "sidecar" ? "sidecar" : "onnx",
+      model: c.get<string>("generation.model", "").trim(),
+      maxNewTokens: Math.max(1, Math.floor(c.get<number>("generation.maxNewTokens", 256))),
+      temperature: Math.max(0, c.get<number>("generation.temperature", 0)),
+      topP: Math.min(1, Math.max(0.01, c.get<number>("generation.topP", 0.95))),
+      seed: Math.floor(c.get<number>("generation.seed", 0)),
+      samples: Math.min(16, Math.max(1, Math.floor(c.get<number>("generation.samples", 1)))),
+      reasoning: c.get<string>("generation.reasoning", "sideView") === "comment" ? "comment" : "sideView",
+      inlineCompletion: c.get<boolean>("generation.inlineCompletion", false),
+      device: oneOf(c.get<string>("generation.device", "auto"), ["auto", "cuda", "cpu"] as const, "auto"),
+    },
   };
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], fallback: T): T {
+  return (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
 }
 
 function clampScore(value: number): number {
@@ -77,4 +115,8 @@ export function affectsStructure(event: vscode.ConfigurationChangeEvent): boolea
 
 export function affectsSidecar(event: vscode.ConfigurationChangeEvent): boolean {
   return event.affectsConfiguration("codistill.pythonPath") || event.affectsConfiguration("codistill.sidecar");
+}
+
+export function affectsGeneration(event: vscode.ConfigurationChangeEvent): boolean {
+  return event.affectsConfiguration("codistill.generation");
 }

@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { registerCommands, setupVenvDir } from "./commands";
 import { datasetLister } from "./datasetCommands";
 import { registerStructureDiagnostics } from "./diagnostics/structure";
+import { registerGeneration } from "./generation/index";
 import { registerReferenceProvider } from "./editor/taskEditor";
 import { openDataset } from "./core/datasets/index";
 import { DatasetRegistry } from "./core/datasets/registry";
@@ -98,6 +99,7 @@ export function activate(extension: vscode.ExtensionContext): void {
     registerReferenceProvider(),
     ...registerCommands(ctx),
     ...registerStructureDiagnostics(ctx).disposables,
+    ...registerGeneration(ctx),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       if (ctx.supervisor.snapshot().launchProblem) void ctx.supervisor.start();
     }),

@@ -20,6 +20,7 @@ from eval_support import TinyModels, make_tiny_models
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
+from codistill.evaluation.prompts import prompt_templates
 from codistill.export.decoder import EXPORT_FORMAT, FLOAT32_TOLERANCE, RELATIVE_TOLERANCES
 
 from conftest import sidecar_env
@@ -199,6 +200,11 @@ def test_export_json_describes_inputs_cache_ids_and_validation(
     assert [o.name for o in model.get_outputs()] == record["outputs"]
     assert model.get_inputs()[3].shape == ["batch", 2, "past_sequence", 16]
     assert model.get_outputs()[1].shape == ["batch", 2, "total_sequence", 16]
+    # The editor's prompt format, from the tokenizer written beside the model.
+    prompt = record["prompt"]
+    assert prompt == prompt_templates(AutoTokenizer.from_pretrained(exports["outs"]["merged"]))
+    assert (prompt["format"], prompt["addSpecialTokens"]) == ("completion", True)
+    assert prompt["templates"]["code"] == {"before": "", "after": "\n"}
 
 
 # --- generation -----------------------------------------------------------------------------

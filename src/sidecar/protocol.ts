@@ -15,6 +15,8 @@ export const ErrorCode = {
   BackendUnavailable: -32002,
   /** train/start, train/resume: another run is training in this sidecar (one at a time); data is {runId, runDir} of that run. */
   TrainingRunActive: -32003,
+  /** generate/start: another generation is streaming in this sidecar (one at a time); data is {generationId} of that one. */
+  GenerationActive: -32004,
   RequestCancelled: -32800,
 } as const;
 
@@ -102,6 +104,9 @@ export type EvalPhase = "generate" | "execute";
 export const EVAL_BACKENDS: readonly EvalBackend[] = ["transformers", "vllm"];
 export const EVAL_BACKEND_CHOICES: readonly EvalBackendChoice[] = ["auto", ...EVAL_BACKENDS];
 export const EVAL_PHASES: readonly EvalPhase[] = ["generate", "execute"];
+/** How one sample per task is chosen after eval/generate: "consensus" by `codistill eval select` (src/core/evaluation/select.ts). */
+export type EvalSelect = "none" | "consensus";
+export const EVAL_SELECTS: readonly EvalSelect[] = ["none", "consensus"];
 
 /** Writes <outDir>/samples.jsonl (EvalPlus samples, appended as they are made) and generation.json. */
 export interface EvalGenerateParams {
@@ -129,6 +134,8 @@ export interface EvalGenerateParams {
   limit?: number;
   /** Default 0. */
   seed?: number;
+  /** Default "none"; "consensus" (n >= 2) is recorded in generation.json for `codistill eval select` to choose one sample per task. */
+  select?: EvalSelect;
 }
 
 export interface EvalGenerateResult {
@@ -413,6 +420,134 @@ export interface EncoderExportResult {
   wallS: number;
 }
 
+// ---- student export (DESIGN.md, "Sidecar protocol": export/onnx) ---------------------------
+
+export type DecoderDtype = "fp32" | "fp16";
+export type DecoderQuantization = "int8" | "int4";
+export const DECODER_DTYPES: readonly DecoderDtype[] = ["fp32", "fp16"];
+export const DECODER_QUANTIZATIONS: readonly DecoderQuantization[] = ["int8", "int4"];
+
+/**
+ * The student (a causal LM, its LoRA adapter merged in) as an ONNX decoder with a key/value cache
+ * for the editor (sidecar export/decoder.py; the same as `python -m codistill export onnx`):
+ * model.onnx, the tokenizer files, config.json, generation_config.json and export.json (with the
+ * editor's prompt format, "prompt"). Validated against PyTorch before it is kept.
+ */
+export interface ExportOnnxParams {
+  /** Local Hugging Face folder of the base causal LM. */
+  model: string;
+  /** Required without runDir; default with it: <runDir>/onnx. */
+  outDir?: string | null;
+  /** PEFT LoRA adapter folder to merge (not with runDir). */
+  adapter?: string | null;
+  /** A training run folder: its adapter/ is merged. */
+  runDir?: string | null;
+  /** Default "fp32". */
+  dtype?: DecoderDtype;
+  /** Weight quantization of an fp32 export; default null (none). */
+  quantize?: DecoderQuantization | null;
+  /** ONNX opset, 14 to 20; default 17. */
+  opset?: number;
+}
+
+export interface ExportOnnxResult {
+  outDir: string;
+  modelPath: string;
+  dtype: DecoderDtype;
+  quantize: DecoderQuantization | null;
+  /** The adapter merged; null without one. */
+  adapter: string | null;
+  /** onnxruntime against float32 PyTorch: the largest absolute difference of the logits, and the tolerance it was held to. */
+  maxAbsDiff: number;
+  tolerance: number;
+  numLayers: number;
+  /** The names of the files written to outDir. */
+  files: string[];
+  wallS: number;
+}
+
+// ---- generation on the sidecar's device (DESIGN.md, "Sidecar protocol": generate/start) --------
+// The answer to generate/start comes once the model is loaded and decoding has started; then
+// generate/token notifications stream the text, and generate/finished ends it. One generation
+// at a time (a second start answers GenerationActive); generate/cancel stops it between tokens.
+
+/** "code": a signature/docstring/selection the answer continues; "prose": a comment's words. */
+export type GeneratePromptKind = "code" | "prose";
+export type GenerateDeviceChoice = "auto" | "cuda" | "cpu";
+export type GenerateDevice = "cuda" | "cpu";
+export type GenerateFormat = "completion" | "chat";
+/** End-of-sequence token, a stop sequence, maxNewTokens, generate/cancel (or sidecar exit), an error. */
+export type GenerateFinishReason = "eos" | "stop" | "length" | "cancelled" | "failed";
+
+export const GENERATE_PROMPT_KINDS: readonly GeneratePromptKind[] = ["code", "prose"];
+export const GENERATE_DEVICE_CHOICES: readonly GenerateDeviceChoice[] = ["auto", "cuda", "cpu"];
+export const GENERATE_DEVICES: readonly GenerateDevice[] = ["cuda", "cpu"];
+export const GENERATE_FORMATS: readonly GenerateFormat[] = ["completion", "chat"];
+export const GENERATE_FINISH_REASONS: readonly GenerateFinishReason[] = ["eos", "stop", "length", "cancelled", "failed"];
+
+export interface GenerateStartParams {
+  /** Local Hugging Face folder of the base causal LM. */
+  model: string;
+  /** PEFT LoRA adapter folder, loaded unmerged on top of the base. */
+  adapter?: string | null;
+  /** Rendered by evaluation's prompt builder (the chat template when the tokenizer has one). */
+  prompt: { kind: GeneratePromptKind; text: string };
+  /** Default 256. */
+  maxNewTokens?: number;
+  /** 0 or absent: greedy. */
+  temperature?: number;
+  /** In (0, 1]; default 1 (no nucleus cut). */
+  topP?: number;
+  /** Seeds the sampler; default 0. */
+  seed?: number;
+  /** Extra stop sequences, added to the prompt format's own. */
+  stop?: string[];
+  /** Default "auto": cuda when torch sees a GPU. */
+  device?: GenerateDeviceChoice;
+}
+
+export interface GenerateStartResult {
+  generationId: string;
+  promptTokens: number;
+  device: GenerateDevice;
+  format: GenerateFormat;
+}
+
+export interface GenerateCancelParams {
+  generationId: string;
+}
+
+/** cancelled: false when the generation is unknown or had ended already; true once it has ended (its generate/finished sent). */
+export interface GenerateCancelResult {
+  cancelled: boolean;
+}
+
+/** Notification `generate/token`: new tokens (at most one notification per ~50 ms) and the text they settle. */
+export interface GenerateTokenParams {
+  generationId: string;
+  tokenIds: number[];
+  /** The new text; a partial character or a possible stop sequence's start is held back until settled. */
+  text: string;
+}
+
+/** Notification `generate/finished`: the pieces of generate/token add up to text and tokenIds. */
+export interface GenerateFinishedParams {
+  generationId: string;
+  reason: GenerateFinishReason;
+  /** The whole text generated after the prompt, cut before a stop sequence. */
+  text: string;
+  /** The new token ids, up to the one that completed a stop sequence; no end-of-sequence id (as the ONNX decoder's GenerationResult). */
+  tokenIds: number[];
+  promptTokens: number;
+  newTokens: number;
+  /** From the start of decoding (the prompt's forward pass) to the first token chosen; 0 when none was. */
+  firstTokenMs: number;
+  /** newTokens over the seconds of decoding. */
+  tokensPerS: number;
+  /** reason "failed": what went wrong. */
+  error?: string;
+}
+
 /** Request method -> [params, result]. The client's `request` is typed by this map. */
 export interface MethodMap {
   initialize: [InitializeParams, InitializeResult];
@@ -426,6 +561,9 @@ export interface MethodMap {
   "train/status": [TrainStatusParams, TrainStatusResult];
   "sandbox/status": [undefined, SandboxStatusResult];
   "encoder/export": [EncoderExportParams, EncoderExportResult];
+  "export/onnx": [ExportOnnxParams, ExportOnnxResult];
+  "generate/start": [GenerateStartParams, GenerateStartResult];
+  "generate/cancel": [GenerateCancelParams, GenerateCancelResult];
 }
 
 export type MethodName = keyof MethodMap;
@@ -437,6 +575,8 @@ export interface NotificationMap {
   "train/checkpoint": TrainCheckpointParams;
   "train/finished": TrainFinishedParams;
   "train/failed": TrainFailedParams;
+  "generate/token": GenerateTokenParams;
+  "generate/finished": GenerateFinishedParams;
 }
 
 export type NotificationName = keyof NotificationMap;
@@ -545,6 +685,11 @@ function expectStringArray(value: unknown, path: string, problems: Problems): vo
   else value.forEach((item, i) => expectString(item, `${path}[${i}]`, problems));
 }
 
+function expectTokenIds(value: unknown, path: string, problems: Problems): void {
+  if (!Array.isArray(value)) problems.push(`${path}: expected an array`);
+  else value.forEach((id, i) => expectNonNegativeInteger(id, `${path}[${i}]`, problems));
+}
+
 function expectGitInfo(value: unknown, path: string, problems: Problems): void {
   if (value === null || !expectObject(value, path, problems)) return;
   expectString(value.commit, `${path}.commit`, problems);
@@ -616,6 +761,10 @@ const paramValidators: { [M in MethodName | "$/cancelRequest"]: (params: unknown
     for (const key of ["maxNewTokens", "batchSize", "limit"]) optional(params[key], (v) => expectPositiveInteger(v, `params.${key}`, problems));
     optional(params.backend, (v) => expectOneOf(v, EVAL_BACKEND_CHOICES, "params.backend", problems));
     optional(params.seed, (v) => expectNonNegativeInteger(v, "params.seed", problems));
+    optional(params.select, (v) => expectOneOf(v, EVAL_SELECTS, "params.select", problems));
+    if (params.select === "consensus" && Number.isInteger(params.n) && (params.n as number) < 2) {
+      problems.push(`params.select: "consensus" chooses one of several samples per task, so it needs n >= 2, got n = ${params.n as number}`);
+    }
   }),
   "eval/execute": objectAt("params", (params, problems) => {
     for (const key of ["tasksPath", "samplesPath", "outDir"]) expectNonEmptyString(params[key], `params.${key}`, problems);
@@ -662,6 +811,37 @@ const paramValidators: { [M in MethodName | "$/cancelRequest"]: (params: unknown
       }
     });
     optional(params.opset, (v) => expectPositiveInteger(v, "params.opset", problems));
+  }),
+  "export/onnx": objectAt("params", (params, problems) => {
+    expectNonEmptyString(params.model, "params.model", problems);
+    for (const key of ["outDir", "adapter", "runDir"]) optional(params[key], (v) => expectNullableNonEmptyString(v, `params.${key}`, problems));
+    optional(params.dtype, (v) => expectOneOf(v, DECODER_DTYPES, "params.dtype", problems));
+    optional(params.quantize, (v) => {
+      if (v !== null) expectOneOf(v, DECODER_QUANTIZATIONS, "params.quantize", problems);
+    });
+    optional(params.opset, (v) => expectPositiveInteger(v, "params.opset", problems));
+  }),
+  "generate/start": objectAt("params", (params, problems) => {
+    expectNonEmptyString(params.model, "params.model", problems);
+    optional(params.adapter, (v) => expectNullableNonEmptyString(v, "params.adapter", problems));
+    if (expectObject(params.prompt, "params.prompt", problems)) {
+      expectOneOf(params.prompt.kind, GENERATE_PROMPT_KINDS, "params.prompt.kind", problems);
+      expectString(params.prompt.text, "params.prompt.text", problems);
+    }
+    optional(params.maxNewTokens, (v) => expectPositiveInteger(v, "params.maxNewTokens", problems));
+    optional(params.temperature, (v) => expectNonNegativeNumber(v, "params.temperature", problems));
+    optional(params.topP, (v) => {
+      if (!isFiniteNumber(v) || v <= 0 || v > 1) problems.push("params.topP: expected a number in (0, 1]");
+    });
+    optional(params.seed, (v) => expectNonNegativeInteger(v, "params.seed", problems));
+    optional(params.stop, (v) => {
+      if (!Array.isArray(v)) problems.push("params.stop: expected an array");
+      else v.forEach((s, i) => expectNonEmptyString(s, `params.stop[${i}]`, problems));
+    });
+    optional(params.device, (v) => expectOneOf(v, GENERATE_DEVICE_CHOICES, "params.device", problems));
+  }),
+  "generate/cancel": objectAt("params", (params, problems) => {
+    expectNonEmptyString(params.generationId, "params.generationId", problems);
   }),
 };
 
@@ -779,6 +959,27 @@ const resultValidators: { [M in MethodName]: (result: unknown) => Problems } = {
     if (active.totalSteps !== null) expectPositiveInteger(active.totalSteps, "result.active.totalSteps", problems);
     expectPositiveInteger(active.processes, "result.active.processes", problems);
   }),
+  "export/onnx": objectAt("result", (result, problems) => {
+    for (const key of ["outDir", "modelPath"]) expectNonEmptyString(result[key], `result.${key}`, problems);
+    expectOneOf(result.dtype, DECODER_DTYPES, "result.dtype", problems);
+    if (result.quantize !== null) expectOneOf(result.quantize, DECODER_QUANTIZATIONS, "result.quantize", problems);
+    expectNullableNonEmptyString(result.adapter, "result.adapter", problems);
+    expectNonNegativeNumber(result.maxAbsDiff, "result.maxAbsDiff", problems);
+    expectNonNegativeNumber(result.tolerance, "result.tolerance", problems);
+    expectPositiveInteger(result.numLayers, "result.numLayers", problems);
+    if (!Array.isArray(result.files)) problems.push("result.files: expected an array");
+    else result.files.forEach((f, i) => expectNonEmptyString(f, `result.files[${i}]`, problems));
+    expectNonNegativeNumber(result.wallS, "result.wallS", problems);
+  }),
+  "generate/start": objectAt("result", (result, problems) => {
+    expectNonEmptyString(result.generationId, "result.generationId", problems);
+    expectNonNegativeInteger(result.promptTokens, "result.promptTokens", problems);
+    expectOneOf(result.device, GENERATE_DEVICES, "result.device", problems);
+    expectOneOf(result.format, GENERATE_FORMATS, "result.format", problems);
+  }),
+  "generate/cancel": objectAt("result", (result, problems) => {
+    expectBoolean(result.cancelled, "result.cancelled", problems);
+  }),
 };
 
 export function validateResult(method: string, result: unknown): Problems {
@@ -857,6 +1058,22 @@ const notificationValidators: { [N in NotificationName]: (params: unknown) => Pr
     optional(params.suggestions, (v) => expectStringArray(v, "params.suggestions", problems));
     optional(params.step, (v) => expectNonNegativeInteger(v, "params.step", problems));
     optional(params.checkpoint, (v) => expectNullableNonEmptyString(v, "params.checkpoint", problems));
+  }),
+  "generate/token": objectAt("params", (params, problems) => {
+    expectNonEmptyString(params.generationId, "params.generationId", problems);
+    expectTokenIds(params.tokenIds, "params.tokenIds", problems);
+    expectString(params.text, "params.text", problems);
+  }),
+  "generate/finished": objectAt("params", (params, problems) => {
+    expectNonEmptyString(params.generationId, "params.generationId", problems);
+    expectOneOf(params.reason, GENERATE_FINISH_REASONS, "params.reason", problems);
+    expectString(params.text, "params.text", problems);
+    expectTokenIds(params.tokenIds, "params.tokenIds", problems);
+    expectNonNegativeInteger(params.promptTokens, "params.promptTokens", problems);
+    expectNonNegativeInteger(params.newTokens, "params.newTokens", problems);
+    expectNonNegativeNumber(params.firstTokenMs, "params.firstTokenMs", problems);
+    expectNonNegativeNumber(params.tokensPerS, "params.tokensPerS", problems);
+    expectString(params.error, "params.error", problems, true);
   }),
 };
 

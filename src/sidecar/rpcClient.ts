@@ -94,6 +94,8 @@ export class RpcClient {
     "train/checkpoint": new Set(),
     "train/finished": new Set(),
     "train/failed": new Set(),
+    "generate/token": new Set(),
+    "generate/finished": new Set(),
   };
   private buffered = "";
   private closedReason: string | undefined;

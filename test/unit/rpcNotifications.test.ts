@@ -14,7 +14,7 @@ import { SidecarSupervisor } from "../../src/sidecar/supervisor";
 import type { HostConnection } from "../../webview/shared/host";
 import { goldenMessages, sidecarPython } from "./helpers";
 
-const NOTIFICATIONS: readonly NotificationName[] = ["eval/progress", "train/progress", "train/checkpoint", "train/finished", "train/failed"];
+const NOTIFICATIONS: readonly NotificationName[] = ["eval/progress", "train/progress", "train/checkpoint", "train/finished", "train/failed", "generate/token", "generate/finished"];
 
 describe("sidecar notifications are validated on arrival", () => {
   it("drops an invalid notification from a real sidecar process, logs its method and first problem, and delivers the valid one after it", async () => {

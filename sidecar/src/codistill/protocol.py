@@ -33,16 +33,35 @@ BACKEND_UNAVAILABLE = -32002
 # train/start, train/resume: another training run is going on in this sidecar (one at a time);
 # data names it: {runId, runDir}.
 TRAINING_RUN_ACTIVE = -32003
+# generate/start: another generation is streaming in this sidecar (one at a time); data names
+# it: {generationId}.
+GENERATION_ACTIVE = -32004
 REQUEST_CANCELLED = -32800
 
 CANCEL_REQUEST_METHOD = "$/cancelRequest"
 EVAL_PROGRESS_NOTIFICATION = "eval/progress"
 EVAL_BACKENDS = ("transformers", "vllm")
 EVAL_BACKEND_CHOICES = ("auto", *EVAL_BACKENDS)
+# eval/generate: how one sample per task is chosen afterwards (`codistill eval select`).
+EVAL_SELECT_CHOICES = ("none", "consensus")
 EVAL_PHASES = ("generate", "execute")
 ISOLATION_LEVELS = ("none", "partial", "full")
 # encoder/export: what the exported encoder's weights may be quantized to (null: float32).
 ENCODER_QUANTIZATIONS = ("int8",)
+# export/onnx: the student decoder's float dtype and the quantization of its weights (null: none).
+DECODER_DTYPES = ("fp32", "fp16")
+DECODER_QUANTIZATIONS = ("int8", "int4")
+# generate/*: the GPU backend of the editor's generation (generation/rpc.py).
+GENERATE_TOKEN_NOTIFICATION = "generate/token"
+GENERATE_FINISHED_NOTIFICATION = "generate/finished"
+# "code": a signature/docstring/selection the answer continues; "prose": a comment's words.
+GENERATE_PROMPT_KINDS = ("code", "prose")
+GENERATE_DEVICE_CHOICES = ("auto", "cuda", "cpu")
+GENERATE_DEVICES = ("cuda", "cpu")
+GENERATE_FORMATS = ("completion", "chat")
+# Why a generation ended: end-of-sequence token, a stop sequence, maxNewTokens, generate/cancel
+# (or sidecar exit), an error (generate/finished's error says which).
+GENERATE_FINISH_REASONS = ("eos", "stop", "length", "cancelled", "failed")
 TRAIN_PROGRESS_NOTIFICATION = "train/progress"
 TRAIN_CHECKPOINT_NOTIFICATION = "train/checkpoint"
 TRAIN_FINISHED_NOTIFICATION = "train/finished"
@@ -351,6 +370,7 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
             "backend": one_of(*EVAL_BACKEND_CHOICES),
             "limit": POSITIVE_INTEGER,
             "seed": NON_NEGATIVE_INTEGER,
+            "select": one_of(*EVAL_SELECT_CHOICES),
         },
     ),
     "eval/execute": object_params(
@@ -408,6 +428,39 @@ PARAMS_VALIDATORS: dict[str, ParamsValidator] = {
             "opset": POSITIVE_INTEGER,
         },
     ),
+    # The student (a causal LM, a LoRA adapter merged in) as an ONNX decoder for the editor
+    # (export/decoder.py): outDir, or a run's onnx/ for runDir (whose adapter/ is merged).
+    "export/onnx": object_params(
+        required={"model": NON_EMPTY_STRING},
+        optional={
+            "outDir": nullable(NON_EMPTY_STRING),
+            "adapter": nullable(NON_EMPTY_STRING),
+            "runDir": nullable(NON_EMPTY_STRING),
+            "dtype": one_of(*DECODER_DTYPES),
+            "quantize": nullable(one_of(*DECODER_QUANTIZATIONS)),
+            "opset": POSITIVE_INTEGER,
+        },
+    ),
+    # The editor's generation on the sidecar's device (generation/rpc.py): the answer comes once
+    # the model is loaded and decoding has started; generate/token and generate/finished follow.
+    "generate/start": object_params(
+        required={
+            "model": NON_EMPTY_STRING,
+            "prompt": object_of(required={"kind": one_of(*GENERATE_PROMPT_KINDS), "text": STRING}),
+        },
+        optional={
+            "adapter": nullable(NON_EMPTY_STRING),
+            "maxNewTokens": POSITIVE_INTEGER,
+            # 0 or absent: greedy.
+            "temperature": NON_NEGATIVE_NUMBER,
+            "topP": TOP_P,
+            "seed": NON_NEGATIVE_INTEGER,
+            # Added to the prompt format's own stop sequences.
+            "stop": array_of(NON_EMPTY_STRING),
+            "device": one_of(*GENERATE_DEVICE_CHOICES),
+        },
+    ),
+    "generate/cancel": object_params(required={"generationId": NON_EMPTY_STRING}),
     # The run this sidecar is training now, if any (a reopened panel finds it again).
     "train/status": no_params,
     "sandbox/status": no_params,
@@ -439,6 +492,23 @@ def train_resume_params(params: Any) -> Problems:
 
 
 PARAMS_VALIDATORS["train/resume"] = train_resume_params
+
+
+_EVAL_GENERATE_FIELDS = PARAMS_VALIDATORS["eval/generate"]
+
+
+def eval_generate_params(params: Any) -> Problems:
+    """Choosing one sample by consensus needs several to choose from."""
+    problems = _EVAL_GENERATE_FIELDS(params)
+    if not problems and params.get("select") == "consensus" and params["n"] < 2:
+        problems.append(
+            f'params.select: "consensus" chooses one of several samples per task, so it needs '
+            f"n >= 2, got n = {params['n']}"
+        )
+    return problems
+
+
+PARAMS_VALIDATORS["eval/generate"] = eval_generate_params
 
 
 def validate_params(method: str, params: Any = None) -> Problems:
@@ -584,6 +654,35 @@ ENCODER_EXPORT_RESULT = object_of(
     }
 )
 
+EXPORT_ONNX_RESULT = object_of(
+    required={
+        "outDir": NON_EMPTY_STRING,
+        "modelPath": NON_EMPTY_STRING,
+        "dtype": one_of(*DECODER_DTYPES),
+        "quantize": nullable(one_of(*DECODER_QUANTIZATIONS)),
+        # The adapter merged (a run's adapter/ for runDir); null without one.
+        "adapter": nullable(NON_EMPTY_STRING),
+        # Validation: onnxruntime against float32 PyTorch, largest absolute logit difference
+        # and the tolerance it was held to.
+        "maxAbsDiff": NON_NEGATIVE_NUMBER,
+        "tolerance": NON_NEGATIVE_NUMBER,
+        "numLayers": POSITIVE_INTEGER,
+        "files": array_of(NON_EMPTY_STRING),
+        "wallS": NON_NEGATIVE_NUMBER,
+    }
+)
+
+GENERATE_START_RESULT = object_of(
+    required={
+        "generationId": NON_EMPTY_STRING,
+        "promptTokens": NON_NEGATIVE_INTEGER,
+        "device": one_of(*GENERATE_DEVICES),
+        "format": one_of(*GENERATE_FORMATS),
+    }
+)
+
+GENERATE_CANCEL_RESULT = object_of(required={"cancelled": BOOLEAN})
+
 RESULT_SCHEMAS: dict[str, Schema] = {
     "initialize": INITIALIZE_RESULT,
     "health/ping": PING_RESULT,
@@ -596,6 +695,9 @@ RESULT_SCHEMAS: dict[str, Schema] = {
     "train/status": TRAIN_STATUS_RESULT,
     "sandbox/status": SANDBOX_STATUS_RESULT,
     "encoder/export": ENCODER_EXPORT_RESULT,
+    "export/onnx": EXPORT_ONNX_RESULT,
+    "generate/start": GENERATE_START_RESULT,
+    "generate/cancel": GENERATE_CANCEL_RESULT,
 }
 
 ERROR_OBJECT = object_of(required={"code": INTEGER, "message": STRING}, optional={"data": ANY})
@@ -695,6 +797,34 @@ NOTIFICATION_PARAMS: dict[str, Schema] = {
         },
     ),
 }
+
+
+NOTIFICATION_PARAMS[GENERATE_TOKEN_NOTIFICATION] = object_of(
+    required={
+        "generationId": NON_EMPTY_STRING,
+        "tokenIds": array_of(NON_NEGATIVE_INTEGER),
+        # The text these tokens add (held back: a partial character, a possible stop's start).
+        "text": STRING,
+    }
+)
+NOTIFICATION_PARAMS[GENERATE_FINISHED_NOTIFICATION] = object_of(
+    required={
+        "generationId": NON_EMPTY_STRING,
+        "reason": one_of(*GENERATE_FINISH_REASONS),
+        # The whole text generated after the prompt, cut before a stop sequence.
+        "text": STRING,
+        # The new ids, up to the one that completed a stop sequence; no end-of-sequence id
+        # (the fields of the editor's ONNX decoder's result, src/core/inference/decoder.ts).
+        "tokenIds": array_of(NON_NEGATIVE_INTEGER),
+        "promptTokens": NON_NEGATIVE_INTEGER,
+        "newTokens": NON_NEGATIVE_INTEGER,
+        # From the start of decoding to the first token chosen (0 when none was).
+        "firstTokenMs": NON_NEGATIVE_NUMBER,
+        # newTokens over the seconds of decoding.
+        "tokensPerS": NON_NEGATIVE_NUMBER,
+    },
+    optional={"error": STRING},
+)
 
 
 def validate_notification(message: Any) -> Problems:

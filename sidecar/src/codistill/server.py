@@ -28,6 +28,7 @@ from . import __version__, protocol
 from .dispatch import CancelToken, Method, MethodRegistry, RequestCancelled, RpcError
 from .evaluation.rpc import register_eval_methods
 from .execution.rpc import register_sandbox_methods
+from .generation.rpc import register_generate_methods, stop_generations
 from .methods import register_core_methods
 from .stdio import take_over_stdio
 from .training.rpc import register_train_methods, stop_training_runs
@@ -44,11 +45,12 @@ register_core_methods(METHODS)
 register_eval_methods(METHODS)
 register_sandbox_methods(METHODS)
 register_train_methods(METHODS)
+register_generate_methods(METHODS)
 
 #: Work that outlives its request (a training run) and must wind down when the server exits:
 #: called with the exit deadline (``time.monotonic()``), returns whether it finished in time.
 ExitHook = Callable[[float], bool]
-EXIT_HOOKS: list[ExitHook] = [stop_training_runs]
+EXIT_HOOKS: list[ExitHook] = [stop_training_runs, stop_generations]
 
 
 #: Adds a method to the registry the ``serve`` command uses.

@@ -1,9 +1,12 @@
 // `codistill eval structure <eval-dir>`: the paper's syntax and dataflow match of an evaluation's
 // samples, for folders made without the editor (`python -m codistill eval generate`, then
 // `eval execute`). Writes structure.json into the folder, as the panel and its runs do, and prints
-// the summary. Exit codes: 0 ok, 1 usage, IO or bad input (the file and line on stderr).
+// the summary. `codistill eval select <eval-dir>`: one sample per task chosen by structural
+// consensus, and pass@1 of the chosen ones beside plain pass@1 (selection.json, see
+// evaluation/select.ts). Exit codes: 0 ok, 1 usage, IO or bad input (the file and line on stderr).
 import { parseArgs } from "node:util";
 import { EvalFileError } from "../evaluation/fields";
+import { selectEvalDir, selectionInputs, type SelectionInputs } from "../evaluation/select";
 import { STRUCTURE_MODES, scoreEvalDir, structureInputs, type StructureInputs, type StructureMode } from "../evaluation/structure";
 import { UsageError, type CliCommand, type Io } from "./io";
 
@@ -18,16 +21,39 @@ Options:
                         CodeBLEU's numbers, 0 instead of null where a reference has no dataflow)
   --tasks <file>        the Task JSONL, when it is not <eval-dir>/tasks.jsonl
   --samples <file>      the samples, when they are not <eval-dir>/samples.jsonl
+
+  codistill eval select <eval-dir> [options]
+                                                      chooses one sample per task of <eval-dir>/samples.jsonl
+                                                      by structural consensus (the one most like the task's
+                                                      other samples in CodeBLEU syntax + dataflow); with
+                                                      <eval-dir>/results.json, pass@1 of the chosen samples
+                                                      beside plain pass@1 of all of them; writes
+                                                      <eval-dir>/selection.json and prints it (JSON)
+
+Options:
+  --samples <file>      the samples, when they are not <eval-dir>/samples.jsonl
+  --results <file>      eval execute's results, when they are not <eval-dir>/results.json
+                        (without results.json, pass@1 is null)
+  --tasks <file>        the Task JSONL, for samples with only a completion (default <eval-dir>/tasks.jsonl)
 `;
 
 interface StructureCommand {
+  command: "structure";
   dir: string;
   mode: StructureMode;
   tasks?: string;
   samples?: string;
 }
 
-export function parseEvalCommand(argv: string[]): StructureCommand | "help" {
+interface SelectCommand {
+  command: "select";
+  dir: string;
+  samples?: string;
+  results?: string;
+  tasks?: string;
+}
+
+export function parseEvalCommand(argv: string[]): StructureCommand | SelectCommand | "help" {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -35,6 +61,7 @@ export function parseEvalCommand(argv: string[]): StructureCommand | "help" {
       mode: { type: "string" },
       tasks: { type: "string" },
       samples: { type: "string" },
+      results: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -43,12 +70,18 @@ export function parseEvalCommand(argv: string[]): StructureCommand | "help" {
   if (group !== "eval") throw new UsageError(`not an eval command: "${group}"`);
   // generate and execute run models and the sandbox: they are the Python sidecar's CLI.
   if (name === "generate" || name === "execute") throw new UsageError(`eval ${name} is the sidecar's: python -m codistill eval ${name} --help`);
-  if (name !== "structure") throw new UsageError(name ? `unknown eval command "${name}"` : "no eval command given");
-  if (!dir) throw new UsageError("eval structure: missing <eval-dir>");
-  if (rest.length) throw new UsageError(`eval structure: unexpected argument "${rest[0]}"`);
+  if (name !== "structure" && name !== "select") throw new UsageError(name ? `unknown eval command "${name}"` : "no eval command given");
+  if (!dir) throw new UsageError(`eval ${name}: missing <eval-dir>`);
+  if (rest.length) throw new UsageError(`eval ${name}: unexpected argument "${rest[0]}"`);
+  const files = { ...(values.tasks ? { tasks: values.tasks } : {}), ...(values.samples ? { samples: values.samples } : {}) };
+  if (name === "select") {
+    if (values.mode !== undefined) throw new UsageError("eval select: --mode is an option of eval structure");
+    return { command: "select", dir, ...files, ...(values.results ? { results: values.results } : {}) };
+  }
+  if (values.results !== undefined) throw new UsageError("eval structure: --results is an option of eval select");
   const mode = values.mode ?? "default";
   if (!isMode(mode)) throw new UsageError(`--mode: expected one of ${STRUCTURE_MODES.join(", ")}, got "${mode}"`);
-  return { dir, mode, ...(values.tasks ? { tasks: values.tasks } : {}), ...(values.samples ? { samples: values.samples } : {}) };
+  return { command: "structure", dir, mode, ...files };
 }
 
 function isMode(value: string): value is StructureMode {
@@ -59,6 +92,7 @@ function isMode(value: string): value is StructureMode {
 async function runEval(argv: string[], io: Io): Promise<number | "help"> {
   const command = parseEvalCommand(argv);
   if (command === "help") return "help";
+  if (command.command === "select") return runSelect(command, io);
   const inputs = structureInputs(command.dir, command);
   const structure = await scoreEvalDir(inputs, { mode: command.mode }).catch((err: unknown) => {
     throw withOptionHint(err, inputs);
@@ -68,10 +102,23 @@ async function runEval(argv: string[], io: Io): Promise<number | "help"> {
   return 0;
 }
 
+async function runSelect(command: SelectCommand, io: Io): Promise<number> {
+  const inputs = selectionInputs(command.dir, command);
+  const selection = await selectEvalDir(inputs).catch((err: unknown) => {
+    throw withOptionHint(err, inputs);
+  });
+  const pass = selection["pass@1"];
+  const figures = pass ? `pass@1 ${pass.chosen.toFixed(4)} chosen, ${pass.plain.toFixed(4)} plain` : `no ${inputs.resultsPath}: pass@1 not computed`;
+  io.stderr.write(`chose 1 of ${selection.n} samples for ${selection.tasks} tasks (${figures}) -> ${inputs.selectionPath}\n`);
+  io.stdout.write(`${JSON.stringify(selection, null, 2)}\n`);
+  return 0;
+}
+
 /** `python -m codistill eval generate --tasks X --out-dir DIR` leaves the tasks outside DIR: say how to point at them. */
-function withOptionHint(err: unknown, inputs: StructureInputs): unknown {
+function withOptionHint(err: unknown, inputs: StructureInputs | SelectionInputs): unknown {
   if (!(err instanceof EvalFileError) || err.code !== "ENOENT") return err;
-  const option = err.file === inputs.tasksPath ? "--tasks" : err.file === inputs.samplesPath ? "--samples" : undefined;
+  const option = err.file === inputs.tasksPath ? "--tasks" : err.file === inputs.samplesPath ? "--samples" : "resultsPath" in inputs && err.file === inputs.resultsPath ? "--results" : undefined;
+  if (option === "--tasks" && "resultsPath" in inputs) return err; // its message already says so
   return option ? new Error(`${err.message} (${option} <file> names one elsewhere)`, { cause: err }) : err;
 }
 

@@ -5,11 +5,12 @@ import { codebleuCommand } from "./codebleu";
 import { cotsCommand } from "./cots";
 import { datasetCommand } from "./dataset";
 import { evalCommand } from "./eval";
+import { generateCommand } from "./generate";
 import { UsageError, type CliCommand, type Io } from "./io";
 
 export type { Io, Output } from "./io";
 
-const COMMANDS: readonly CliCommand[] = [datasetCommand, cotsCommand, evalCommand, codebleuCommand];
+const COMMANDS: readonly CliCommand[] = [datasetCommand, cotsCommand, evalCommand, codebleuCommand, generateCommand];
 
 export const USAGE = `Usage:\n${COMMANDS.map((c) => c.usage).join("\n")}\n  -h, --help            this text\n`;
 

@@ -49,6 +49,7 @@ def generate_params(args: argparse.Namespace) -> dict[str, Any]:
             "backend": args.backend,
             "limit": args.limit,
             "seed": args.seed,
+            "select": args.select,
         }
     )
 
@@ -112,6 +113,13 @@ def run_method(
 def run_generate(args: argparse.Namespace) -> int:
     from .generate import GenerateRequest, run_generation
 
+    if args.select == "consensus" and args.n < 2:
+        print(
+            "codistill eval generate: --select consensus chooses one of several samples per "
+            f"task, so it needs --n 2 or more (and a --temperature above 0), got --n {args.n}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     return run_method("generate", generate_params(args), GenerateRequest, run_generation)
 
 
@@ -150,6 +158,14 @@ def add_generate_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first LIMIT tasks")
     parser.add_argument("--seed", type=int, default=None, help="default 0")
+    parser.add_argument(
+        "--select",
+        choices=protocol.EVAL_SELECT_CHOICES,
+        default=None,
+        help="how one sample per task is chosen afterwards, recorded in generation.json: "
+        "consensus (needs --n 2 or more) is chosen by `codistill eval select OUT_DIR`, the "
+        "sample most like the others in structure (default none)",
+    )
 
 
 def add_execute_command(subparsers: argparse._SubParsersAction) -> None:

@@ -59,6 +59,8 @@ class GenerateRequest:
     backend: str = backends.AUTO
     limit: int | None = None
     seed: int = 0
+    # "consensus": one sample per task is to be chosen afterwards (`codistill eval select`).
+    select: str = "none"
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> GenerateRequest:
@@ -75,6 +77,7 @@ class GenerateRequest:
             backend=params.get("backend", backends.AUTO),
             limit=params.get("limit"),
             seed=params.get("seed", 0),
+            select=params.get("select", "none"),
         )
 
     @property
@@ -89,8 +92,14 @@ class Batch:
 
 
 def check_request(request: GenerateRequest) -> None:
-    """What the params' types cannot say: greedy decoding has one answer, folders must hold a
-    model and an adapter."""
+    """What the params' types cannot say: greedy decoding has one answer, a consensus needs
+    several samples to choose from, folders must hold a model and an adapter."""
+    if request.select == "consensus" and request.n < 2:
+        raise EvalInputError(
+            "select",
+            f'"consensus" chooses one of several samples per task, so it needs n >= 2, '
+            f"got n = {request.n}",
+        )
     if request.temperature == 0 and request.n > 1:
         raise EvalInputError(
             "n",
@@ -192,6 +201,7 @@ def generation_info(
         "batchSize": request.batch_size,
         "seed": request.seed,
         "limit": request.limit,
+        "select": request.select,
         "backend": backend,
         "device": device,
         "promptFormat": fmt,

@@ -4,6 +4,10 @@ build it, and its chat form for models whose tokenizer has a chat template.
 Completion mode feeds the benchmark prompt as-is and the model continues it; the program run
 is the prompt's code plus the completion. Chat mode wraps the same prompt in an instruction and
 the program is the code the model answers with (see extract.py).
+
+The editor's prompts (a signature or selection to continue, or a comment's words) are "custom"
+Tasks made by ``editor_task``; ``prompt_templates`` renders a model's editor prompt format once,
+around a sentinel, so the extension fills it in without a second implementation of the format.
 """
 
 from __future__ import annotations
@@ -39,6 +43,16 @@ CALL_INSTRUCTION = (
     "Solve the following programming problem in Python by implementing `{name}`. "
     "Respond with the complete code in a single ```python code block."
 )
+
+
+# Editor prompts: "code" is a signature, docstring or selection the completion continues;
+# "prose" is a comment's words, put in a docstring. The kind is the Task's PROMPT_KIND_KEY, which
+# wins over prompt_is_code (a one-word comment compiles as Python; a half-typed def does not).
+EDITOR_PROMPT_KINDS = ("code", "prose")
+PROMPT_KIND_KEY = "promptKind"
+EDITOR_TASK_ID = "editor"
+# Stands for the editor's text while a model's prompt format is rendered (prompt_templates).
+TEMPLATE_SENTINEL = "\u27e6codistill-editor-prompt\u27e7"
 
 
 @dataclass(frozen=True)
@@ -87,9 +101,18 @@ def taco_prompt(task: dict[str, Any]) -> str:
     return f"\nQUESTION:\n{task['prompt']}{starter}\n{answer_format}\nANSWER:\n"
 
 
+def custom_is_code(task: dict[str, Any]) -> bool:
+    """Whether a custom Task's prompt is code the completion continues: its explicit
+    ``promptKind`` (editor prompts) when it has one, else what ``prompt_is_code`` finds."""
+    kind = task.get(PROMPT_KIND_KEY)
+    if kind is not None:
+        return kind == "code"
+    return prompt_is_code(task["prompt"])
+
+
 def custom_prompt(task: dict[str, Any]) -> str:
     """Code prompts are continued as they are; prose goes in a docstring like MBPP's."""
-    if prompt_is_code(task["prompt"]):
+    if custom_is_code(task):
         return task["prompt"]
     return f'"""\n{task["prompt"].strip()}\n"""\n' + (task.get("starterCode") or "")
 
@@ -111,7 +134,7 @@ def stop_sequences(task: dict[str, Any]) -> tuple[str, ...]:
         return HUMANEVAL_STOPS
     if source == "taco":
         return TACO_STOPS
-    if source == "custom" and prompt_is_code(task["prompt"]):
+    if source == "custom" and custom_is_code(task):
         return HUMANEVAL_STOPS
     return MBPP_STOPS
 
@@ -172,4 +195,84 @@ def top_level_names(code: str) -> set[str] | None:
         node.name
         for node in tree.body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+
+
+# --- the editor's prompts -------------------------------------------------------------------
+
+
+def normalize_editor_text(text: str, kind: str) -> str:
+    """Code keeps its leading indentation and ends with one newline; prose is stripped."""
+    if kind not in EDITOR_PROMPT_KINDS:
+        raise ValueError(
+            f"prompt kind: expected one of {', '.join(EDITOR_PROMPT_KINDS)}, got {kind!r}"
+        )
+    return text.rstrip() + "\n" if kind == "code" else text.strip()
+
+
+def editor_task(text: str, kind: str) -> dict[str, Any]:
+    """A "custom" Task for a prompt taken from the editor; its ``promptKind`` decides how
+    ``build_prompt`` renders it whatever ``prompt_is_code`` would say."""
+    return {
+        "id": EDITOR_TASK_ID,
+        "source": "custom",
+        "prompt": normalize_editor_text(text, kind),
+        "entryPoint": None,
+        "starterCode": None,
+        "solutions": [],
+        "tests": {"kind": "assert", "code": ""},
+        "meta": {},
+        PROMPT_KIND_KEY: kind,
+    }
+
+
+# The text each kind's sentinel task is made of: after editor_task's normalization, the sentinel
+# stands exactly where text.rstrip() (code) or text.strip() (prose) goes.
+_SENTINEL_TEXTS = {"code": TEMPLATE_SENTINEL + "\n", "prose": TEMPLATE_SENTINEL}
+# Texts the templates are checked on once rendered (fill rule == build_prompt).
+_CHECK_TEXTS = ('  def f(x):\n    """Twice x."""\n\n\n', "\n sort the list, é ✓ \n\n")
+
+
+def fill_template(template: dict[str, str], text: str, kind: str) -> str:
+    """The rule the extension applies: code -> before + text.rstrip() + after; prose ->
+    before + text.strip() + after."""
+    body = text.rstrip() if kind == "code" else text.strip()
+    return template["before"] + body + template["after"]
+
+
+def prompt_templates(tokenizer: Any) -> dict[str, Any]:
+    """A model's editor prompt format, rendered by ``build_prompt`` on sentinel tasks and split
+    at the sentinel: {format, addSpecialTokens, templates: {code|prose: {before, after}}, stops:
+    {code|prose: [...]}}. ``addSpecialTokens``: a completion prompt gets the tokenizer's own BOS
+    (as evaluation and training feed it); a chat template writes its own. ValueError when the
+    format does not hold the text verbatim (a chat template that rewrites message contents)."""
+    templates: dict[str, dict[str, str]] = {}
+    stops: dict[str, list[str]] = {}
+    formats = set()
+    for kind in EDITOR_PROMPT_KINDS:
+        prompt = build_prompt(editor_task(_SENTINEL_TEXTS[kind], kind), tokenizer)
+        count = prompt.text.count(TEMPLATE_SENTINEL)
+        if count != 1:
+            raise ValueError(
+                f"the {kind} prompt format holds the editor's text {count} times, not once: "
+                "the chat template changes or repeats message contents, so the editor cannot "
+                "fill it in"
+            )
+        before, after = prompt.text.split(TEMPLATE_SENTINEL)
+        templates[kind] = {"before": before, "after": after}
+        stops[kind] = list(prompt.stops)
+        formats.add(prompt.format)
+        for text in _CHECK_TEXTS:
+            expected = build_prompt(editor_task(text, kind), tokenizer).text
+            if fill_template(templates[kind], text, kind) != expected:
+                raise ValueError(
+                    f"the {kind} prompt format does not hold the editor's text verbatim (the chat "
+                    "template rewrites message contents), so the editor cannot fill it in"
+                )
+    (fmt,) = formats
+    return {
+        "format": fmt,
+        "addSpecialTokens": fmt == COMPLETION,
+        "templates": templates,
+        "stops": stops,
     }

@@ -3,7 +3,7 @@
 
 `encoder` builds the params the extension sends, checks them with the protocol's own validator,
 and calls the same function as the RPC handler; `onnx` builds a DecoderExportRequest the same
-way a future export/onnx handler will (export/decoder.py checks it). The result object is printed
+way the export/onnx handler does (export/decoder.py checks it). The result object is printed
 to stdout as JSON, progress and errors go to stderr (exit code 2 for an unusable input, 1 when
 the model does not reproduce PyTorch).
 """

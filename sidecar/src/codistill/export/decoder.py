@@ -16,7 +16,10 @@ layout Hugging Face Optimum and transformers.js use. The folder written:
 - ``tokenizer.json`` and the tokenizer's other files as ``save_pretrained`` writes them,
   ``config.json`` and ``generation_config.json`` of the source model;
 - ``export.json``: the inputs and outputs, the cache's shape, the special token ids, dtype and
-  quantization, the source model and adapter, and the validation figures.
+  quantization, the source model and adapter, the validation figures, and ``prompt``: the
+  model's editor prompt format (evaluation/prompts.py ``prompt_templates``: completion or chat,
+  whether to add the tokenizer's special tokens, a before/after template and the stop sequences
+  per prompt kind, code or prose), so the editor renders exactly the prompts evaluation does.
 
 Positions: ``position_ids`` is the count of real tokens before each token (``cumsum(mask) - 1``,
 1 on padding), as transformers' ``generate`` computes it, so left-padded batches give each row
@@ -153,6 +156,7 @@ def export_decoder(
     reference = load_merged(source, adapter)
     tokenizer = load_tokenizer(source, "model", local_files_only=True)
     info = decoder_info(reference, tokenizer)
+    prompt = editor_prompt_format(tokenizer, source)
     stop_if(cancel)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work_dir:
         work = Path(work_dir)
@@ -182,6 +186,7 @@ def export_decoder(
     other_files = write_tokenizer(tokenizer, out_dir) + write_configs(reference, source, out_dir)
     files = model_files + other_files + [EXPORT_FILE]
     record = export_record(request, source, adapter, adapter_base, info, validation, files)
+    record["prompt"] = prompt
     write_json(out_dir / EXPORT_FILE, record)
     progress(f"wrote {out_dir}")
     return {
@@ -371,6 +376,17 @@ def decoder_info(model: Any, tokenizer: Any) -> dict[str, Any]:
         "inputs": input_names(layers),
         "outputs": output_names(layers),
     }
+
+
+def editor_prompt_format(tokenizer: Any, source: Path) -> dict[str, Any]:
+    """export.json's ``prompt``: the tokenizer's editor prompt templates (the tokenizer written
+    beside the model)."""
+    from ..evaluation.prompts import prompt_templates
+
+    try:
+        return prompt_templates(tokenizer)
+    except ValueError as exc:
+        raise ExportInputError("model", f"{source}: {exc}") from None
 
 
 def input_names(layers: int) -> list[str]:
