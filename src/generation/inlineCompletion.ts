@@ -1,6 +1,8 @@
 // The student as inline completions (codistill.generation.inlineCompletion, off by default): on
 // the empty line under a signature, docstring or comment, its code is offered as ghost text,
-// with the same backend and student as "Generate Code". The reasoning is left out.
+// with the same backend and student as "Generate Code", greedily. The student writes its
+// reasoning first, so the token budget is the full maxNewTokens; the reasoning is left out of
+// the ghost text.
 import * as vscode from "vscode";
 import { readSettings } from "../config";
 import type { CodistillContext } from "../context";
@@ -9,9 +11,6 @@ import { promptAt, NoPromptError } from "../core/generation/editorPrompt";
 import { answerIndent, LineIndenter } from "../core/generation/insertion";
 import { NoStudentError } from "../core/generation/students";
 import type { GenerationService } from "./service";
-
-/** Ghost text is read at a glance: a completion longer than this is cut. */
-const MAX_INLINE_TOKENS = 128;
 
 export class StudentInlineCompletions implements vscode.InlineCompletionItemProvider {
   constructor(
@@ -36,7 +35,7 @@ export class StudentInlineCompletions implements vscode.InlineCompletionItemProv
     try {
       const generator = await this.service.generator(await this.service.student());
       if (token.isCancellationRequested) return undefined;
-      const result = await generator.generate(prompt, { maxNewTokens: Math.min(settings.maxNewTokens, MAX_INLINE_TOKENS), temperature: 0, topP: 1, seed: settings.seed }, { signal: abort.signal });
+      const result = await generator.generate(prompt, { maxNewTokens: settings.maxNewTokens, temperature: 0, topP: 1, seed: settings.seed }, { signal: abort.signal });
       if (result.finishReason === "cancelled" || token.isCancellationRequested) return undefined;
       const code = new LineIndenter(answerIndent(prompt)).push(splitAnswer(result.text, result.format).code).trimEnd();
       if (!code.trim()) return undefined;

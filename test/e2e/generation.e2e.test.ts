@@ -43,6 +43,12 @@ async function waitForFile(file: string, ok: (text: string) => boolean, what: st
   }
 }
 
+/** Replaces the workspace's settings and gives VS Code a moment to read them again. */
+async function workspaceSettings(workspace: string, settings: Record<string, unknown>): Promise<void> {
+  writeFileSync(join(workspace, ".vscode", "settings.json"), JSON.stringify(settings, null, 2));
+  await new Promise((r) => setTimeout(r, 3000));
+}
+
 describe("Generate Code", () => {
   let session: VsCodeSession;
   let workspace: string;
@@ -61,6 +67,9 @@ describe("Generate Code", () => {
     execFileSync(PYTHON, [join(repoRoot(), "test", "fixtures", "memorize_student.py"), model, "--prompt-file", join(workspace, "prompt.txt"), "--answer-file", join(workspace, "answer.txt"), "--adapter", join(run, "adapter")], { stdio: "inherit" });
     mkdirSync(join(workspace, "scratch"), { recursive: true });
     writeFileSync(join(workspace, "scratch", "close.py"), task.prompt);
+    // Present from the start, so VS Code watches it and sees the tests' changes to it.
+    mkdirSync(join(workspace, ".vscode"));
+    writeFileSync(join(workspace, ".vscode", "settings.json"), "{}\n");
     // As training writes it: the adapter names its base model's folder.
     const adapterConfig = join(run, "adapter", "adapter_config.json");
     writeFileSync(adapterConfig, JSON.stringify({ ...JSON.parse(readFileSync(adapterConfig, "utf8")), base_model_name_or_path: join(workspace, "models", "tiny") }, null, 2));
@@ -131,14 +140,62 @@ describe("Generate Code", () => {
     await waitForFile(taskFile, (t) => t === prompt, "one Undo to take the whole answer back");
   });
 
-  it("with three candidates, inserts the consensus and marks the lines where they disagree", async () => {
+  it("puts the reasoning above the code when the setting says so, and offers the code as an inline completion", async () => {
     const { page } = session;
-    mkdirSync(join(workspace, ".vscode"), { recursive: true });
-    writeFileSync(join(workspace, ".vscode", "settings.json"), JSON.stringify({ "codistill.generation.samples": 3, "codistill.generation.temperature": 1.0, "codistill.generation.topP": 1, "codistill.generation.maxNewTokens": 300 }));
+    const scratch = join(workspace, "scratch", "close.py");
+    const { prompt: taskPrompt, solution } = humanEval(TASK_ID);
+    await workspaceSettings(workspace, { "codistill.generation.reasoning": "comment", "codistill.generation.inlineCompletion": true });
     const explorerRow = (name: string) => page.locator(".explorer-folders-view .monaco-list-row", { hasText: name });
     if (!(await explorerRow("close.py").isVisible())) await explorerRow("scratch").click();
     await explorerRow("close.py").dblclick();
-    await page.locator(".tabs-container .tab.active", { hasText: "close.py" }).waitFor({ timeout: 20_000 });
+    await page.locator(".tabs-container .tab.active", { hasText: "close.py", hasNotText: "reasoning" }).waitFor({ timeout: 20_000 });
+    const editor = page.locator(".editor-instance .view-lines", { hasText: "has_close_elements" }).last();
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await runCommand(session, "Codistill: Generate Code");
+    // Saved once the answer is complete: VS Code puts an undo stop at every save.
+    await page.locator(".editor-instance .view-lines", { hasText: "An empty list has no pairs." }).filter({ hasText: "return False" }).waitFor({ timeout: 60_000 });
+    await page.keyboard.press("Control+S");
+    await waitForFile(scratch, (t) => t === taskPrompt + REASONING + solution, "the reasoning as comments above the code");
+    await screenshot(session, "generate-code-reasoning-comment");
+    await page.keyboard.press("Control+Z");
+    await page.keyboard.press("Control+S");
+    await waitForFile(scratch, (t) => t === taskPrompt, "one Undo to take the answer back");
+
+    // The same student as ghost text on the empty line under the docstring; Tab accepts it.
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await runCommand(session, "Trigger Inline Suggestion");
+    // Monaco draws ghost text as syntax-highlighted spans, one per token.
+    const ghostText = () => page.locator('.editor-instance [class*="ghost-text"]').evaluateAll((els) => els.map((e) => e.textContent ?? "").join("").replace(/\s+/g, " "));
+    const ghostDeadline = Date.now() + 60_000;
+    while (!(await ghostText()).includes("for idx2, elem2 in enumerate(numbers): if idx != idx2:")) {
+      if (Date.now() > ghostDeadline) throw new Error(`no ghost text with the student's code; shown: ${await ghostText()}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(!(await ghostText()).includes("Intent:"), "the reasoning is left out of the ghost text");
+    await screenshot(session, "generate-code-inline-completion");
+    // The completion starts with the body's indentation: on an empty line, VS Code's first Tab
+    // indents up to it, and the next one accepts.
+    let tabs = 0;
+    for (; tabs < 3 && (await ghostText()).includes("return False"); tabs++) {
+      await page.keyboard.press("Tab");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await page.keyboard.press("Control+S");
+    await waitForFile(scratch, (t) => t === taskPrompt + solution.trimEnd(), "the accepted inline completion, without the reasoning");
+    for (let i = 0; i < tabs; i++) await page.keyboard.press("Control+Z");
+    await page.keyboard.press("Control+S");
+    await waitForFile(scratch, (t) => t === taskPrompt, "the file back to its prompt");
+  });
+
+  it("with three candidates, inserts the consensus and marks the lines where they disagree", async () => {
+    const { page } = session;
+    await workspaceSettings(workspace, { "codistill.generation.samples": 3, "codistill.generation.temperature": 1.0, "codistill.generation.topP": 1, "codistill.generation.maxNewTokens": 300 });
+    const explorerRow = (name: string) => page.locator(".explorer-folders-view .monaco-list-row", { hasText: name });
+    if (!(await explorerRow("close.py").isVisible())) await explorerRow("scratch").click();
+    await explorerRow("close.py").dblclick();
+    await page.locator(".tabs-container .tab.active", { hasText: "close.py", hasNotText: "reasoning" }).waitFor({ timeout: 20_000 });
     await page.locator(".editor-instance .view-lines", { hasText: "has_close_elements" }).last().click();
     await page.keyboard.press("Control+End");
     await runCommand(session, "Codistill: Generate Code");

@@ -14,12 +14,13 @@
 // stop sequence (the text ends right before it), maxNewTokens, or the abort signal (what was
 // generated so far comes back, finishReason "cancelled").
 //
-// Streaming: each step decodes all new ids and hands on the new suffix, holding back an
-// incomplete UTF-8 sequence (U+FFFD at the end) and what may be the start of a stop sequence
-// (stops.ts). `text` is exactly the concatenation of the deltas.
+// Streaming: each new id is detokenized incrementally (detokenize.ts: an incomplete UTF-8
+// sequence is held back) and the text goes through the stop matcher, which holds back what may
+// be the start of a stop sequence (stops.ts). `text` is exactly the concatenation of the deltas.
 import { Tokenizer } from "@huggingface/tokenizers";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import { readDecoderFolder, type DecoderDtype, type DecoderFolder } from "./decoderFolder";
+import { IncrementalDetokenizer } from "./detokenize";
 import { checkSampling, chooseToken, seededRandom } from "./sampling";
 import { StopMatcher } from "./stops";
 
@@ -196,13 +197,6 @@ function lastLogits(logits: Tensor, vocab: number, modelPath: string): ArrayLike
   throw new Error(`${modelPath}: logits: expected float32 or float16 values, got ${logits.type}`);
 }
 
-/** The decoded text that is safe to show: without an incomplete UTF-8 sequence at its end. */
-function stablePart(text: string): string {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 0xfffd) end--;
-  return text.slice(0, end);
-}
-
 class OnnxDecoder implements StudentDecoder {
   // Generations go one after another: each already uses every intra-op thread, and dispose()
   // must wait for the last one before it releases the session.
@@ -298,7 +292,6 @@ class OnnxDecoder implements StudentDecoder {
 
     const newIds: number[] = [];
     let text = "";
-    let pushed = "";
     let firstTokenAt = 0;
     let finishReason: FinishReason = "length";
     const emit = (delta: string): void => {
@@ -306,18 +299,15 @@ class OnnxDecoder implements StudentDecoder {
       text += delta;
       hooks.onText?.(delta, [...newIds]);
     };
-    /** Hands the decoded text not yet pushed to the stop matcher; true once a stop sequence is reached. */
-    const pushText = (decoded: string): boolean => {
-      // Decoding more ids only extends the text (byte-level and metaspace decoders); were an
-      // earlier piece ever to change, what was shown stays and only the new length is added.
-      const piece = decoded.slice(pushed.length);
+    // tokenizers refuses to decode an empty list.
+    const detokenizer = new IncrementalDetokenizer((ids) => (ids.length ? this.tokenizer.decode(ids, { skip_special_tokens: true }) : ""));
+    /** Hands newly decoded text to the stop matcher; true once a stop sequence is reached. */
+    const pushText = (piece: string): boolean => {
       if (!piece) return false;
-      pushed = decoded;
       const { emit: safe, stopped } = stops.push(piece);
       emit(safe);
       return stopped;
     };
-    const decode = (): string => (newIds.length ? this.tokenizer.decode(newIds, { skip_special_tokens: true }) : "");
 
     let past = emptyPast();
     let pastLength = 0;
@@ -335,7 +325,7 @@ class OnnxDecoder implements StudentDecoder {
         break;
       }
       newIds.push(token);
-      if (pushText(stablePart(decode()))) {
+      if (pushText(detokenizer.push(token))) {
         finishReason = "stop";
         break;
       }
@@ -349,8 +339,7 @@ class OnnxDecoder implements StudentDecoder {
     }
     const endedAt = performance.now();
     if (finishReason !== "stop") {
-      // The rest, an incomplete UTF-8 sequence at the end included (as U+FFFD, as Python decodes it).
-      if (!pushText(decode())) emit(stops.flush());
+      if (!pushText(detokenizer.flush())) emit(stops.flush());
       else finishReason = "stop";
     }
     const seconds = (endedAt - calledAt) / 1000;
