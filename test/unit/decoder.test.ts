@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadDecoder, makeTokenizer, type GenerateRequest, type GenerationResult, type StudentDecoder } from "../../src/core/inference/decoder";
+import { loadDecoder, type GenerateRequest, type GenerationResult, type StudentDecoder } from "../../src/core/inference/decoder";
 import { readDecoderFolder } from "../../src/core/inference/decoderFolder";
+import { loadTokenizer } from "../../src/core/inference/onnxFolder";
 import { startDecoderWorker } from "../../src/core/inference/workerDecoder";
 import { makeTinyStudent, python, type TinyStudent } from "./decoder.fixture";
 import { main } from "../../src/core/cli/main";
@@ -50,9 +51,9 @@ describe("decoder: the exported student generating in Node", () => {
   it("decodes text as transformers does: no clean-up of the spaces before punctuation unless the config asks", () => {
     const files = readDecoderFolder(student.onnx);
     const code = "if idx != idx2 and a , b . c ? d ! e 's:\n    return x\n";
-    const tokenizer = makeTokenizer(files);
+    const tokenizer = loadTokenizer(files);
     assert.equal(tokenizer.decode(tokenizer.encode(code, { add_special_tokens: false }).ids, { skip_special_tokens: true }), code);
-    const cleaning = makeTokenizer({ ...files, tokenizerConfig: { ...files.tokenizerConfig, clean_up_tokenization_spaces: true } });
+    const cleaning = loadTokenizer({ ...files, tokenizerConfig: { ...files.tokenizerConfig, clean_up_tokenization_spaces: true } });
     assert.notEqual(cleaning.decode(cleaning.encode(code, { add_special_tokens: false }).ids, { skip_special_tokens: true }), code);
   });
 

@@ -78,6 +78,12 @@ class RpcError(Exception):
         return protocol.error_response(request_id, self.code, self.message, self.data)
 
 
+def invalid_param(field: str, reason: str) -> RpcError:
+    """-32602 naming the parameter (``field`` is under params: "model", "prompt.kind")."""
+    problem = f"params.{field}: {reason}"
+    return RpcError(protocol.INVALID_PARAMS, f"Invalid params: {problem}", {"problems": [problem]})
+
+
 Handler = Callable[[Any, CancelToken], Any]
 
 

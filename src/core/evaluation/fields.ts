@@ -1,7 +1,8 @@
 // Checks for the JSON that the sidecar writes (results.json, samples.jsonl, generation.json).
 // Every failure throws an EvalFileError naming the file, the line for JSONL, and the field as a
 // path (`eval["HumanEval/0"][1].status`), so a bad file can be found and fixed by hand.
-import { describeType } from "../datasets/errors";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { describeType, errorMessage } from "../datasets/errors";
 import { isRecord } from "../datasets/fields";
 
 /** Where a value came from: a file, and a line when the file is JSONL. */
@@ -120,4 +121,16 @@ export function expectRecordOf<T>(origin: Origin, value: unknown, field: string,
 /** Optional fields: absent stays undefined, present must pass `check`. */
 export function optional<T>(value: unknown, check: (v: unknown) => T): T | undefined {
   return value === undefined ? undefined : check(value);
+}
+
+/** Writes `path` so that a reader (the panel) never sees half a file, and an interrupted write leaves the old one. */
+export async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, path);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw new EvalFileError(path, undefined, undefined, `cannot write: ${errorMessage(err)}`, { cause: err });
+  }
 }

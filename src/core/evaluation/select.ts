@@ -10,13 +10,13 @@
 //
 // "plain" is the unbiased pass@1 estimator of the same samples (pass@k for k = 1); pass@1 is null
 // without results.json. A sample passes when its status is "passed" (countPasses).
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage } from "../datasets/errors";
 import { isRecord } from "../datasets/fields";
 import { pythonSyntax } from "../datasets/pythonSyntax";
 import type { Consensus } from "../generation/consensus";
-import { EvalFileError, expectString, fail, member, type Origin } from "./fields";
+import { EvalFileError, expectString, fail, member, writeAtomically, type Origin } from "./fields";
 import { parseSamples, readEvalResults, type EvalResults, type GeneratedSample } from "./results";
 import { countPasses, mean } from "./stats";
 
@@ -190,17 +190,5 @@ async function readText(path: string, hintWhenMissing: string): Promise<string> 
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
     throw new EvalFileError(path, undefined, undefined, missing ? hintWhenMissing : `cannot read: ${errorMessage(err)}`, { cause: err });
-  }
-}
-
-/** A reader never sees half a file, and an interrupted write leaves the old one. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(temporary, text);
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw new EvalFileError(path, undefined, undefined, `cannot write: ${errorMessage(err)}`, { cause: err });
   }
 }

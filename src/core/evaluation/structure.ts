@@ -5,13 +5,13 @@
 // AbortSignal.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { CodeBleu } from "../codebleu/index";
 import { errorMessage } from "../datasets/errors";
 import { isRecord } from "../datasets/fields";
 import { pythonSyntax } from "../datasets/pythonSyntax";
-import { EvalFileError, expectArray, expectString, fail, item, type Origin } from "./fields";
+import { EvalFileError, expectArray, expectString, fail, item, writeAtomically, type Origin } from "./fields";
 import { parseSamples, type GeneratedSample } from "./results";
 import {
   STRUCTURE_FILE,
@@ -267,17 +267,6 @@ class TimeSlicer {
   }
 }
 
-/** A reader (the panel) never sees half a file, and an interrupted write leaves the old one. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(temporary, text);
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw new EvalFileError(path, undefined, undefined, `cannot write: ${errorMessage(err)}`, { cause: err });
-  }
-}
 
 /** Whether structure.json can be shown as it is, needs (re)computing, or cannot be computed here. */
 export type StructureStatus =

@@ -17,10 +17,11 @@
 // Streaming: each new id is detokenized incrementally (detokenize.ts: an incomplete UTF-8
 // sequence is held back) and the text goes through the stop matcher, which holds back what may
 // be the start of a stop sequence (stops.ts). `text` is exactly the concatenation of the deltas.
-import { Tokenizer } from "@huggingface/tokenizers";
+import type { Tokenizer } from "@huggingface/tokenizers";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import { readDecoderFolder, type DecoderDtype, type DecoderFolder } from "./decoderFolder";
 import { IncrementalDetokenizer } from "./detokenize";
+import { loadTokenizer, openCpuSession } from "./onnxFolder";
 import { checkSampling, chooseToken, seededRandom } from "./sampling";
 import { StopMatcher } from "./stops";
 
@@ -90,8 +91,8 @@ export interface LoadDecoderOptions {
 /** Loads an exported student folder once; errors name the folder or the file that is wrong. */
 export async function loadDecoder(folder: string, options: LoadDecoderOptions = {}): Promise<StudentDecoder> {
   const files = readDecoderFolder(folder);
-  const tokenizer = makeTokenizer(files);
-  const session = await openSession(files.modelPath, options);
+  const tokenizer = loadTokenizer(files);
+  const session = await openCpuSession(files.modelPath, options.intraOpNumThreads);
   try {
     checkSignature(session, files);
   } catch (error) {
@@ -115,34 +116,6 @@ export function checkGenerateRequest(request: GenerateRequest): void {
   if (request.seed !== undefined && !Number.isSafeInteger(request.seed)) throw new RangeError(`seed: expected an integer, got ${request.seed}`);
   if (request.stop !== undefined && (!Array.isArray(request.stop) || request.stop.some((s) => typeof s !== "string" || s === ""))) {
     throw new RangeError("stop: expected a list of non-empty strings");
-  }
-}
-
-/** The folder's tokenizer, decoding as transformers does. */
-export function makeTokenizer(files: DecoderFolder): Tokenizer {
-  try {
-    // Decoded text must be what transformers decodes: it cleans up spaces (" !" -> "!") only when
-    // the config asks, where @huggingface/tokenizers would by default and turn `a != b` into `a!= b`.
-    const config = { ...files.tokenizerConfig, clean_up_tokenization_spaces: files.tokenizerConfig.clean_up_tokenization_spaces === true };
-    return new Tokenizer(files.tokenizerJson, config);
-  } catch (error) {
-    throw new Error(`${files.folder}/tokenizer.json: @huggingface/tokenizers cannot load it: ${(error as Error).message}`);
-  }
-}
-
-async function openSession(modelPath: string, options: LoadDecoderOptions): Promise<InferenceSession> {
-  const ort = await import("onnxruntime-node");
-  try {
-    return await ort.InferenceSession.create(modelPath, {
-      executionProviders: ["cpu"],
-      graphOptimizationLevel: "all",
-      // One step at a time: nothing for inter-op threads to do.
-      executionMode: "sequential",
-      interOpNumThreads: 1,
-      ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
-    });
-  } catch (error) {
-    throw new Error(`${modelPath}: onnxruntime cannot load it: ${(error as Error).message}`);
   }
 }
 

@@ -2,13 +2,11 @@
 // the student: model.onnx, tokenizer.json, tokenizer_config.json, config.json,
 // generation_config.json and export.json. Every problem names the folder or the file, and the
 // field of export.json it is about.
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { isObject, MODEL_FILE, readJsonObject, readOnnxFolder } from "./onnxFolder";
 
 /** The export.json format this reader knows (sidecar/src/codistill/export/decoder.py, EXPORT_FORMAT). */
 export const DECODER_EXPORT_FORMAT = 1;
-export const DECODER_MODEL_FILE = "model.onnx";
-const REQUIRED_FILES = [DECODER_MODEL_FILE, "tokenizer.json", "tokenizer_config.json", "export.json"] as const;
+export const DECODER_MODEL_FILE = MODEL_FILE;
 const HOW_TO_EXPORT = 'export one with "python -m codistill export onnx --model DIR [--adapter DIR] --out DIR"';
 
 export type DecoderDtype = "fp32" | "fp16";
@@ -56,34 +54,8 @@ export function decoderOutputNames(layers: number): string[] {
 }
 
 export function readDecoderFolder(folder: string): DecoderFolder {
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-    throw new Error(`${folder}: no such decoder folder (${HOW_TO_EXPORT})`);
-  }
-  for (const name of REQUIRED_FILES) {
-    if (!existsSync(join(folder, name))) throw new Error(`${join(folder, name)}: missing from the decoder folder ${folder} (${HOW_TO_EXPORT})`);
-  }
-  return {
-    folder,
-    modelPath: join(folder, DECODER_MODEL_FILE),
-    record: exportRecord(join(folder, "export.json")),
-    tokenizerJson: readJsonObject(join(folder, "tokenizer.json")),
-    tokenizerConfig: readJsonObject(join(folder, "tokenizer_config.json")),
-  };
-}
-
-function readJsonObject(path: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new Error(`${path}: not JSON: ${(error as Error).message}`);
-  }
-  if (!isObject(value)) throw new Error(`${path}: expected a JSON object`);
-  return value;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  const { recordPath, ...files } = readOnnxFolder(folder, "decoder", HOW_TO_EXPORT);
+  return { ...files, record: exportRecord(recordPath) };
 }
 
 function isTokenId(value: unknown): value is number {

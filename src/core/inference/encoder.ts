@@ -12,9 +12,10 @@
 // windows' means (pooling.ts, PooledSum). Windows run one at a time and unpadded, so a window
 // gives the same values whatever else is embedded (int8 models quantize activations per call,
 // over the whole input, padding included).
-import { Tokenizer } from "@huggingface/tokenizers";
+import type { Tokenizer } from "@huggingface/tokenizers";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import { readEncoderFolder, type EncoderFolder } from "./encoderFolder";
+import { loadTokenizer, openCpuSession } from "./onnxFolder";
 import { PooledSum, splitWindows } from "./pooling";
 
 export { cosine } from "./pooling";
@@ -51,8 +52,8 @@ export interface EncoderEmbedder {
 /** Loads an exported encoder folder once; errors name the folder or the file that is wrong. */
 export async function loadEncoder(folder: string, options: LoadEncoderOptions = {}): Promise<EncoderEmbedder> {
   const files = readEncoderFolder(folder);
-  const tokenizer = makeTokenizer(files);
-  const session = await openSession(files.modelPath, options);
+  const tokenizer = loadTokenizer(files);
+  const session = await openCpuSession(files.modelPath, options.intraOpNumThreads);
   try {
     checkSignature(session, files.modelPath);
   } catch (error) {
@@ -60,30 +61,6 @@ export async function loadEncoder(folder: string, options: LoadEncoderOptions = 
     throw error;
   }
   return new OnnxEncoder(encoderInfo(files), tokenizer, session);
-}
-
-function makeTokenizer(files: EncoderFolder): Tokenizer {
-  try {
-    return new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
-  } catch (error) {
-    throw new Error(`${files.folder}/tokenizer.json: @huggingface/tokenizers cannot load it: ${(error as Error).message}`);
-  }
-}
-
-async function openSession(modelPath: string, options: LoadEncoderOptions): Promise<InferenceSession> {
-  const ort = await import("onnxruntime-node");
-  try {
-    return await ort.InferenceSession.create(modelPath, {
-      executionProviders: ["cpu"],
-      graphOptimizationLevel: "all",
-      // One window at a time (OnnxEncoder.run): nothing for inter-op threads to do.
-      executionMode: "sequential",
-      interOpNumThreads: 1,
-      ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
-    });
-  } catch (error) {
-    throw new Error(`${modelPath}: onnxruntime cannot load it: ${(error as Error).message}`);
-  }
 }
 
 function checkSignature(session: InferenceSession, modelPath: string): void {

@@ -1,13 +1,11 @@
 // Reads the folder `python -m codistill export encoder` (the sidecar's encoder/export) writes:
 // model.onnx, tokenizer.json, tokenizer_config.json and export.json. Every problem names the
 // folder or the file, and the field of export.json it is about.
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { MODEL_FILE, readJsonObject, readOnnxFolder } from "./onnxFolder";
 
 /** The export.json format this reader knows (sidecar/src/codistill/export/encoder.py, EXPORT_FORMAT). */
 export const ENCODER_EXPORT_FORMAT = 1;
-export const ENCODER_MODEL_FILE = "model.onnx";
-const REQUIRED_FILES = [ENCODER_MODEL_FILE, "tokenizer.json", "tokenizer_config.json", "export.json"] as const;
+export const ENCODER_MODEL_FILE = MODEL_FILE;
 const HOW_TO_EXPORT = 'export one with "python -m codistill export encoder --model DIR --out DIR"';
 
 /** The parts of export.json the editor uses. */
@@ -31,30 +29,8 @@ export interface EncoderFolder {
 }
 
 export function readEncoderFolder(folder: string): EncoderFolder {
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-    throw new Error(`${folder}: no such encoder folder (${HOW_TO_EXPORT})`);
-  }
-  for (const name of REQUIRED_FILES) {
-    if (!existsSync(join(folder, name))) throw new Error(`${join(folder, name)}: missing from the encoder folder ${folder} (${HOW_TO_EXPORT})`);
-  }
-  return {
-    folder,
-    modelPath: join(folder, ENCODER_MODEL_FILE),
-    record: exportRecord(join(folder, "export.json")),
-    tokenizerJson: readJsonObject(join(folder, "tokenizer.json")),
-    tokenizerConfig: readJsonObject(join(folder, "tokenizer_config.json")),
-  };
-}
-
-function readJsonObject(path: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new Error(`${path}: not JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${path}: expected a JSON object`);
-  return value as Record<string, unknown>;
+  const { recordPath, ...files } = readOnnxFolder(folder, "encoder", HOW_TO_EXPORT);
+  return { ...files, record: exportRecord(recordPath) };
 }
 
 function exportRecord(path: string): EncoderExportRecord {

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from .. import protocol
-from ..dispatch import CancelToken, MethodRegistry, RequestCancelled, RpcError
+from ..dispatch import CancelToken, MethodRegistry, RequestCancelled, RpcError, invalid_param
 from .common import EvalCancelled, EvalInputError, Progress
 
 log = logging.getLogger("codistill.eval")
@@ -53,8 +53,7 @@ class ProgressNotifier:
 
 
 def invalid_input(exc: EvalInputError) -> RpcError:
-    problem = f"params.{exc.field}: {exc.reason}"
-    return RpcError(protocol.INVALID_PARAMS, f"Invalid params: {problem}", {"problems": [problem]})
+    return invalid_param(exc.field, exc.reason)
 
 
 def eval_generate(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:

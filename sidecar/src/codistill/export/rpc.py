@@ -14,54 +14,51 @@ ONNX model does not reproduce PyTorch.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from .. import protocol
-from ..dispatch import CancelToken, MethodRegistry, RequestCancelled, RpcError
+from ..dispatch import CancelToken, MethodRegistry, RequestCancelled, RpcError, invalid_param
 
 log = logging.getLogger("codistill.export")
 
 
-def invalid_input(field: str, reason: str) -> RpcError:
-    problem = f"params.{field}: {reason}"
-    return RpcError(protocol.INVALID_PARAMS, f"Invalid params: {problem}", {"problems": [problem]})
+def run_export(method: str, subject: Any, export: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """An export's result, its errors as the protocol's: the parameter named, -32603 when the
+    model does not reproduce PyTorch, -32800 when cancelled between phases."""
+    from .encoder import ExportCancelled, ExportInputError, ExportValidationError
+
+    try:
+        return export()
+    except ExportInputError as exc:
+        raise invalid_param(exc.field, exc.reason) from None
+    except ExportValidationError as exc:
+        raise RpcError(protocol.INTERNAL_ERROR, f"{method}: {exc}") from None
+    except ExportCancelled:
+        log.info("%s of %s cancelled", method, subject)
+        raise RequestCancelled() from None
 
 
 def encoder_export(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
-    from .encoder import (
-        EncoderExportRequest,
-        ExportCancelled,
-        ExportInputError,
-        ExportValidationError,
-        export_encoder,
-    )
+    from .encoder import EncoderExportRequest, export_encoder
 
     request = EncoderExportRequest.from_params(params)
-    try:
-        return export_encoder(request, cancelled=lambda: token.is_cancelled)
-    except ExportInputError as exc:
-        raise invalid_input(exc.field, exc.reason) from None
-    except ExportValidationError as exc:
-        raise RpcError(protocol.INTERNAL_ERROR, f"encoder/export: {exc}") from None
-    except ExportCancelled:
-        log.info("encoder/export of %s cancelled", request.path)
-        raise RequestCancelled() from None
+    return run_export(
+        "encoder/export",
+        request.path,
+        lambda: export_encoder(request, cancelled=lambda: token.is_cancelled),
+    )
 
 
 def export_onnx(params: dict[str, Any], token: CancelToken) -> dict[str, Any]:
     from .decoder import DecoderExportRequest, export_decoder
-    from .encoder import ExportCancelled, ExportInputError, ExportValidationError
 
     request = DecoderExportRequest.from_params(params)
-    try:
-        return export_decoder(request, cancel=lambda: token.is_cancelled)
-    except ExportInputError as exc:
-        raise invalid_input(exc.field, exc.reason) from None
-    except ExportValidationError as exc:
-        raise RpcError(protocol.INTERNAL_ERROR, f"export/onnx: {exc}") from None
-    except ExportCancelled:
-        log.info("export/onnx of %s cancelled", request.model)
-        raise RequestCancelled() from None
+    return run_export(
+        "export/onnx",
+        request.model,
+        lambda: export_decoder(request, cancel=lambda: token.is_cancelled),
+    )
 
 
 def register_export_methods(registry: MethodRegistry) -> None:

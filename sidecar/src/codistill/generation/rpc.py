@@ -30,7 +30,7 @@ import uuid
 from typing import Any
 
 from .. import protocol
-from ..dispatch import CancelToken, MethodRegistry, RequestCancelled, RpcError
+from ..dispatch import CancelToken, MethodRegistry, RequestCancelled, RpcError, invalid_param
 from .session import GenerateInputError, GenerateRequest, ModelCache
 
 log = logging.getLogger("codistill.generate")
@@ -38,11 +38,6 @@ log = logging.getLogger("codistill.generate")
 MODELS = ModelCache()
 # How often a handler waiting on other work looks at its own cancellation.
 POLL_S = 0.05
-
-
-def invalid(field: str, reason: str) -> RpcError:
-    problem = f"params.{field}: {reason}"
-    return RpcError(protocol.INVALID_PARAMS, f"Invalid params: {problem}", {"problems": [problem]})
 
 
 class Generation:
@@ -129,7 +124,7 @@ def generate_start(params: dict[str, Any], token: CancelToken) -> dict[str, Any]
         request = GenerateRequest.from_params(params)
         device = resolve_device(request.device)
     except GenerateInputError as exc:
-        raise invalid(exc.field, exc.reason) from None
+        raise invalid_param(exc.field, exc.reason) from None
     generation = GENERATIONS.claim()
     try:
         token.raise_if_cancelled()
@@ -137,7 +132,7 @@ def generate_start(params: dict[str, Any], token: CancelToken) -> dict[str, Any]
             loaded = wait_for(lambda: MODELS.get(model_key(request, device)), token)
             prompt, prompt_ids = render_prompt(request, loaded.tokenizer)
         except GenerateInputError as exc:
-            raise invalid(exc.field, exc.reason) from None
+            raise invalid_param(exc.field, exc.reason) from None
         token.raise_if_cancelled()
     except BaseException:
         GENERATIONS.release(generation)
