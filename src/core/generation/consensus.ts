@@ -30,10 +30,6 @@ import { loadCodeBleu } from "../codebleu/index";
 import { parseToCopy } from "../codebleu/engine";
 import { LineIndex, type SyntaxNode } from "../codebleu/tree";
 
-export interface ConsensusCandidate {
-  code: string;
-}
-
 export interface DisagreementLine {
   /** 0-based line of the chosen candidate. */
   line: number;
