@@ -2,7 +2,7 @@
 // worker thread (onnxruntime-node, no Python) and the sidecar on a GPU (base + LoRA adapter).
 // Both take the prompt's content and kind, render it in the student's trained format, and
 // stream the answer's text.
-import type { FinishReason, GenerationResult, StudentDecoder } from "../inference/decoder";
+import type { GenerationResult, StudentDecoder } from "../inference/decoder";
 import type { PromptKind } from "./editorPrompt";
 import { readPromptFormat, renderPrompt, type PromptFormat, type PromptFormatName } from "./promptFormat";
 
@@ -32,7 +32,6 @@ export interface CodeGenerator {
   dispose(): Promise<void>;
 }
 
-export type { FinishReason };
 
 /** The ONNX student: its export folder's prompt format, filled here, decoded by `decoder`. */
 export function onnxGenerator(decoder: StudentDecoder): CodeGenerator {

@@ -2,6 +2,7 @@
 // sidecar renders evaluation's own prompt builder (evaluation/prompts.py, build_prompt on an
 // editor Task) around a placeholder and splits it there, so this file only fills the slot and
 // the format has one implementation, shared by training, evaluation and the editor.
+import { isRecord } from "../datasets/fields";
 import type { PromptKind } from "./editorPrompt";
 
 export type PromptFormatName = "completion" | "chat";
@@ -53,8 +54,4 @@ export function readPromptFormat(value: unknown, file: string): PromptFormat {
     format.stops[kind] = list as string[];
   }
   return format;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

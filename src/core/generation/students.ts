@@ -3,6 +3,7 @@
 // LoRA adapter (<run>/adapter/), whose adapter_config.json names its base model folder.
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import { EXPORT_RECORD_FILE as EXPORT_RECORD } from "../inference/onnxFolder";
 import { listRunFolders } from "../runs/runFolders";
 
 export type GenerationBackend = "onnx" | "sidecar";
@@ -33,8 +34,6 @@ export class NoStudentError extends Error {
     super(message);
   }
 }
-
-const EXPORT_RECORD = "export.json";
 
 /** `setting` is "" (the latest run) or a folder, absolute or relative to the workspace. */
 export async function resolveStudent(backend: GenerationBackend, setting: string, workspaceRoot: string | undefined): Promise<Student> {

@@ -21,7 +21,7 @@ import type { Tokenizer } from "@huggingface/tokenizers";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import { readDecoderFolder, type DecoderDtype, type DecoderFolder } from "./decoderFolder";
 import { IncrementalDetokenizer } from "./detokenize";
-import { loadTokenizer, openCpuSession } from "./onnxFolder";
+import { loadTokenizer, openCpuSession, SerialSession } from "./onnxFolder";
 import { checkSampling, chooseToken, seededRandom } from "./sampling";
 import { StopMatcher } from "./stops";
 
@@ -171,10 +171,7 @@ function lastLogits(logits: Tensor, vocab: number, modelPath: string): ArrayLike
 }
 
 class OnnxDecoder implements StudentDecoder {
-  // Generations go one after another: each already uses every intra-op thread, and dispose()
-  // must wait for the last one before it releases the session.
-  private queue: Promise<unknown> = Promise.resolve();
-  private disposed = false;
+  private readonly calls: SerialSession;
   private readonly eos: Set<number>;
 
   constructor(
@@ -184,28 +181,20 @@ class OnnxDecoder implements StudentDecoder {
     private readonly session: InferenceSession,
   ) {
     this.eos = new Set(info.eosTokenIds);
+    this.calls = new SerialSession(session, `decoder ${info.folder}`);
   }
 
+  /** Generations go one after another (SerialSession). */
   generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerationResult> {
-    const result = this.queue.then(() => this.generateNow(request, hooks));
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.calls.run(() => this.generateNow(request, hooks));
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.queue.catch(() => undefined);
-    await this.session.release();
-  }
-
-  private checkOpen(): void {
-    if (this.disposed) throw new Error(`decoder ${this.info.folder}: already disposed`);
+  dispose(): Promise<void> {
+    return this.calls.dispose();
   }
 
   private async generateNow(request: GenerateRequest, hooks: GenerateHooks): Promise<GenerationResult> {
     const calledAt = performance.now();
-    this.checkOpen();
     checkGenerateRequest(request);
     const ort = await import("onnxruntime-node");
     const promptIds = this.tokenizer.encode(request.prompt, { add_special_tokens: request.addSpecialTokens ?? true }).ids;

@@ -15,7 +15,7 @@
 import type { Tokenizer } from "@huggingface/tokenizers";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import { readEncoderFolder, type EncoderFolder } from "./encoderFolder";
-import { loadTokenizer, openCpuSession } from "./onnxFolder";
+import { loadTokenizer, openCpuSession, SerialSession } from "./onnxFolder";
 import { PooledSum, splitWindows } from "./pooling";
 
 export { cosine } from "./pooling";
@@ -85,23 +85,22 @@ function encoderInfo(files: EncoderFolder): EncoderInfo {
 }
 
 class OnnxEncoder implements EncoderEmbedder {
-  // Runs go one after another: each already uses every intra-op thread, and dispose() must wait
-  // for the last one before it releases the session.
-  private queue: Promise<unknown> = Promise.resolve();
-  private disposed = false;
+  private readonly calls: SerialSession;
 
   constructor(
     readonly info: EncoderInfo,
     private readonly tokenizer: Tokenizer,
     private readonly session: InferenceSession,
-  ) {}
+  ) {
+    this.calls = new SerialSession(session, `encoder ${info.folder}`);
+  }
 
   tokenize(code: string): number[] {
     return this.tokenizer.encode(code, { add_special_tokens: false }).ids;
   }
 
   async embed(code: string): Promise<Float32Array> {
-    this.checkOpen();
+    this.calls.checkOpen();
     const ids = this.tokenize(code);
     if (ids.length === 0) throw new RangeError(`encoder ${this.info.folder}: nothing to embed: the code has no tokens`);
     const pooled = new PooledSum(this.info.hiddenSize);
@@ -109,26 +108,16 @@ class OnnxEncoder implements EncoderEmbedder {
     return pooled.mean();
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.queue.catch(() => undefined);
-    await this.session.release();
-  }
-
-  private checkOpen(): void {
-    if (this.disposed) throw new Error(`encoder ${this.info.folder}: already disposed`);
+  dispose(): Promise<void> {
+    return this.calls.dispose();
   }
 
   /** last_hidden_state of one window, `[tokens, hiddenSize]` row-major. */
   private run(ids: number[]): Promise<Float32Array> {
-    const result = this.queue.then(() => this.runNow(ids));
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.calls.run(() => this.runNow(ids));
   }
 
   private async runNow(ids: number[]): Promise<Float32Array> {
-    this.checkOpen();
     const ort = await import("onnxruntime-node");
     const shape = [1, ids.length];
     const feeds: Record<string, Tensor> = {

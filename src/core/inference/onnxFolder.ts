@@ -79,3 +79,39 @@ export async function openCpuSession(modelPath: string, intraOpNumThreads?: numb
     throw new Error(`${modelPath}: onnxruntime cannot load it: ${(error as Error).message}`);
   }
 }
+
+/**
+ * One session's calls, one after another: each already uses every intra-op thread, and
+ * dispose() must wait for the last one before it releases the session.
+ */
+export class SerialSession {
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  /** `name`: what messages call it ("decoder <folder>"). */
+  constructor(
+    readonly session: InferenceSession,
+    private readonly name: string,
+  ) {}
+
+  /** Runs `task` once the calls before it are done; rejects once disposed. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(() => {
+      this.checkOpen();
+      return task();
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  checkOpen(): void {
+    if (this.disposed) throw new Error(`${this.name}: already disposed`);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queue.catch(() => undefined);
+    await this.session.release();
+  }
+}
