@@ -104,9 +104,14 @@ async function tsStepMs(folder: string, threads: number, pastLength: number, ste
   return ms;
 }
 
-/** The best of `runs` generations by tokens/s, after a short warm-up. */
+/**
+ * The best of `runs` generations by tokens/s, after a warm-up of `warmUp` new tokens. With the
+ * cache the warm-up is a whole run: onnxruntime's arena grows for each new past length on the
+ * first pass (generate_ort.py warms up the same way). Without it each step is long enough that
+ * a short one does, and a whole one would take minutes on the 100M model.
+ */
 async function timeTs(decoder: StudentDecoder, tokens: number, useCache: boolean, runs: number): Promise<Timing> {
-  await decoder.generate({ prompt: PROMPT, maxNewTokens: 8, useCache });
+  await decoder.generate({ prompt: PROMPT, maxNewTokens: useCache ? tokens : 8, useCache });
   let best: GenerationResult | undefined;
   for (let i = 0; i < runs; i++) {
     const result = await decoder.generate({ prompt: PROMPT, maxNewTokens: tokens, useCache });

@@ -113,7 +113,8 @@ def main() -> None:
     record = json.loads((args.folder / "export.json").read_text(encoding="utf-8"))
     prompt = json.loads(args.prompt.read_text(encoding="utf-8"))
     model = session(args.folder, args.threads)
-    generate(model, record, prompt, 8, not args.no_cache)  # warm-up
+    # The warm-up is as long as a run: onnxruntime's arena grows for each new past length.
+    generate(model, record, prompt, args.new_tokens, not args.no_cache)
     runs = [
         generate(model, record, prompt, args.new_tokens, not args.no_cache)
         for _ in range(args.runs)

@@ -15,7 +15,7 @@
 import type { Tokenizer } from "@huggingface/tokenizers";
 import type { InferenceSession, Tensor } from "onnxruntime-node";
 import { readEncoderFolder, type EncoderFolder } from "./encoderFolder";
-import { loadTokenizer, openCpuSession, SerialSession } from "./onnxFolder";
+import { loadTokenizer, onnxruntime, openCpuSession, SerialSession } from "./onnxFolder";
 import { PooledSum, splitWindows } from "./pooling";
 
 export { cosine } from "./pooling";
@@ -118,7 +118,7 @@ class OnnxEncoder implements EncoderEmbedder {
   }
 
   private async runNow(ids: number[]): Promise<Float32Array> {
-    const ort = await import("onnxruntime-node");
+    const ort = await onnxruntime();
     const shape = [1, ids.length];
     const feeds: Record<string, Tensor> = {
       input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), shape),

@@ -64,9 +64,18 @@ export function loadTokenizer(files: Pick<OnnxFolder, "folder" | "tokenizerJson"
   }
 }
 
+type Onnxruntime = typeof import("onnxruntime-node");
+let onnxruntimeModule: Promise<Onnxruntime> | undefined;
+
+/** onnxruntime-node, loaded on first use (not at activation) and then kept: one import per process, not per call. */
+export function onnxruntime(): Promise<Onnxruntime> {
+  onnxruntimeModule ??= import("onnxruntime-node");
+  return onnxruntimeModule;
+}
+
 /** A CPU session that runs one call at a time (a window, a decode step): nothing for inter-op threads to do. */
 export async function openCpuSession(modelPath: string, intraOpNumThreads?: number): Promise<InferenceSession> {
-  const ort = await import("onnxruntime-node");
+  const ort = await onnxruntime();
   try {
     return await ort.InferenceSession.create(modelPath, {
       executionProviders: ["cpu"],
