@@ -2,7 +2,7 @@
 import { build, context } from "esbuild";
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const watch = process.argv.includes("--watch");
 const production = process.argv.includes("--production");
@@ -53,6 +53,11 @@ const require = createRequire(import.meta.url);
 for (const wasm of ["web-tree-sitter/tree-sitter.wasm", "tree-sitter-python/tree-sitter-python.wasm"]) {
   copyFileSync(require.resolve(wasm), join("dist", wasm.split("/").pop()));
 }
+
+// The experiment's HTML report inlines Chart.js's UMD build, read from beside the bundle
+// (src/core/experiment/reportRender.ts). chart.js's "exports" hides dist/chart.umd.js from
+// require.resolve, so it is found beside the package's main file (dist/chart.cjs).
+copyFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.js"), join("dist", "chart.umd.js"));
 
 if (watch) {
   const contexts = await Promise.all(configs.map((c) => context(c)));

@@ -75,16 +75,18 @@ function makeDemoModel() {
 }
 
 /**
- * The demo's CoT set: the offline teacher (codistill-rationalizer) explains every sanitized MBPP
- * task from its reference solution, and the sandbox runs that code against the task's tests.
- * Running it again resumes, so a finished set costs a second.
+ * The demo's CoT set (mbpp-train-cots, named in demo/codistill.yaml's training section): the
+ * offline teacher (codistill-rationalizer) explains every task of the demo's mbpp-train subset
+ * (demo/data/mbpp-train.json, shipped with the repository) from its reference solution, and the
+ * sandbox runs that code against the task's tests. Running it again resumes, so a finished set
+ * costs a second.
  */
 function makeDemoCots() {
   step("Demo CoT set (offline rationalizer, verified in the sandbox) in demo/.codistill/cots/");
   run(process.execPath, [
     join(REPO, "dist", "cli.js"), "cots", "generate",
-    "--tasks", join(REPO, "data", "mbpp", "sanitized-mbpp.json"),
-    "--out", join(REPO, "demo", ".codistill", "cots", "mbpp-sanitized-cots.jsonl"),
+    "--tasks", join(REPO, "demo", "data", "mbpp-train.json"),
+    "--out", join(REPO, "demo", ".codistill", "cots", "mbpp-train-cots.jsonl"),
     "--verify", "--python", join(REPO, ".venv", "bin", "python"),
   ]);
 }

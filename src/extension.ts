@@ -2,8 +2,10 @@ import * as vscode from "vscode";
 import { registerCommands, setupVenvDir } from "./commands";
 import { datasetLister } from "./datasetCommands";
 import { registerStructureDiagnostics } from "./diagnostics/structure";
+import { registerExperiment } from "./experiment/index";
 import { registerGeneration } from "./generation/index";
 import { registerReferenceProvider } from "./editor/taskEditor";
+import { registerConfigFile } from "./editor/configFile";
 import { openDataset } from "./core/datasets/index";
 import { DatasetRegistry } from "./core/datasets/registry";
 import { DatasetBrowserPanel, defaultDatasetName } from "./panels/datasetBrowser/Panel";
@@ -97,9 +99,11 @@ export function activate(extension: vscode.ExtensionContext): void {
       deserializeWebviewPanel: async (panel) => TrainingPanel.revive(panel, ctx),
     }),
     registerReferenceProvider(),
+    registerConfigFile(),
     ...registerCommands(ctx),
     ...registerStructureDiagnostics(ctx).disposables,
     ...registerGeneration(ctx),
+    ...registerExperiment(ctx),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       if (ctx.supervisor.snapshot().launchProblem) void ctx.supervisor.start();
     }),

@@ -7,13 +7,14 @@ import { isAbsolute, join } from "node:path";
 import * as vscode from "vscode";
 import { readSettings, type TeacherSettingsView } from "../config";
 import { reasonFor } from "../core/cot/generate";
-import { readPromptTemplate } from "../core/cot/prompt";
+import { readPromptTemplate, type CotMode } from "../core/cot/prompt";
 import { rationalizerSource, teacherSource, type ReasoningSource } from "../core/cot/sources";
 import { CotStore, type CotRecord, type ReviewDecision } from "../core/cot/store";
 import { TeacherClient } from "../core/cot/teacher";
 import { reviewed } from "../core/cot/curate";
 import { sandboxVerifier, withVerdict, type ExecuteSamples, type Verifier } from "../core/cot/verify";
 import type { Task } from "../core/datasets/task";
+import type { CotSetDecl } from "../core/experiment/config";
 import type { SidecarSupervisor } from "../sidecar/supervisor";
 import type { ExperimentWorkspace } from "../workspace";
 
@@ -86,6 +87,20 @@ export class ReasoningService implements vscode.Disposable {
   async source(): Promise<ReasoningSource> {
     const teacher = this.teacherSettings();
     if (!teacher.endpoint) return rationalizerSource();
+    return this.endpointSource(teacher.mode);
+  }
+
+  /** Who writes a CoT set of codistill.yaml's `cots:` for the experiment: its own teacher and mode. */
+  async experimentSource(set: CotSetDecl): Promise<ReasoningSource> {
+    if (set.teacher === "offline") return rationalizerSource();
+    if (!this.teacherSettings().endpoint) {
+      throw new Error(`CoT set ${set.name} has teacher: endpoint, and "codistill.teacher.endpoint" is empty: set it (or write teacher: offline in codistill.yaml)`);
+    }
+    return this.endpointSource(set.mode);
+  }
+
+  private async endpointSource(mode: CotMode): Promise<ReasoningSource> {
+    const teacher = this.teacherSettings();
     if (!teacher.model) throw new Error('Set "codistill.teacher.model" to the model the teacher endpoint serves.');
     const apiKey = await this.host.secrets.get(API_KEY_SECRET);
     const template = await readPromptTemplate(this.templatePath(teacher.promptTemplate));
@@ -99,7 +114,7 @@ export class ReasoningService implements vscode.Disposable {
       stream: teacher.stream,
       ...(apiKey ? { apiKey } : {}),
     });
-    return teacherSource(client, settings, template, teacher.mode);
+    return teacherSource(client, settings, template, mode);
   }
 
   private templatePath(setting: string): string {

@@ -14,16 +14,40 @@ export const VSIX = join(repoRoot(), "dist", "codistill-linux-x64.vsix");
 /** The interpreter with the sidecar installed: CODISTILL_PYTHON, else the set-up venv. */
 export const PYTHON = process.env.CODISTILL_PYTHON ?? join(repoRoot(), ".venv", "bin", "python");
 
+/** The whole benchmarks of the shared data, as the tests declare them (the demo ships subsets). */
+export const FULL_BENCHMARKS = [
+  { name: "humaneval", path: `${DATA}/humaneval/HumanEval.jsonl` },
+  { name: "mbpp", path: `${DATA}/mbpp/mbpp.jsonl` },
+  { name: "mbpp-sanitized", path: `${DATA}/mbpp/sanitized-mbpp.json` },
+  { name: "humaneval-plus", path: `${DATA}/evalplus/HumanEvalPlus-v0.1.10.jsonl.gz` },
+  { name: "mbpp-plus", path: `${DATA}/evalplus/MbppPlus-v0.2.0.jsonl.gz` },
+];
+
 /**
- * The demo workspace in a temp folder, its datasets pointing at the shared benchmark data. Without
- * its .codistill/ (set-up's CoT set, runs of `npm start`): every test starts from what it makes.
+ * The demo workspace in a temp folder, without its .codistill/ (set-up's CoT set, runs of
+ * `npm start`): every test starts from what it makes. With `full` (the default) its datasets are
+ * the whole benchmarks of the shared data (sizes the tests count on, MBPP large enough to cancel
+ * mid-run), trained on mbpp-sanitized, evaluated on the first 20 tasks; without, the demo as
+ * shipped, on its subsets in demo/data.
  */
-export function demoWorkspaceCopy(): string {
+export function demoWorkspaceCopy(options: { full?: boolean } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "codistill-demo-"));
   const demo = join(repoRoot(), "demo");
   cpSync(demo, dir, { recursive: true, filter: (source) => relative(demo, source).split(sep)[0] !== ".codistill" });
-  const config = readFileSync(join(dir, "codistill.yaml"), "utf8").replaceAll("../data/", `${DATA}/`);
-  writeFileSync(join(dir, "codistill.yaml"), config);
+  if (!(options.full ?? true)) {
+    // The student and encoder set-up makes, wherever the copy is.
+    const config = readFileSync(join(dir, "codistill.yaml"), "utf8").replaceAll("../.cache/", `${join(repoRoot(), ".cache")}/`);
+    writeFileSync(join(dir, "codistill.yaml"), config);
+  } else {
+    editConfig(dir, (doc) => {
+      doc.set("datasets", FULL_BENCHMARKS);
+      doc.setIn(["training", "datasets"], ["mbpp-sanitized"]);
+      doc.setIn(["training", "cots"], ["mbpp-sanitized-cots"]);
+      doc.set("cots", [{ name: "mbpp-sanitized-cots", dataset: "mbpp-sanitized", teacher: "offline" }]);
+      doc.setIn(["evaluation", "limit"], 20);
+      doc.setIn(["evaluation", "benchmarks"], ["humaneval", "mbpp-plus"]);
+    });
+  }
   return dir;
 }
 

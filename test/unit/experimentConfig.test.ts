@@ -98,7 +98,7 @@ describe("codistill.yaml", () => {
         "/ws/codistill.yaml:3:6 evaluation.n: expected an integer >= 1",
         "/ws/codistill.yaml:4:9 evaluation.topP: expected a number > 0 and <= 1",
         "/ws/codistill.yaml:5:16 evaluation.temperature: expected a number >= 0",
-        "/ws/codistill.yaml:6:10 evaluation.beams: unknown setting; expected one of n, temperature, topP, maxNewTokens, limit, workers, timeoutS, minIsolation",
+        "/ws/codistill.yaml:6:10 evaluation.beams: unknown setting; expected one of n, temperature, topP, maxNewTokens, limit, workers, timeoutS, minIsolation, benchmarks",
         "/ws/codistill.yaml:8:17 evaluation.minIsolation: expected one of none, partial, full",
       ],
     );
@@ -116,17 +116,58 @@ describe("codistill.yaml", () => {
         "training:",
         "  datasets: [mbpp, nope]",
         "  cots: [mbpp-llama]",
-        "  gpus: 0",
+        "  processes: 2",
         "  lr: 2.0e-4",
         "  lora: { preset: r32 }",
       ].join("\n"),
       FILE,
     );
     assert.deepEqual(config.encoder, { model: "/ws/codebert" });
-    assert.deepEqual(config.training, { datasets: ["mbpp"], cots: ["mbpp-llama"], settings: { gpus: 0, lr: 2e-4, lora: { preset: "r32" } } });
+    assert.deepEqual(config.training, { datasets: ["mbpp"], cots: ["mbpp-llama"], settings: { processes: 2, lr: 2e-4, lora: { preset: "r32" } } });
     assert.deepEqual(
       problems.map((p) => `${p.where} ${p.field}: ${p.reason}`),
       ['/ws/codistill.yaml:5:20 training.datasets[1]: no dataset named "nope" in datasets'],
+    );
+  });
+
+  it("checks the sidecar's settings in training against the schema, at the line of each bad key or value, and keeps them as given", () => {
+    const settings = [
+      "  curriculum:",
+      "    beta_end: 0.5",
+      "    schedule: exponential",
+      "  learning_rate: 1.0e-4",
+      "  lr: -0.001",
+      "  lora: { preset: r8, r: 8 }",
+      "  max_steps: twenty",
+      "  report_to: [tensorboard, mlflow]",
+    ];
+    const { config, problems } = parseExperimentConfig(["datasets:", "  - { name: mbpp, path: mbpp.jsonl }", "training:", "  datasets: [mbpp]", ...settings].join("\n"), FILE);
+    const trainingKeys = "datasets, cots, processes, cache_dir, lora, lr, epochs, max_steps, batch_size, grad_accum, max_length, warmup_ratio, lr_schedule, weight_decay, max_grad_norm, gradient_checkpointing, precision, qlora, device, eval_every, eval_fraction, save_every, keep_last, log_every, seed, deterministic, data, curriculum, structural, report_to, distributed";
+    assert.deepEqual(
+      problems.map((p) => `${p.where} ${p.field}: ${p.reason}`),
+      [
+        "/ws/codistill.yaml:7:15 training.curriculum.schedule: expected one of linear, cosine, step",
+        `/ws/codistill.yaml:8:18 training.learning_rate: unknown setting; expected one of ${trainingKeys}`,
+        "/ws/codistill.yaml:9:7 training.lr: expected a number > 0",
+        "/ws/codistill.yaml:10:19 training.lora.preset: expected one of r16, r32, r64, null",
+        "/ws/codistill.yaml:11:14 training.max_steps: expected an integer >= 1 or null",
+        "/ws/codistill.yaml:12:28 training.report_to[1]: expected one of tensorboard, wandb",
+      ],
+    );
+    assert.deepEqual(config.training, {
+      datasets: ["mbpp"],
+      cots: [],
+      settings: { curriculum: { beta_end: 0.5, schedule: "exponential" }, learning_rate: 1e-4, lr: -0.001, lora: { preset: "r8", r: 8 }, max_steps: "twenty", report_to: ["tensorboard", "mlflow"] },
+    });
+    const unset = parseExperimentConfig("training:\n  max_steps: null\n  lora: { preset: ~, r: 16 }\n  cache_dir:\n  curriculum: {}\n", FILE);
+    assert.deepEqual(unset.problems, [], "null where the schema allows it, an empty section");
+    const wrongSection = parseExperimentConfig("training:\n  curriculum: linear\n  processes: 0\n", FILE).problems;
+    assert.deepEqual(
+      wrongSection.map((p) => `${p.where} ${p.field}: ${p.reason}`),
+      [
+        "/ws/codistill.yaml:2:15 training.curriculum: expected a mapping (alpha_start, alpha_end, beta_start, beta_end, schedule, warmup_fraction, steps) or null",
+        "/ws/codistill.yaml:3:14 training.processes: expected an integer >= 1",
+      ],
     );
   });
 
@@ -186,6 +227,78 @@ describe("codistill.yaml as the extension keeps it (ExperimentConfigCache)", () 
       assert.equal(loaded.problems.length, 1);
       assert.match(loaded.problems[0]!, new RegExp(`^${join(root, "codistill.yaml")}: .*EISDIR`));
     }));
+
+  it("reads the experiment: its CoT sets, benchmarks and ablation matrix, with defaults", () => {
+    const { config, problems } = parseExperimentConfig(
+      [
+        "name: paper run",
+        "datasets:",
+        "  - { name: taco, path: taco.jsonl }",
+        "  - { name: humaneval, path: he.jsonl }",
+        "cots:",
+        "  - { name: taco-70b, dataset: taco, limit: 100 }",
+        "  - { name: taco-8b, dataset: taco, teacher: offline, mode: rationalize, verify: false }",
+        "evaluation: { benchmarks: [humaneval] }",
+        "experiment: { out: runs/paper, arms: [sft-cot-struct, base], ranks: [64, 16, 64], teachers: [taco-8b] }",
+      ].join("\n"),
+      FILE,
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config.cots, [
+      { name: "taco-70b", dataset: "taco", teacher: "endpoint", mode: "blind", verify: true, limit: 100 },
+      { name: "taco-8b", dataset: "taco", teacher: "offline", mode: "rationalize", verify: false },
+    ]);
+    assert.deepEqual(config.evaluation.benchmarks, ["humaneval"]);
+    // Arms keep the report's order, whatever order the file lists them in.
+    assert.deepEqual(config.experiment, { out: "/ws/runs/paper", arms: ["base", "sft-cot-struct"], ranks: [64, 16], teachers: ["taco-8b"] });
+    const defaults = parseExperimentConfig("name: demo\n", FILE).config;
+    assert.deepEqual(defaults.experiment, { out: "/ws/.codistill/experiments/demo", arms: ["base", "sft-code", "sft-cot", "sft-cot-struct"], ranks: [], teachers: [] });
+    assert.deepEqual(defaults.cots, []);
+    assert.deepEqual(defaults.evaluation.benchmarks, []);
+  });
+
+  it("names the line and field of each problem in cots, evaluation.benchmarks and experiment", () => {
+    const { config, problems } = parseExperimentConfig(
+      [
+        "datasets:",
+        "  - { name: taco, path: taco.jsonl }",
+        "cots:",
+        "  - { name: a, dataset: nope }",
+        "  - { name: 'a b', dataset: taco, teacher: gpt, mode: smart, verify: yes, limit: 0, colour: red }",
+        "  - { name: ok, dataset: taco }",
+        "  - { name: ok, dataset: taco }",
+        "evaluation: { benchmarks: [taco, humaneval] }",
+        "experiment:",
+        "  arms: [base, sft-dpo]",
+        "  ranks: [8, 32]",
+        "  teachers: oops",
+        "  seed: 1",
+      ].join("\n"),
+      FILE,
+    );
+    assert.deepEqual(
+      problems.map((p) => `${p.where} ${p.field}: ${p.reason}`),
+      [
+        '/ws/codistill.yaml:4:25 cots[0].dataset: no dataset named "nope" in datasets',
+        "/ws/codistill.yaml:5:93 cots[1].colour: unknown setting; expected one of name, dataset, teacher, mode, verify, limit",
+        "/ws/codistill.yaml:5:13 cots[1].name: expected a file name (letters, digits, '.', '_' and '-')",
+        "/ws/codistill.yaml:5:44 cots[1].teacher: expected offline or endpoint (the rationalizer, or the teacher model at codistill.teacher.endpoint)",
+        "/ws/codistill.yaml:5:55 cots[1].mode: expected blind (the teacher sees the task) or rationalize (and its reference solution)",
+        "/ws/codistill.yaml:5:70 cots[1].verify: expected true or false",
+        "/ws/codistill.yaml:5:82 cots[1].limit: expected an integer >= 1",
+        '/ws/codistill.yaml:7:13 cots[3].name: duplicate CoT set name "ok"',
+        '/ws/codistill.yaml:8:34 evaluation.benchmarks[1]: no dataset named "humaneval" in datasets',
+        "/ws/codistill.yaml:13:9 experiment.seed: unknown setting; expected one of out, arms, ranks, teachers",
+        '/ws/codistill.yaml:10:16 experiment.arms[1]: unknown arm "sft-dpo"; expected some of base, sft-code, sft-cot, sft-cot-struct',
+        "/ws/codistill.yaml:11:11 experiment.ranks[0]: expected one of 16, 32, 64 (the LoRA presets r16, r32, r64)",
+        "/ws/codistill.yaml:12:13 experiment.teachers: expected a list of names",
+      ],
+    );
+    assert.deepEqual(config.cots.map((c) => c.name), ["ok"]);
+    assert.deepEqual(config.evaluation.benchmarks, ["taco"]);
+    assert.deepEqual(config.experiment.arms, ["base"]);
+    assert.deepEqual(config.experiment.ranks, [32]);
+  });
 
   it("turns a declared dataset into the registry's request, leaving out what is not set", () => {
     const { config } = parseExperimentConfig("datasets:\n  - name: t\n    path: /d/t\n    format: taco\n    pythonOnly: false\n  - name: h\n    path: /d/h.jsonl\n", FILE);

@@ -139,19 +139,25 @@ function integerOption(text: string | undefined, flag: string, fallback: number,
 }
 
 async function sourceFor(command: GenerateCommand, env: NodeJS.ProcessEnv): Promise<ReasoningSource> {
-  if (!command.endpoint) return rationalizerSource();
-  const template = await readPromptTemplate(command.prompt ?? defaultPromptPath());
-  const settings = { endpoint: command.endpoint, model: command.model!, temperature: command.temperature };
+  return command.endpoint ? endpointSource({ ...command, endpoint: command.endpoint, model: command.model! }, env) : rationalizerSource();
+}
+
+export type EndpointSettings = Pick<GenerateCommand, "mode" | "prompt" | "temperature" | "maxTokens" | "concurrency" | "maxRetries" | "timeoutS"> & { endpoint: string; model: string };
+
+/** A teacher model at an OpenAI-compatible endpoint; the API key, if any, from $CODISTILL_TEACHER_API_KEY. */
+export async function endpointSource(settings: EndpointSettings, env: NodeJS.ProcessEnv): Promise<ReasoningSource> {
+  const template = await readPromptTemplate(settings.prompt ?? defaultPromptPath());
+  const identity = { endpoint: settings.endpoint, model: settings.model, temperature: settings.temperature };
   const apiKey = env[API_KEY_ENV];
   const client = new TeacherClient({
-    ...settings,
-    maxTokens: command.maxTokens,
-    concurrency: command.concurrency,
-    maxRetries: command.maxRetries,
-    timeoutMs: command.timeoutS * 1000,
+    ...identity,
+    maxTokens: settings.maxTokens,
+    concurrency: settings.concurrency,
+    maxRetries: settings.maxRetries,
+    timeoutMs: settings.timeoutS * 1000,
     ...(apiKey ? { apiKey } : {}),
   });
-  return teacherSource(client, settings, template, command.mode);
+  return teacherSource(client, identity, template, settings.mode);
 }
 
 /** The sidecar's Python: --python, $CODISTILL_PYTHON, the set-up venv of the current folder, python3. */
@@ -194,8 +200,10 @@ async function generate(command: GenerateCommand, io: Io): Promise<number> {
   let dataset: Dataset | undefined;
   const stop = new AbortController();
   const interrupt = () => stop.abort(new Error("interrupted"));
-  process.once("SIGINT", interrupt);
-  process.once("SIGTERM", interrupt);
+  // on(), not once(): once() drops our listener before calling it, and the exit handler execa
+  // installs for its child processes then finds itself alone and re-raises the signal.
+  process.on("SIGINT", interrupt);
+  process.on("SIGTERM", interrupt);
   try {
     dataset = await openDataset(command.tasks, command.format ? { format: command.format } : {});
     if (dataset.rejected.length) io.stderr.write(`${command.tasks}: ${dataset.rejected.length} rows rejected (see: codistill dataset stats)\n`);

@@ -7,10 +7,11 @@ import { datasetCommand } from "./dataset";
 import { evalCommand } from "./eval";
 import { generateCommand } from "./generate";
 import { UsageError, type CliCommand, type Io } from "./io";
+import { runExperimentCommand } from "./run";
 
 export type { Io, Output } from "./io";
 
-const COMMANDS: readonly CliCommand[] = [datasetCommand, cotsCommand, evalCommand, codebleuCommand, generateCommand];
+const COMMANDS: readonly CliCommand[] = [datasetCommand, cotsCommand, evalCommand, codebleuCommand, generateCommand, runExperimentCommand];
 
 export const USAGE = `Usage:\n${COMMANDS.map((c) => c.usage).join("\n")}\n  -h, --help            this text\n`;
 

@@ -1,5 +1,6 @@
-// codistill.yaml: the experiment. This reads the parts that exist so far (name, datasets,
-// teacher, student, evaluation) and reports every problem with its file, line and field.
+// codistill.yaml: the experiment (name, datasets, teacher, the CoT sets to generate, student,
+// encoder, training, evaluation and the ablation matrix of `experiment`). Every problem is
+// reported with its file, line and field; the good parts are kept.
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
@@ -7,6 +8,7 @@ import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } fr
 import type { DatasetFormat, FieldMapping } from "../datasets/api";
 import type { DatasetRequest } from "../datasets/registry";
 import { ISOLATION_LEVELS, type IsolationLevel } from "../../sidecar/protocol";
+import { schemaAt, validateValue } from "./schema";
 
 export const CONFIG_FILE = "codistill.yaml";
 
@@ -32,6 +34,39 @@ export interface StudentDecl {
   model: string;
 }
 
+/** Who writes a CoT set: the offline rationalizer, or the teacher model at the configured endpoint. */
+export type CotTeacher = "offline" | "endpoint";
+export const COT_TEACHERS: readonly CotTeacher[] = ["offline", "endpoint"];
+
+/** A CoT set the experiment writes (its stage 2): `.codistill/cots/<name>.jsonl` for `dataset`. */
+export interface CotSetDecl {
+  name: string;
+  /** A name of `datasets:`. */
+  dataset: string;
+  teacher: CotTeacher;
+  mode: "blind" | "rationalize";
+  /** Run the teacher's code against the task's tests (default true). */
+  verify: boolean;
+  /** Only the first `limit` tasks. */
+  limit?: number;
+}
+
+/** The arms every experiment may have, named as in the report. */
+export const ARMS = ["base", "sft-code", "sft-cot", "sft-cot-struct"] as const;
+export type ArmName = (typeof ARMS)[number];
+export const LORA_RANKS = [16, 32, 64] as const;
+
+/** The ablation matrix of `npx codistill run` and "Codistill: Run Experiment". */
+export interface ExperimentDecl {
+  /** The experiment folder, absolute (default .codistill/experiments/<name>). */
+  out: string;
+  arms: ArmName[];
+  /** More sft-cot-struct arms at these LoRA ranks (sft-cot-struct-r16, ...). */
+  ranks: number[];
+  /** More sft-cot-struct arms, each on another CoT set (another teacher): sft-cot-struct@<set>. */
+  teachers: string[];
+}
+
 /** Defaults of the evaluation panel and of `python -m codistill eval`. */
 export interface EvaluationDecl {
   n: number;
@@ -44,9 +79,11 @@ export interface EvaluationDecl {
   timeoutS: number;
   /** Refuse to run samples when the sandbox's isolation is below this level (default: run, and warn). */
   minIsolation?: IsolationLevel;
+  /** The experiment's benchmarks: names of `datasets:` (none: the experiment asks for them). */
+  benchmarks: string[];
 }
 
-export const EVALUATION_DEFAULTS: EvaluationDecl = { n: 1, temperature: 0, topP: 0.95, maxNewTokens: 512, workers: 2, timeoutS: 5 };
+export const EVALUATION_DEFAULTS: EvaluationDecl = { n: 1, temperature: 0, topP: 0.95, maxNewTokens: 512, workers: 2, timeoutS: 5, benchmarks: [] };
 
 /**
  * The training section. `datasets` (names from `datasets:`) and `cots` (CoT set names under
@@ -68,8 +105,11 @@ export interface ExperimentConfig {
   student?: StudentDecl;
   /** The frozen encoder of the structural loss (CodeBERT by default): a local model folder. */
   encoder?: StudentDecl;
+  /** The CoT sets the experiment writes, by name. */
+  cots: CotSetDecl[];
   training?: TrainingDecl;
   evaluation: EvaluationDecl;
+  experiment: ExperimentDecl;
 }
 
 export interface ConfigProblem {
@@ -126,7 +166,7 @@ function fieldName(path: (string | number)[]): string {
 export function parseExperimentConfig(text: string, file: string): ConfigResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const config: ExperimentConfig = { file, datasets: [], evaluation: { ...EVALUATION_DEFAULTS } };
+  const config: ExperimentConfig = { file, datasets: [], cots: [], evaluation: { ...EVALUATION_DEFAULTS }, experiment: defaultExperiment(file, undefined) };
   const sink = new ProblemSink(file, lines, doc);
   for (const error of doc.errors) {
     const { line, col } = lines.linePos(error.pos[0]);
@@ -148,9 +188,104 @@ export function parseExperimentConfig(text: string, file: string): ConfigResult 
   config.teacher = readTeacher(top.teacher, sink);
   config.student = readModelSection("student", top.student, sink, resolve(file, ".."));
   config.encoder = readModelSection("encoder", top.encoder, sink, resolve(file, ".."));
+  config.cots = readCotSets(top.cots, sink, config.datasets);
   config.training = readTraining(top.training, sink, config.datasets);
-  config.evaluation = readEvaluation(top.evaluation, sink);
+  config.evaluation = readEvaluation(top.evaluation, sink, config.datasets);
+  config.experiment = readExperiment(top.experiment, sink, file, config.name);
   return { config, problems: sink.problems };
+}
+
+/** .codistill/experiments/<name>: "experiment" when codistill.yaml has no name. */
+function defaultExperiment(file: string, name: string | undefined): ExperimentDecl {
+  const slug = (name ?? "experiment").replace(/[^\w.-]+/g, "-") || "experiment";
+  return { out: join(resolve(file, ".."), ".codistill", "experiments", slug), arms: [...ARMS], ranks: [], teachers: [] };
+}
+
+const COT_SET_KEYS = ["name", "dataset", "teacher", "mode", "verify", "limit"];
+
+function readCotSets(value: unknown, sink: ProblemSink, datasets: DatasetDecl[]): CotSetDecl[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    sink.add(["cots"], "expected a list of CoT sets, each with a name and a dataset");
+    return [];
+  }
+  const known = new Set(datasets.map((d) => d.name));
+  const seen = new Set<string>();
+  const sets: CotSetDecl[] = [];
+  value.forEach((entry: unknown, i) => {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return sink.add(["cots", i], "expected a mapping with name and dataset");
+    const e = entry as Record<string, unknown>;
+    let ok = true;
+    const problem = (key: string, reason: string) => {
+      sink.add(["cots", i, key], reason);
+      ok = false;
+    };
+    for (const key of Object.keys(e)) if (!COT_SET_KEYS.includes(key)) problem(key, `unknown setting; expected one of ${COT_SET_KEYS.join(", ")}`);
+    const name = typeof e.name === "string" ? e.name.trim() : "";
+    if (!/^[\w.-]+$/.test(name)) problem("name", e.name === undefined ? "missing" : "expected a file name (letters, digits, '.', '_' and '-')");
+    else if (seen.has(name)) problem("name", `duplicate CoT set name "${name}"`);
+    const dataset = typeof e.dataset === "string" ? e.dataset.trim() : "";
+    if (!dataset) problem("dataset", e.dataset === undefined ? "missing" : "expected the name of a dataset");
+    else if (!known.has(dataset)) problem("dataset", `no dataset named "${dataset}" in datasets`);
+    const set: CotSetDecl = { name, dataset, teacher: "endpoint", mode: "blind", verify: true };
+    if (e.teacher !== undefined) {
+      if (COT_TEACHERS.includes(e.teacher as CotTeacher)) set.teacher = e.teacher as CotTeacher;
+      else problem("teacher", `expected ${COT_TEACHERS.join(" or ")} (the rationalizer, or the teacher model at codistill.teacher.endpoint)`);
+    }
+    if (e.mode !== undefined) {
+      if (e.mode === "blind" || e.mode === "rationalize") set.mode = e.mode;
+      else problem("mode", "expected blind (the teacher sees the task) or rationalize (and its reference solution)");
+    }
+    if (e.verify !== undefined) {
+      if (typeof e.verify === "boolean") set.verify = e.verify;
+      else problem("verify", "expected true or false");
+    }
+    if (e.limit !== undefined) {
+      const limitProblem = numberProblem(e.limit, { min: 1, integer: true });
+      if (limitProblem) problem("limit", limitProblem);
+      else set.limit = e.limit as number;
+    }
+    if (name) seen.add(name);
+    if (ok) sets.push(set);
+  });
+  return sets;
+}
+
+const EXPERIMENT_KEYS = ["out", "arms", "ranks", "teachers"];
+
+function readExperiment(value: unknown, sink: ProblemSink, file: string, name: string | undefined): ExperimentDecl {
+  const experiment = defaultExperiment(file, name);
+  if (value === undefined || value === null) return experiment;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    sink.add(["experiment"], `expected a mapping (${EXPERIMENT_KEYS.join(", ")})`);
+    return experiment;
+  }
+  const e = value as Record<string, unknown>;
+  for (const key of Object.keys(e)) if (!EXPERIMENT_KEYS.includes(key)) sink.add(["experiment", key], `unknown setting; expected one of ${EXPERIMENT_KEYS.join(", ")}`);
+  if (e.out !== undefined) {
+    if (typeof e.out === "string" && e.out.trim()) experiment.out = resolveModel(e.out.trim(), resolve(file, ".."));
+    else sink.add(["experiment", "out"], "expected the path of the experiment folder");
+  }
+  if (e.arms !== undefined) {
+    const arms = stringList(e.arms, ["experiment", "arms"], sink);
+    arms.forEach((arm, i) => {
+      if (!ARMS.includes(arm as ArmName)) sink.add(["experiment", "arms", i], `unknown arm "${arm}"; expected some of ${ARMS.join(", ")}`);
+    });
+    const valid = arms.filter((arm): arm is ArmName => ARMS.includes(arm as ArmName));
+    if (Array.isArray(e.arms) && e.arms.length === 0) sink.add(["experiment", "arms"], "list at least one arm");
+    else if (valid.length) experiment.arms = ARMS.filter((arm) => valid.includes(arm));
+  }
+  if (e.ranks !== undefined) {
+    if (!Array.isArray(e.ranks)) sink.add(["experiment", "ranks"], `expected a list of LoRA ranks (${LORA_RANKS.join(", ")})`);
+    else
+      e.ranks.forEach((rank: unknown, i) => {
+        if (LORA_RANKS.includes(rank as (typeof LORA_RANKS)[number])) {
+          if (!experiment.ranks.includes(rank as number)) experiment.ranks.push(rank as number);
+        } else sink.add(["experiment", "ranks", i], `expected one of ${LORA_RANKS.join(", ")} (the LoRA presets r16, r32, r64)`);
+      });
+  }
+  experiment.teachers = stringList(e.teachers, ["experiment", "teachers"], sink);
+  return experiment;
 }
 
 function readDatasets(value: unknown, doc: Document, sink: ProblemSink, file: string): DatasetDecl[] {
@@ -274,6 +409,9 @@ function resolveModel(model: string, baseDir: string): string {
   return model.startsWith("~/") ? join(homedir(), model.slice(2)) : resolve(baseDir, model);
 }
 
+/** codistill.schema.json's training section: what readTraining checks the run config's settings against. */
+const TRAINING_SCHEMA = schemaAt(["training"])!;
+
 function readTraining(value: unknown, sink: ProblemSink, datasets: DatasetDecl[]): TrainingDecl | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object" || Array.isArray(value)) {
@@ -290,6 +428,9 @@ function readTraining(value: unknown, sink: ProblemSink, datasets: DatasetDecl[]
   });
   if (Array.isArray(names) && names.length === 0) sink.add(["training", "datasets"], "list at least one dataset to train on");
   training.cots = stringList(cots, ["training", "cots"], sink);
+  // The run config's settings, against media/codistill.schema.json: the editor marks a typo in a
+  // key or an enum now, not when a run starts. They are kept as given; the sidecar still judges them.
+  for (const problem of validateValue(settings, TRAINING_SCHEMA)) sink.add(["training", ...problem.path], problem.reason);
   return training;
 }
 
@@ -304,7 +445,7 @@ function stringList(value: unknown, path: (string | number)[], sink: ProblemSink
 
 type NumberRule = { min: number; max?: number; integer?: boolean; exclusiveMin?: boolean };
 
-type NumericEvaluationKey = Exclude<keyof EvaluationDecl, "minIsolation">;
+type NumericEvaluationKey = Exclude<keyof EvaluationDecl, "minIsolation" | "benchmarks">;
 
 const EVALUATION_RULES: Record<NumericEvaluationKey, NumberRule> = {
   n: { min: 1, integer: true },
@@ -316,14 +457,23 @@ const EVALUATION_RULES: Record<NumericEvaluationKey, NumberRule> = {
   timeoutS: { min: 0, exclusiveMin: true },
 };
 
-function readEvaluation(value: unknown, sink: ProblemSink): EvaluationDecl {
-  const evaluation: EvaluationDecl = { ...EVALUATION_DEFAULTS };
+function readEvaluation(value: unknown, sink: ProblemSink, datasets: DatasetDecl[]): EvaluationDecl {
+  const evaluation: EvaluationDecl = { ...EVALUATION_DEFAULTS, benchmarks: [] };
   if (value === undefined || value === null) return evaluation;
   if (typeof value !== "object" || Array.isArray(value)) {
-    sink.add(["evaluation"], "expected a mapping (n, temperature, topP, maxNewTokens, limit, workers, timeoutS, minIsolation)");
+    sink.add(["evaluation"], "expected a mapping (n, temperature, topP, maxNewTokens, limit, workers, timeoutS, minIsolation, benchmarks)");
     return evaluation;
   }
+  const known = new Set(datasets.map((d) => d.name));
   for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (key === "benchmarks") {
+      evaluation.benchmarks = stringList(raw, ["evaluation", "benchmarks"], sink).filter((name, i) => {
+        if (known.has(name)) return true;
+        sink.add(["evaluation", "benchmarks", i], `no dataset named "${name}" in datasets`);
+        return false;
+      });
+      continue;
+    }
     if (key === "minIsolation") {
       const level = ISOLATION_LEVELS.find((l) => l === raw);
       if (level) evaluation.minIsolation = level;
@@ -332,7 +482,7 @@ function readEvaluation(value: unknown, sink: ProblemSink): EvaluationDecl {
     }
     const rule = EVALUATION_RULES[key as NumericEvaluationKey];
     if (!rule) {
-      sink.add(["evaluation", key], `unknown setting; expected one of ${[...Object.keys(EVALUATION_RULES), "minIsolation"].join(", ")}`);
+      sink.add(["evaluation", key], `unknown setting; expected one of ${[...Object.keys(EVALUATION_RULES), "minIsolation", "benchmarks"].join(", ")}`);
       continue;
     }
     const problem = numberProblem(raw, rule);

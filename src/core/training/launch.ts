@@ -107,12 +107,18 @@ export function missingCotSetsProblem(picked: readonly string[], available: Iter
  * The run: codistill.yaml's training settings, overridden by the form, with the datasets to
  * export into `<run>/data/` and the form's CoT sets of `.codistill/cots/` with its status filter
  * (data.cot_statuses, beside the yaml's other data settings). Without CoT sets the run is
- * code-only SFT, an arm of the paper's ablation.
+ * code-only SFT, an arm of the paper's ablation. `runDir` defaults to .codistill/runs/<runId>
+ * (an experiment keeps its arms' runs in its own folder).
  */
-export function planTrainingRun(workspaceRoot: string, config: ExperimentConfig, form: TrainingFormValues, runId: string): TrainingPlan {
+export function planTrainingRun(
+  workspaceRoot: string,
+  config: ExperimentConfig,
+  form: TrainingFormValues,
+  runId: string,
+  runDir = join(workspaceRoot, ".codistill", "runs", runId),
+): TrainingPlan {
   const training = config.training;
   if (!training || training.datasets.length === 0) throw new Error("codistill.yaml: training.datasets: list the datasets to train on");
-  const runDir = join(workspaceRoot, ".codistill", "runs", runId);
   const exports = training.datasets.map((dataset) => ({ dataset, out: join(runDir, "data", `${dataset}.tasks.jsonl`) }));
   const cots = [...new Set(form.cotSets)].map((name) => join(workspaceRoot, ".codistill", "cots", `${name}.jsonl`));
   const c = form.curriculum;
