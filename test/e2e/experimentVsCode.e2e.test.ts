@@ -104,6 +104,20 @@ describe("Run Experiment in VS Code", () => {
     await page.keyboard.press("Escape");
   });
 
+  it("offers the demo's walkthrough, with every step", async () => {
+    const { page } = session;
+    await runCommand(session, "Welcome: Open Walkthrough...");
+    await page.locator(".quick-input-widget input.input").fill("Distil a reasoning teacher");
+    await page.locator(".quick-input-widget .monaco-list-row", { hasText: "Distil a reasoning teacher into a small code model" }).first().click();
+    const steps = page.locator(".gettingStartedContainer .getting-started-step .step-title");
+    await steps.first().waitFor({ timeout: 20_000 });
+    const titles = (await steps.allInnerTexts()).map((t) => t.trim());
+    for (const title of ["Open a dataset", "Check the reasoning", "Train the student", "Run the whole experiment", "Read the report"]) {
+      assert.ok(titles.includes(title), `${title} in ${JSON.stringify(titles)}`);
+    }
+    await screenshot(session, "experiment-walkthrough");
+  });
+
   it("opens the report again from the command palette", async () => {
     await runCommand(session, "View: Close All Editors");
     await runCommand(session, "Codistill: Open Experiment Report");

@@ -273,7 +273,9 @@ async function train(host: ExperimentHost, datasets: readonly DatasetDecl[], pla
       const git = await host.git().catch(() => null);
       await sidecar.request("train/start", { config: plan.config, runDir: plan.runDir, workspace: host.root, git, processes: plan.processes }, { timeoutMs: 0 });
     }
-    context.signal.addEventListener("abort", stop, { once: true });
+    // Cancelled while the run was starting: an abort listener added now would never fire.
+    if (context.signal.aborted) stop();
+    else context.signal.addEventListener("abort", stop, { once: true });
     liveness = setInterval(() => {
       sidecar
         .request("train/status", undefined, { timeoutMs: 30_000 })
