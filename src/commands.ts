@@ -10,6 +10,8 @@ import { generateReasoningCommand } from "./reasoning/generateCommand";
 import { setTeacherApiKey } from "./reasoning/service";
 import { findOnPath } from "./sidecar/interpreter";
 import { hasNvidiaGpu, planPythonSetup, runSetupPlan } from "./sidecar/pythonSetup";
+import { deleteRunFolder } from "./core/runs/runFolders";
+import type { RunRef } from "./views/explorerTree";
 
 export function setupVenvDir(ctx: CodistillContext): string {
   return vscode.Uri.joinPath(ctx.extension.globalStorageUri, "venv").fsPath;
@@ -24,20 +26,93 @@ export function registerCommands(ctx: CodistillContext): vscode.Disposable[] {
     "codistill.setTeacherApiKey": () => setTeacherApiKey(ctx.extension.secrets),
     "codistill.openEvaluation": () => EvaluationPanel.show(ctx),
     "codistill.startTraining": () => startTraining(ctx),
+    "codistill.startTrainingRun": () => startTrainingRun(ctx),
     "codistill.showSidecarStatus": () => showSidecarStatus(ctx),
     "codistill.restartSidecar": () => restartSidecar(ctx),
     "codistill.setUpPythonEnvironment": () => setUpPythonEnvironment(ctx),
     "codistill.checkOnnxRuntime": () => checkOnnxRuntime(ctx),
     "codistill.refreshExplorer": () => ctx.refreshExplorer(),
+    "codistill.openRun": (arg) => withRun(arg, (run) => openRun(ctx, run)),
+    "codistill.resumeRun": (arg) => withRun(arg, (run) => resumeRun(ctx, run)),
+    "codistill.evaluateRun": (arg) => withRun(arg, (run) => void EvaluationPanel.showModel(ctx, run.evalModelId)),
+    "codistill.revealRun": (arg) => withRun(arg, (run) => vscode.commands.executeCommand("revealFileInOS", vscode.Uri.file(run.path))),
+    "codistill.deleteRun": (arg) => withRun(arg, (run) => deleteRun(ctx, run)),
     "codistill.showLog": () => ctx.log.show(),
   };
   return Object.entries(handlers).map(([id, handler]) => vscode.commands.registerCommand(id, handler));
 }
 
-/** "Codistill: Start Training": the training panel with codistill.yaml's run, and the sidecar warming up. */
+/** "Codistill: Open Training" (id codistill.startTraining): the training panel with codistill.yaml's run, and the sidecar warming up. */
 function startTraining(ctx: CodistillContext): void {
   TrainingPanel.show(ctx);
   ctx.supervisor.start().catch((err) => ctx.log.error(`sidecar start: ${(err as Error).message}`));
+}
+
+/**
+ * "Codistill: Start Training Run": codistill.yaml's run as configured, by the panel's own start
+ * path, with the panel open to follow it; a notification until the sidecar has started it.
+ */
+async function startTrainingRun(ctx: CodistillContext): Promise<void> {
+  const panel = TrainingPanel.show(ctx);
+  try {
+    const runId = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "Codistill: starting codistill.yaml's training run" },
+      () => panel.startConfiguredRun(),
+    );
+    void vscode.window.showInformationMessage(`Codistill: run ${runId} started; the Training panel follows it.`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Codistill: the training run did not start: ${(err as Error).message}`);
+  }
+}
+
+// ------------------------------------------------------------------ the Runs view's commands
+
+/**
+ * The run a Runs view command is about: a click passes the RunRef, the context menu the row's
+ * node, which carries it as `run`. From the palette there is none: the commands are hidden there.
+ */
+function withRun(arg: unknown, act: (run: RunRef) => unknown): unknown {
+  const candidate = (arg as { run?: RunRef } | undefined)?.run ?? arg;
+  const run = candidate as Partial<RunRef> | undefined;
+  if (typeof run?.id !== "string" || typeof run.path !== "string") {
+    void vscode.window.showErrorMessage("Codistill: choose a run in the Runs view.");
+    return undefined;
+  }
+  return act(run as RunRef);
+}
+
+/** A click on a run: a training run in the Training panel, an evaluation in the Evaluation panel. */
+function openRun(ctx: CodistillContext, run: RunRef): void {
+  if (run.kind === "evaluation") EvaluationPanel.showModel(ctx, run.evalModelId);
+  else TrainingPanel.showRun(ctx, run.id);
+}
+
+async function resumeRun(ctx: CodistillContext, run: RunRef): Promise<void> {
+  const panel = TrainingPanel.showRun(ctx, run.id);
+  ctx.supervisor.start().catch((err) => ctx.log.error(`sidecar start: ${(err as Error).message}`));
+  try {
+    await panel.resumeRun(run.id);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Codistill: ${run.name} did not resume: ${(err as Error).message}`);
+  }
+}
+
+/** Deletes the run's folder after a modal confirmation naming it; never the run being trained. */
+async function deleteRun(ctx: CodistillContext, run: RunRef): Promise<void> {
+  if (TrainingPanel.trainingRunId() === run.id) {
+    void vscode.window.showErrorMessage(`Codistill: ${run.name} is training: stop it before deleting it.`);
+    return;
+  }
+  const detail = `Its folder ${run.path} is deleted with everything in it (checkpoints, adapter, metrics, evaluation results). This cannot be undone.`;
+  const answer = await vscode.window.showWarningMessage(`Delete the run "${run.name}" (${run.id})?`, { modal: true, detail }, "Delete");
+  if (answer !== "Delete") return;
+  try {
+    await deleteRunFolder(ctx.workspace.requireRoot("runs live under .codistill/runs/ in the workspace"), run.path);
+    ctx.log.info(`runs: deleted ${run.path}`);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Codistill: ${run.name} was not deleted: ${(err as Error).message}`);
+  }
+  ctx.refreshExplorer();
 }
 
 function showSidecarStatus(ctx: CodistillContext): void {

@@ -25,6 +25,7 @@ import {
   venvPython,
   type InterpreterCandidate,
 } from "./sidecar/interpreter";
+import { sidecarLineLevels } from "./sidecar/logger";
 import { SidecarSupervisor, type LaunchProblem, type LaunchSpec } from "./sidecar/supervisor";
 import { RecordEditor } from "./reasoning/editRecord";
 import { ReasoningService } from "./reasoning/service";
@@ -40,6 +41,7 @@ export function activate(extension: vscode.ExtensionContext): void {
   const version = String(extension.extension.packageJSON.version ?? "0.0.0");
   let interpreter: string | undefined;
   const workspace = new ExperimentWorkspace(log);
+  const sidecarLevel = sidecarLineLevels();
   const sidecar = new SidecarSupervisor({
     launch: async () => {
       const spec = await sidecarLaunch(ctx);
@@ -47,7 +49,7 @@ export function activate(extension: vscode.ExtensionContext): void {
       return spec;
     },
     log,
-    sidecarLog: (line) => log.info(`[sidecar] ${line}`),
+    sidecarLog: (line) => log[sidecarLevel(line)](`[sidecar] ${line}`),
     clientName: "codistill-vscode",
     clientVersion: version,
     requestTimeoutMs: readSettings().requestTimeoutMs,

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as vscode from "vscode";
 import type { CodistillContext } from "../context";
 import { NONCE_PLACEHOLDER } from "../core/experiment/reportRender";
+import { panelIcon } from "../panels/shared/panelSlot";
 
 export const REPORT_VIEW_TYPE = "codistill.experimentReport";
 
@@ -40,7 +41,7 @@ export class ExperimentReportPanel implements vscode.Disposable {
       retainContextWhenHidden: true,
       localResourceRoots: [],
     });
-    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, "media", "codistill.svg");
+    panel.iconPath = panelIcon(ctx.extensionUri);
     ExperimentReportPanel.current = new ExperimentReportPanel(panel, file, ctx);
     await ExperimentReportPanel.current.render();
   }

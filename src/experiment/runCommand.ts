@@ -7,8 +7,7 @@ import { datasetRequest, type ExperimentConfig } from "../core/experiment/config
 import { planExperiment, type ExperimentHost, type PlannedExperiment } from "../core/experiment/experiment";
 import { PipelineCancelled, runPipeline, type StageOutcome } from "../core/experiment/pipeline";
 import { describeEvent, overallFraction } from "../core/experiment/progress";
-import { buildReport, writeReportFiles } from "../core/experiment/report";
-import { findChartLibrary } from "../core/experiment/reportRender";
+import { writeExperimentReport } from "../core/experiment/report";
 import { readGitInfo } from "../core/runs/gitInfo";
 import { openExperimentReport } from "./reportPanel";
 
@@ -62,10 +61,7 @@ function editorHost(ctx: CodistillContext, root: string): ExperimentHost {
     openDataset: (decl) => ctx.datasets.complete(datasetRequest(decl)),
     reasoningSource: (set) => ctx.reasoning.experimentSource(set),
     git: () => readGitInfo(root),
-    writeReport: async (planned, context) => {
-      const report = await buildReport({ planned, root, git: await readGitInfo(root).catch(() => null), stages: context.outcomes });
-      await writeReportFiles(planned.out, report, findChartLibrary());
-    },
+    writeReport: (planned, context) => writeExperimentReport(planned, root, context.outcomes),
   };
 }
 

@@ -40,7 +40,7 @@ async function pickRun(ctx: CodistillContext): Promise<ExportableRun | undefined
   const root = ctx.workspace.root;
   const runs = root ? (await listRunFolders(root)).filter((r) => existsSync(join(r.path, "adapter", "adapter_config.json"))) : [];
   if (!runs.length) {
-    void vscode.window.showErrorMessage('No trained run to export in this workspace: train one first ("Codistill: Start Training").');
+    void vscode.window.showErrorMessage('No trained run to export in this workspace: train one first ("Codistill: Open Training").');
     return undefined;
   }
   const items = runs.map((r) => ({ label: r.id, description: existsSync(join(r.path, "onnx", "export.json")) ? "exported already" : "", run: r }));

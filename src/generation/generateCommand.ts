@@ -72,7 +72,7 @@ async function studentOrExplain(ctx: CodistillContext, service: GenerationServic
     if (!(error instanceof NoStudentError)) throw error;
     const exportRun = "Export Student to ONNX";
     const pick = "Pick Model Folder…";
-    const train = "Start Training";
+    const train = "Open Training";
     const actions = error.exportableRun ? [exportRun, pick] : [pick, train];
     const answer = await vscode.window.showErrorMessage(error.message, ...actions);
     if (answer === exportRun) await exportStudentCommand(ctx, error.exportableRun);

@@ -1,7 +1,9 @@
 import * as vscode from "vscode";
 import { cotSetDescription, cotSetDetails, listCotSets, readCotSetSummary, type CotSet } from "../core/cot/cotSets";
+import { baseRunId } from "../core/evaluation/runner";
 import { listRunFolders } from "../core/runs/runFolders";
-import { summarizeRun, type RunState, type RunSummary } from "../core/training/runs";
+import { evalModelIdOf, groupRuns, RUN_ICONS, runContextValue, runDescription, runTooltipLines, type RunEntry } from "../core/runs/runsView";
+import { isResumable, summarizeRun } from "../core/training/runs";
 import type { ExperimentWorkspace } from "../workspace";
 
 /** A dataset row of the tree: its name and what is known of it so far. */
@@ -16,10 +18,32 @@ export interface DatasetLeaf {
 export type DatasetLister = () => Promise<{ datasets: DatasetLeaf[]; problems: string[] }>;
 
 type GroupId = "datasets" | "cots" | "runs";
+/** The Runs group's two groups: training runs, and evaluation-only folders (a base model's). */
+type RunGroupId = "training" | "evaluations";
 
 interface GroupNode {
   kind: "group";
   id: GroupId;
+}
+
+interface RunGroupNode {
+  kind: "runGroup";
+  id: RunGroupId;
+}
+
+/**
+ * What the run commands (codistill.openRun, resumeRun, evaluateRun, revealRun, deleteRun) are given:
+ * a click passes it, the context menu passes the row's node, which carries it as `run`.
+ */
+export interface RunRef {
+  id: string;
+  name: string;
+  path: string;
+  /** A training run, or an evaluation-only folder. */
+  kind: "training" | "evaluation";
+  resumable: boolean;
+  /** The Evaluation panel's model for the run (runsView's evalModelIdOf), if it has one. */
+  evalModelId?: string;
 }
 
 interface LeafNode {
@@ -32,9 +56,12 @@ interface LeafNode {
   resource?: vscode.Uri;
   icon: string;
   empty?: boolean;
+  run?: RunRef;
+  /** A stable TreeItem id: the row keeps its identity (selection, focus) across refreshes. */
+  id?: string;
 }
 
-type Node = GroupNode | LeafNode;
+type Node = GroupNode | RunGroupNode | LeafNode;
 
 const GROUPS: Record<GroupId, { label: string; icon: string; empty: string }> = {
   datasets: {
@@ -54,12 +81,32 @@ const GROUPS: Record<GroupId, { label: string; icon: string; empty: string }> = 
   },
 };
 
-const RUN_ICONS: Record<RunState, string> = { finished: "pass", failed: "error", stopped: "debug-pause", started: "rocket", evaluation: "beaker", empty: "circle-outline" };
+const RUN_GROUPS: Record<RunGroupId, { label: string; icon: string; empty: string }> = {
+  training: { label: "Training runs", icon: "rocket", empty: "No training runs yet: start one from the Training panel." },
+  evaluations: { label: "Evaluations", icon: "beaker", empty: "No evaluations yet: base-model results appear here once evaluated." },
+};
 
-function runDescription(summary: RunSummary): string {
-  const progress = summary.step !== null && summary.totalSteps !== null ? ` at step ${summary.step}/${summary.totalSteps}` : "";
-  const checkpoints = summary.checkpoints.length ? `, ${summary.checkpoints.length} checkpoint(s)` : "";
-  return `${summary.state}${progress}${checkpoints}`;
+/** A run's row: labelled with its name, the id in the description; a click opens it (codistill.openRun). */
+function runLeaf({ folder, summary }: RunEntry, student: string | undefined): LeafNode {
+  const run: RunRef = {
+    id: folder.id,
+    name: folder.name,
+    path: folder.path,
+    kind: summary.state === "evaluation" ? "evaluation" : "training",
+    resumable: isResumable(summary),
+    evalModelId: evalModelIdOf(folder, summary, student ? baseRunId(student) : undefined),
+  };
+  return {
+    kind: "leaf",
+    id: `codistill.run.${folder.id}`,
+    label: folder.name,
+    description: runDescription(folder, summary),
+    icon: RUN_ICONS[summary.state],
+    tooltip: runTooltipLines(folder, summary).join("\n"),
+    contextValue: runContextValue(summary),
+    command: { command: "codistill.openRun", title: "Open Run", arguments: [run] },
+    run,
+  };
 }
 
 /** A set's tooltip: its name and path, then `lines`. */
@@ -112,6 +159,14 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
+    if (node.kind === "runGroup") {
+      const group = RUN_GROUPS[node.id];
+      const item = new vscode.TreeItem(group.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `codistill.runs.${node.id}`;
+      item.iconPath = new vscode.ThemeIcon(group.icon);
+      item.contextValue = `codistill.group.runs.${node.id}`;
+      return item;
+    }
     if (node.kind === "group") {
       const group = GROUPS[node.id];
       const item = new vscode.TreeItem(group.label, vscode.TreeItemCollapsibleState.Expanded);
@@ -121,6 +176,7 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
       return item;
     }
     const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+    if (node.id) item.id = node.id;
     item.description = node.description;
     item.tooltip = node.tooltip ?? node.label;
     item.iconPath = new vscode.ThemeIcon(node.icon);
@@ -136,8 +192,24 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
   async getChildren(node?: Node): Promise<Node[]> {
     if (!node) return (Object.keys(GROUPS) as GroupId[]).map((id) => ({ kind: "group", id }));
     if (node.kind === "leaf") return [];
+    if (node.kind === "runGroup") {
+      const leaves = await this.runLeaves(node.id);
+      return leaves.length > 0 ? leaves : [emptyLeaf(RUN_GROUPS[node.id].empty)];
+    }
+    if (node.id === "runs") return this.workspace.root ? [{ kind: "runGroup", id: "training" }, { kind: "runGroup", id: "evaluations" }] : [emptyLeaf(GROUPS.runs.empty)];
     const leaves = await this.leavesOf(node.id);
-    return leaves.length > 0 ? leaves : [emptyLeaf(node.id)];
+    return leaves.length > 0 ? leaves : [emptyLeaf(GROUPS[node.id].empty)];
+  }
+
+  /** One of the Runs groups, newest first (groupRuns). */
+  private async runLeaves(group: RunGroupId): Promise<LeafNode[]> {
+    const root = this.workspace.root;
+    if (!root) return [];
+    const folders = await listRunFolders(root);
+    const entries = await Promise.all(folders.map(async (folder) => ({ folder, summary: await summarizeRun(folder.path) })));
+    // The student's base-model folder maps to the Evaluation panel's "base" model.
+    const student = (await this.workspace.experiment().catch(() => undefined))?.config?.student?.model;
+    return groupRuns(entries)[group].map((entry) => runLeaf(entry, student));
   }
 
   private async leavesOf(group: GroupId): Promise<LeafNode[]> {
@@ -145,17 +217,6 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
     if (!root) return [];
     if (group === "cots") {
       return Promise.all((await listCotSets(root)).map(cotSetLeaf));
-    }
-    if (group === "runs") {
-      const runs = await listRunFolders(root);
-      const summaries = await Promise.all(runs.map((run) => summarizeRun(run.path)));
-      return runs.map((run, i) => ({
-        kind: "leaf",
-        label: run.id,
-        description: runDescription(summaries[i]!),
-        icon: RUN_ICONS[summaries[i]!.state],
-        tooltip: `${run.path}\n${summaries[i]!.state}, last changed ${new Date(run.modifiedMs).toLocaleString()}${summaries[i]!.error ? `\n${summaries[i]!.error}` : ""}`,
-      }));
     }
     const { datasets, problems } = await this.listDatasets();
     return [
@@ -173,7 +234,6 @@ export class ExplorerTree implements vscode.TreeDataProvider<Node> {
   }
 }
 
-function emptyLeaf(group: GroupId): LeafNode {
-  const text = GROUPS[group].empty;
+function emptyLeaf(text: string): LeafNode {
   return { kind: "leaf", label: text.split(":")[0]!, description: text.split(":").slice(1).join(":").trim(), tooltip: text, icon: "info", empty: true };
 }

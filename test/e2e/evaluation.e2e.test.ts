@@ -68,6 +68,10 @@ describe("the Evaluation panel", () => {
     for (const row of [base, student]) assert.match(await row.locator('[data-testid="isolation"]').innerText(), /^landlock-v\d+\+uid\+netns\+pidns \(full\)$/);
     assert.equal(await frame.locator('[data-testid="isolation-warning"]').count(), 0);
     assert.equal(await frame.locator("canvas#pass-chart").count(), 1);
+    // Every bar has its value drawn above it, a 0% one too (the tiny model's pass@1 is about zero).
+    const labels = JSON.parse((await frame.locator("canvas#pass-chart").getAttribute("data-value-labels")) ?? "[]") as string[];
+    const pass1 = async (row: typeof base) => `${Number((await row.locator('[data-testid="pass1"]').innerText()).split(" ")[0]).toFixed(1)}%`;
+    assert.deepEqual(labels.map((l) => l.split("|").slice(1)).sort(), [["humaneval", await pass1(base)], ["humaneval", await pass1(student)]].sort(), labels.join(", "));
     await screenshot(session, "evaluation-results");
 
     // What the run left in the workspace: EvalPlus-style samples and results per model × benchmark.

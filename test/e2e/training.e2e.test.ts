@@ -72,12 +72,50 @@ describe("the Training panel", () => {
   after(() => stopAndRemove(session, workspace));
 
   it("previews the curriculum, trains a run with live metrics, and lists its checkpoints", async () => {
-    await runCommand(session, "Codistill: Start Training");
+    await runCommand(session, "Codistill: Open Training");
     frame = await webviewFrame(session, "Codistill Training");
     await frame.locator('[data-testid="preview-note"]').waitFor({ timeout: 60_000 });
     assert.match(await frame.locator('[data-testid="preview-note"]').innerText(), /about 4 optimizer steps/, "max_steps of codistill.yaml");
     assert.equal(await frame.locator("canvas#curriculum-chart").count(), 1);
     assert.equal(await frame.locator('[data-testid="lora"]').evaluate((e) => (e as HTMLElement & { value: string }).value), "r16");
+    // Before any run: one line of guidance, not eight empty charts.
+    assert.equal(await frame.locator('[data-testid="metrics-guidance"]').innerText(), "Start a run to see its metrics.");
+    assert.equal(await frame.locator('[data-testid="metric-charts"]').isVisible(), false);
+    // codistill.yaml's max_steps, and what decides the run's length (humaneval's tasks over batch 2, by epochs).
+    const humanevalLabel = await frame.locator('[data-testid="dataset"][data-dataset="humaneval"] [data-testid="dataset-label"]').innerText();
+    const byEpochs = Math.ceil(Number(/^humaneval — (\d+) tasks$/.exec(humanevalLabel)?.[1]) / 2);
+    assert.equal(await frame.locator('[data-testid="max-steps"] input').inputValue(), "4");
+    assert.match(await frame.locator('[data-testid="length-note"]').innerText(), new RegExp(`after 4 optimizer steps, before its 1 epoch \\(about ${byEpochs} steps\\).*max_steps, when set, ends the run before the epochs do`, "s"));
+    await frame.locator('[data-testid="max-steps"] input').fill("");
+    await frame.locator('[data-testid="length-note"]', { hasText: "The epochs decide the length" }).waitFor();
+    assert.match(await frame.locator('[data-testid="preview-note"]').innerText(), new RegExp(`about ${byEpochs} optimizer steps`));
+    await frame.locator('[data-testid="max-steps"] input').fill("4");
+    await frame.locator('[data-testid="preview-note"]', { hasText: "about 4 optimizer steps" }).waitFor();
+    // Path fields full width, each with a folder picker.
+    for (const field of ["student", "encoder"]) {
+      assert.equal(await frame.locator(`[data-testid="${field}-browse"]`).innerText(), "Browse…");
+      const [fieldBox, formBox] = await Promise.all([frame.locator(`[data-testid="${field}"]`).boundingBox(), frame.locator("section.train-form").boundingBox()]);
+      assert.ok(fieldBox && formBox && fieldBox.width > formBox.width * 0.6, `${field}: ${fieldBox?.width} of ${formBox?.width}`);
+    }
+    // The datasets of codistill.yaml, training.datasets checked.
+    const datasetBoxes = await frame.locator('[data-testid="dataset"]').evaluateAll((boxes) => boxes.map((b) => [(b as HTMLElement).dataset.dataset, (b as HTMLElement & { checked: boolean }).checked] as [string, boolean]));
+    assert.ok(datasetBoxes.length >= 2, JSON.stringify(datasetBoxes));
+    assert.deepEqual(datasetBoxes.filter(([, on]) => on), [["humaneval", true]], "training.datasets checked, the others not");
+    await frame.locator('[data-testid="dataset"][data-dataset="humaneval"]').click();
+    assert.match(await frame.locator('[data-testid="dataset-problem"]').innerText(), /Check at least one dataset/);
+    await frame.locator("vscode-button", { hasText: "Start Training" }).click();
+    assert.match(await frame.locator('[data-testid="form-problem"]').innerText(), /^datasets: check at least one dataset/);
+    await frame.locator('[data-testid="dataset"][data-dataset="humaneval"]').click();
+    await frame.locator('[data-testid="dataset-problem"]').waitFor({ state: "hidden" });
+    // Each schedule's fields only: no "Steps" for linear; a hint saying what the schedule does.
+    assert.equal(await frame.locator('[data-testid="schedule-steps"]').count(), 0);
+    assert.match(await frame.locator('[data-testid="schedule-hint"]').innerText(), /^Linear: /);
+    await frame.locator('[data-testid="schedule"]').evaluate((e) => ((e as HTMLElement & { value: string }).value = "step", e.dispatchEvent(new Event("change"))));
+    await frame.locator('[data-testid="schedule-steps"]').waitFor();
+    assert.match(await frame.locator('[data-testid="schedule-hint"]').innerText(), /^Step: .*equal jumps/);
+    await frame.locator('[data-testid="schedule"]').evaluate((e) => ((e as HTMLElement & { value: string }).value = "linear", e.dispatchEvent(new Event("change"))));
+    await frame.locator('[data-testid="schedule-steps"]').waitFor({ state: "detached" });
+    await screenshot(session, "training-before-run");
     // A curriculum the trainer would refuse is named before anything starts.
     await frame.locator('[data-testid="warmup-fraction"] input').fill("2");
     assert.match(await frame.locator('[data-testid="preview-problem"]').innerText(), /curriculum\.warmupFraction/);
@@ -140,6 +178,15 @@ describe("the Training panel", () => {
     await row.locator('[data-testid="run-state"]', { hasText: "finished" }).waitFor({ timeout: 30_000 });
     assert.match(await row.locator('[data-testid="run-checkpoints"]').innerText(), /step-4/);
     assert.equal(await frame.locator('[data-testid="metric-charts"] canvas').count(), 8);
+    assert.equal(await frame.locator('[data-testid="metrics-guidance"]').isVisible(), false);
+    // A CPU run logs no GPU memory: the chart says so, in GiB.
+    assert.equal(await frame.locator('[data-testid="no-gpu"]').innerText(), "no GPU in this run");
+    assert.equal(await frame.locator('[data-metric="gpu_mem_peak"] figcaption').innerText(), "GPU memory, peak (GiB)");
+    // The Loss chart: the total with its weighted parts, and what Loss is.
+    const lossSeries = JSON.parse((await frame.locator("canvas#metric-loss").getAttribute("data-series")) ?? "[]") as string[];
+    // One run: "loss", "α·CE", "β·L_struct"; several overlaid (the failed ones above are): "<run> · loss", …
+    for (const part of ["loss", "α·CE", "β·L_struct"]) assert.ok(lossSeries.some((label) => label === part || label.endsWith(` · ${part}`)), `${part} in ${lossSeries.join(", ")}`);
+    assert.equal(await frame.locator('[data-testid="loss-note"]').innerText(), "Loss = α·CE + β·L_struct; α and β follow the curriculum");
     await screenshot(session, "training-finished");
 
     const runId = (await row.getAttribute("data-run"))!;
@@ -157,11 +204,23 @@ describe("the Training panel", () => {
 
   it("stops a run with a checkpoint and resumes it to the end", async () => {
     setTraining(workspace, { max_steps: 400, save_every: 20 });
+    // The form's max steps go into the run config (codistill.yaml's was its default).
+    await frame.locator('[data-testid="max-steps"] input').fill("400");
     await frame.locator("vscode-button", { hasText: "Start Training" }).click();
     await frame.locator('[data-testid="live-text"]', { hasText: /step [2-9]\d*\// }).waitFor({ timeout: 120_000 });
+    // One step: the progress line and the run's row read the same one.
+    for (let i = 0; i < 3; i++) {
+      const [live, row] = await frame.locator("body").evaluate(() => {
+        const text = document.querySelector('[data-testid="live-text"]')?.textContent ?? "";
+        const runId = text.split(": ")[0] ?? "";
+        return [text, document.querySelector(`[data-testid="run-row"][data-run="${CSS.escape(runId)}"] [data-testid="run-step"]`)?.textContent ?? ""];
+      });
+      assert.equal(/step (\d+\/\d+)$/.exec(live)?.[1], row, `${live} against the row's ${row}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
     // A panel closed and opened again finds the run the sidecar is still training (train/status).
     await runCommand(session, "View: Close Editor");
-    await runCommand(session, "Codistill: Start Training");
+    await runCommand(session, "Codistill: Open Training");
     frame = await webviewFrame(session, "Codistill Training");
     await frame.locator('[data-testid="live-text"]', { hasText: /step \d+/ }).waitFor({ timeout: 60_000 });
     await frame.locator("vscode-button", { hasText: "Stop" }).click();
@@ -178,7 +237,8 @@ describe("the Training panel", () => {
     await runCommand(session, "Codistill: Focus on Explorer View");
     // A row's label and description are separate elements: compare without whitespace.
     const squash = (t: string) => t.replace(/\s+/g, "");
-    const row = session.page.locator(".part.sidebar .monaco-list-row", { hasText: "humaneval-fixture" });
+    // The set's own row: a run trained on it is named after it too ("tiny humaneval-fixture 09:30").
+    const row = session.page.locator(".part.sidebar .monaco-list-row").filter({ has: session.page.locator(".label-name", { hasText: /^humaneval-fixture$/ }) });
     const waitForRow = async (expected: string) => {
       const deadline = Date.now() + 30_000;
       let text = "";
@@ -193,15 +253,37 @@ describe("the Training panel", () => {
     // Another task's record, appended as generation does: the file watcher refreshes the row.
     const first = JSON.parse(readFileSync(cotSetPath(workspace), "utf8").split("\n")[0]!) as Record<string, unknown>;
     const { review: _review, ...record } = first;
-    appendFileSync(cotSetPath(workspace), `${JSON.stringify({ ...record, taskId: "HumanEval/1", status: "verified" })}\n`);
+    // "valid": the first record has no teacher code, which a "verified" one needs (the run after this one trains on the set).
+    appendFileSync(cotSetPath(workspace), `${JSON.stringify({ ...record, taskId: "HumanEval/1", status: "valid" })}\n`);
     const grown = await readCotSetSummary(cotSetPath(workspace));
     assert.equal(grown.summary.total, 6);
     await waitForRow(`humaneval-fixture ${cotSetDescription(grown)}`);
     await screenshot(session, "training-explorer-cots");
     // The panel, shown again, lists the set's new counts.
-    await runCommand(session, "Codistill: Start Training");
+    await runCommand(session, "Codistill: Open Training");
     frame = await webviewFrame(session, "Codistill Training");
     const label = frame.locator('[data-testid="cot-set"][data-set="humaneval-fixture"] [data-testid="cot-set-label"]', { hasText: "6 tasks" });
     assert.equal(await label.textContent({ timeout: 30_000 }), `humaneval-fixture — ${describeCotSet(grown)}`);
+  });
+
+  it("starts codistill.yaml's run from the palette with Start Training Run", async () => {
+    setTraining(workspace, { max_steps: 4, save_every: 2 });
+    await runCommand(session, "Codistill: Start Training Run");
+    const started = await waitForNotification(session, /run \S+ started; the Training panel follows it/, { timeoutMs: 120_000 });
+    const runId = /run (\S+) started/.exec(started)![1]!;
+    frame = await webviewFrame(session, "Codistill Training");
+    const row = frame.locator(`[data-testid="run-row"][data-run="${runId}"]`);
+    try {
+      await row.locator('[data-testid="run-state"]', { hasText: "finished" }).waitFor({ timeout: 300_000 });
+    } catch (err) {
+      const failure = await frame.locator('[data-testid="failure"]').innerText({ timeout: 1000 }).catch(() => "(no failure shown)");
+      throw new Error(`${runId} did not finish: ${failure}`, { cause: err });
+    } finally {
+      await screenshot(session, "training-start-training-run");
+    }
+    assert.match(await row.locator('[data-testid="run-step"]').innerText(), /^4\/4$/);
+    const manifest = JSON.parse(readFileSync(join(workspace, ".codistill", "runs", runId, "manifest.json"), "utf8")) as { config: { max_steps: number; tasks: string[] } };
+    assert.equal(manifest.config.max_steps, 4, "codistill.yaml's run, as configured");
+    assert.deepEqual(manifest.config.tasks.map((p) => p.split("/").pop()), ["humaneval.tasks.jsonl"]);
   });
 });

@@ -70,7 +70,7 @@ describe("the real benchmark files", () => {
     assert.equal(task.solutions[0], raw.prompt + raw.canonical_solution);
     assert.equal(task.tests.kind, "assert");
     assert.ok(task.tests.kind === "assert" && task.tests.code.startsWith(raw.test.trimEnd()) && task.tests.code.endsWith("\n\n\ncheck(has_close_elements)\n"));
-    assert.equal(dataset.summaries[0]!.title, "Check if in given list of numbers, are any two numbers closer to each other than");
+    assert.equal(dataset.summaries[0]!.title, "Check if in given list of numbers, are any two numbers closer to each other than given threshold.");
     assert.equal(dataset.summaries[0]!.testCount, 7);
   });
 

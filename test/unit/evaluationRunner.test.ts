@@ -2,7 +2,7 @@
 // results go, on a real workspace tree; then whole evaluations through a real sidecar.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -52,6 +52,37 @@ describe("evaluation models", () => {
   it("offers no base model without student.model, and adapters only when their base is known", async () => {
     const models = await listEvalModels(root, undefined);
     assert.deepEqual(models.map((m) => m.id), ["run-a"]);
+  });
+
+  it("keeps one order between renders: base, then runs newest created first, each with its checkpoints, labelled by name", async () => {
+    const ordered = mkdtempSync(join(tmpdir(), "codistill-evalorder-"));
+    try {
+      const run = (id: string, createdAt: string, name?: string) => {
+        const dir = join(ordered, ".codistill", "runs", id);
+        adapterConfig(join(dir, "adapter"), "");
+        adapterConfig(join(dir, "checkpoints", "step-10"), "");
+        adapterConfig(join(dir, "checkpoints", "step-2"), "");
+        writeFileSync(join(dir, "manifest.json"), JSON.stringify({ runId: id, createdAt, state: "finished" }));
+        if (name) writeFileSync(join(dir, "run.json"), JSON.stringify({ name, createdAt }));
+        return dir;
+      };
+      const older = run("20261126-090000-paper", "2026-11-26T09:00:00Z", "tiny sft 09:00");
+      run("20261126-100000-paper", "2026-11-26T10:00:00Z");
+      const ids = async () => (await listEvalModels(ordered, "/models/tiny")).map((m) => m.id);
+      const expected = ["base", "20261126-100000-paper", "20261126-100000-paper@step-2", "20261126-100000-paper@step-10", "20261126-090000-paper", "20261126-090000-paper@step-2", "20261126-090000-paper@step-10"];
+      assert.deepEqual(await ids(), expected);
+      // Evaluating the older run writes <run>/eval/ (the folder's mtime moves past the newer run's):
+      // the order used to follow the mtime, and the panel's list reordered itself after a run.
+      mkdirSync(join(older, "eval", "humaneval"), { recursive: true });
+      const later = Date.now() / 1000 + 60;
+      utimesSync(older, later, later);
+      assert.deepEqual(await ids(), expected);
+      const labels = (await listEvalModels(ordered, "/models/tiny")).map((m) => m.label);
+      assert.deepEqual(labels.slice(4), ["tiny sft 09:00 (adapter)", "tiny sft 09:00 step 2", "tiny sft 09:00 step 10"]);
+      assert.equal(labels[1], "20261126-100000-paper (adapter)", "a run without a name: its id");
+    } finally {
+      rmSync(ordered, { recursive: true, force: true });
+    }
   });
 });
 

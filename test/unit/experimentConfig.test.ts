@@ -142,7 +142,7 @@ describe("codistill.yaml", () => {
       "  report_to: [tensorboard, mlflow]",
     ];
     const { config, problems } = parseExperimentConfig(["datasets:", "  - { name: mbpp, path: mbpp.jsonl }", "training:", "  datasets: [mbpp]", ...settings].join("\n"), FILE);
-    const trainingKeys = "datasets, cots, processes, cache_dir, lora, lr, epochs, max_steps, batch_size, grad_accum, max_length, warmup_ratio, lr_schedule, weight_decay, max_grad_norm, gradient_checkpointing, precision, qlora, device, eval_every, eval_fraction, save_every, keep_last, log_every, seed, deterministic, data, curriculum, structural, report_to, distributed";
+    const trainingKeys = "datasets, cots, processes, name, cache_dir, lora, lr, epochs, max_steps, batch_size, grad_accum, max_length, warmup_ratio, lr_schedule, weight_decay, max_grad_norm, gradient_checkpointing, precision, qlora, device, eval_every, eval_fraction, save_every, keep_last, log_every, seed, deterministic, data, curriculum, structural, report_to, distributed";
     assert.deepEqual(
       problems.map((p) => `${p.where} ${p.field}: ${p.reason}`),
       [

@@ -206,7 +206,7 @@ const validatorPaths = (value: unknown, node: SchemaNode = EXPERIMENT_SCHEMA) =>
 /** Keys of the run config that the extension fills from codistill.yaml's other sections. */
 const FILLED_BY_THE_EXTENSION = ["student", "encoder", "tasks", "output_dir"];
 /** Keys of `training:` that are the extension's, not the run config's. */
-const EXTENSION_TRAINING_KEYS = ["datasets", "cots", "processes"];
+const EXTENSION_TRAINING_KEYS = ["datasets", "cots", "processes", "name"];
 
 type FieldTree = { [key: string]: FieldTree | null };
 

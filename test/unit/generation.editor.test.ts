@@ -190,7 +190,7 @@ describe("resolveStudent", () => {
 
   it("says which run to export when none is exported, and to train when nothing is trained", async () => {
     const root = workspace();
-    await assert.rejects(resolveStudent("onnx", "", root), (e: unknown) => e instanceof NoStudentError && /Start Training/.test(e.message) && !e.exportableRun);
+    await assert.rejects(resolveStudent("onnx", "", root), (e: unknown) => e instanceof NoStudentError && /Open Training/.test(e.message) && !e.exportableRun);
     const dir = run(root, "20260101-tiny-r8");
     await assert.rejects(resolveStudent("onnx", "", root), (e: unknown) => e instanceof NoStudentError && /20260101-tiny-r8, has no ONNX export/.test(e.message) && e.exportableRun?.path === dir);
   });

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { parseExperimentConfig } from "../../src/core/experiment/config";
 import { DEFAULT_COT_STATUSES, estimateSteps, formDefaults, missingCotSetsProblem, newRunId, planTrainingRun, type TrainingFormValues } from "../../src/core/training/launch";
 import { trainingFormProblem } from "../../src/panels/training/protocol";
+import { cleanRunName, defaultRunName, MAX_RUN_NAME_LENGTH } from "../../src/core/runs/runNames";
 
 const YAML = [
   "name: Paper Repro",
@@ -34,12 +35,14 @@ describe("training launch", () => {
       loraPreset: "r64",
       lr: 1e-4,
       epochs: 1,
+      maxSteps: null,
       batchSize: 4,
       maxLength: 2048,
       processes: 2,
       curriculum: { alphaStart: 1, alphaEnd: 0.5, betaStart: 0, betaEnd: 0.7, schedule: "cosine", warmupFraction: 1, steps: 1 },
       cotSets: ["mbpp-llama70b"],
       cotStatuses: ["verified", "valid", "accepted"],
+      datasets: ["mbpp", "taco"],
     });
     assert.equal(trainingFormProblem(form), undefined);
     assert.equal(trainingFormProblem({ ...form, processes: 0 }), "processes: expected an integer >= 1");
@@ -130,8 +133,77 @@ describe("training launch", () => {
     assert.equal(newRunId(new Date(2026, 0, 2, 3, 4, 5), undefined), "20260102-030405-run");
     const form = { ...formDefaults(config), processes: 1 };
     assert.equal(estimateSteps(1000, { ...form, batchSize: 4, epochs: 3 }, { grad_accum: 4 }), 188);
-    assert.equal(estimateSteps(1000, form, { grad_accum: 4, max_steps: 30 }), 30);
+    assert.equal(estimateSteps(1000, { ...form, maxSteps: 30 }, { grad_accum: 4 }), 30, "the form's max steps win over epochs");
+    assert.equal(estimateSteps(1000, { ...form, maxSteps: null, batchSize: 4, epochs: 3 }, { grad_accum: 4, max_steps: 30 }), 188, "cleared in the form: the epochs decide");
+    const { maxSteps: _omitted, ...older } = form;
+    assert.equal(estimateSteps(1000, older as TrainingFormValues, { grad_accum: 4, max_steps: 30 }), 30, "a form without the field: codistill.yaml's");
     // A step takes a batch on each process.
     assert.equal(estimateSteps(1000, { ...form, batchSize: 4, epochs: 3, processes: 2 }, { grad_accum: 4 }), 94);
+  });
+
+  it("takes max steps from codistill.yaml into the form, and sends the form's in the run config", () => {
+    const capped = parseExperimentConfig(`${YAML}\n  max_steps: 20\n`, "/ws/codistill.yaml").config;
+    const form = formDefaults(capped);
+    assert.equal(form.maxSteps, 20);
+    assert.equal(planTrainingRun("/ws", capped, form, "r").config.max_steps, 20);
+    assert.equal(planTrainingRun("/ws", capped, { ...form, maxSteps: 7 }, "r").config.max_steps, 7);
+    // Cleared in the form: sent as null, so the yaml's cap does not end the run.
+    assert.equal(planTrainingRun("/ws", capped, { ...form, maxSteps: null }, "r").config.max_steps, null);
+    assert.equal("max_steps" in planTrainingRun("/ws", config, formDefaults(config), "r").config, false, "no cap anywhere: no key");
+    for (const bad of ["  max_steps: 0", "  max_steps: 2.5", "  max_steps: many"]) assert.equal(formDefaults(parseExperimentConfig(`${YAML}\n${bad}\n`, "/ws/codistill.yaml").config).maxSteps, null, bad);
+    assert.equal(trainingFormProblem({ ...form, maxSteps: null }), undefined);
+    assert.equal(trainingFormProblem({ ...form, maxSteps: 0 }), "maxSteps: expected an integer >= 1, or empty to let the epochs decide");
+    assert.equal(trainingFormProblem({ ...form, maxSteps: 2.5 }), "maxSteps: expected an integer >= 1, or empty to let the epochs decide");
+  });
+
+  it("trains on the datasets picked in the form, training.datasets by default", () => {
+    const form = formDefaults(config);
+    assert.deepEqual(form.datasets, ["mbpp", "taco"]);
+    const plan = planTrainingRun("/ws", config, { ...form, datasets: ["taco"] }, "r");
+    assert.deepEqual(plan.exports, [{ dataset: "taco", out: "/ws/.codistill/runs/r/data/taco.tasks.jsonl" }]);
+    assert.deepEqual(plan.config.tasks, ["/ws/.codistill/runs/r/data/taco.tasks.jsonl"]);
+    assert.deepEqual(planTrainingRun("/ws", config, { ...form, datasets: ["taco", "mbpp", "taco"] }, "r").exports.map((e) => e.dataset), ["taco", "mbpp"], "once each");
+    assert.throws(() => planTrainingRun("/ws", config, { ...form, datasets: ["nope"] }, "r"), /datasets: no dataset "nope" in codistill\.yaml's datasets/);
+    assert.throws(() => planTrainingRun("/ws", config, { ...form, datasets: [] }, "r"), /datasets: check at least one dataset/);
+    assert.equal(trainingFormProblem({ ...form, datasets: [] }), "datasets: check at least one dataset to train on");
+    assert.match(trainingFormProblem({ ...form, datasets: "mbpp" }) ?? "", /^datasets: /);
+  });
+});
+
+describe("run names", () => {
+  const at = new Date(2026, 10, 26, 9, 5, 30);
+
+  it("defaults to the student's folder, the arm (CoT sets, or sft) and the time", () => {
+    assert.equal(defaultRunName("/ws/models/tiny-student/", [], at), "tiny-student sft 09:05");
+    assert.equal(defaultRunName("./models/tiny", ["humaneval-cots", "mbpp-cots", "humaneval-cots"], at), "tiny humaneval-cots+mbpp-cots 09:05");
+    assert.equal(defaultRunName("Qwen/Qwen2.5-Coder-1.5B", ["c"], at), "Qwen2.5-Coder-1.5B c 09:05");
+    assert.equal(defaultRunName("  ", [], at), "run sft 09:05");
+    assert.equal(cleanRunName("  my   run \n"), "my run");
+    assert.equal(cleanRunName(42), "");
+    assert.equal(cleanRunName("x".repeat(200)).length, MAX_RUN_NAME_LENGTH);
+  });
+
+  it("takes training.name from codistill.yaml into the form and the plan, never into the run config", () => {
+    const { config, problems } = parseExperimentConfig(`${YAML}\n  name: "  r64 with CoTs "\n`, "/ws/codistill.yaml");
+    assert.deepEqual(problems, []);
+    const form = formDefaults(config);
+    assert.equal(form.name, "r64 with CoTs");
+    const plan = planTrainingRun("/ws", config, form, "20261126-090530-paper", undefined, at);
+    assert.equal(plan.name, "r64 with CoTs");
+    assert.equal("name" in plan.config, false, "the sidecar's TrainConfig rejects unknown keys");
+    assert.equal("processes" in plan.config, false);
+  });
+
+  it("names a run with the form's name, else the default at the time it is planned", () => {
+    const { config } = parseExperimentConfig(YAML, "/ws/codistill.yaml");
+    const form = formDefaults(config);
+    assert.equal("name" in form, false, "no training.name: the default is computed at Start");
+    assert.equal(planTrainingRun("/ws", config, form, "r", undefined, at).name, "student mbpp-llama70b 09:05");
+    assert.equal(planTrainingRun("/ws", config, { ...form, name: "   " }, "r", undefined, at).name, "student mbpp-llama70b 09:05");
+    assert.equal(planTrainingRun("/ws", config, { ...form, cotSets: [], name: "ablation" }, "r", undefined, at).name, "ablation");
+    assert.equal(planTrainingRun("/ws", config, { ...form, cotSets: [] }, "r", undefined, at).name, "student sft 09:05");
+    assert.equal(trainingFormProblem({ ...form, name: "fine" }), undefined);
+    assert.match(trainingFormProblem({ ...form, name: 3 }) ?? "", /^name: /);
+    assert.match(trainingFormProblem({ ...form, name: "x".repeat(MAX_RUN_NAME_LENGTH + 1) }) ?? "", /^name: /);
   });
 });

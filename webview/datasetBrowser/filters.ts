@@ -164,9 +164,9 @@ export class FilterPanel {
       // Values selected but not in the facets (restored from an older state) stay visible.
       const extra = [...this.selected[key]].filter((v) => !values.some(([value]) => value === v));
       const all: Facet = [...values, ...extra.map((v): [string, number] => [v, 0])];
+      // Every facet the dataset has is shown, even with a single value: the source always (it says
+      // what the dataset is), difficulty and tags where the tasks have them (TACO, not HumanEval or MBPP).
       if (all.length === 0) continue;
-      // A facet with a single value filters nothing; show it only when it is selected.
-      if (all.length === 1 && this.selected[key].size === 0) continue;
       sections.push(this.facetSection(key, label, hint, all));
     }
     this.facetsBox.replaceChildren(...sections);

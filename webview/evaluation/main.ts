@@ -19,6 +19,8 @@ interface EvaluationState {
   view?: EvaluationView;
   chosenModels: string[];
   chosenBenchmarks: string[];
+  /** The ask to select models (EvaluationFocusView.seq) applied last. */
+  focusSeq?: number;
   settings?: EvaluationSettingsView;
   drillDown?: { modelId: string; benchmark: string };
 }
@@ -32,6 +34,12 @@ let formProblem: string | undefined;
 
 host.on("evaluation/state", (view) => {
   const known = new Set(view.models.map((m) => m.id));
+  // A new ask from the Runs view replaces the choice; the checked boxes then follow view.models' order.
+  if (view.focus && view.focus.seq !== state.focusSeq) {
+    state.focusSeq = view.focus.seq;
+    const asked = view.focus.modelIds.filter((id) => known.has(id));
+    if (asked.length) state.chosenModels = asked;
+  }
   state.chosenModels = state.chosenModels.filter((id) => known.has(id));
   if (!state.chosenModels.length && view.models[0]) state.chosenModels = [view.models[0].id];
   state.chosenBenchmarks = state.chosenBenchmarks.filter((b) => view.benchmarks.includes(b));

@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from . import __version__
@@ -32,16 +33,65 @@ def resolve_log_level(flag: str | None, parser: argparse.ArgumentParser) -> str:
     return from_env
 
 
+# One line per record; the extension reads the level after the time (src/sidecar/logger.ts,
+# sidecarLineLevel) and logs the line at that level in the Codistill output channel.
+LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _ours(name: str) -> bool:
+    return name == "codistill" or name.startswith("codistill.") or name == "__main__"
+
+
+def demote_library_records(record: logging.LogRecord) -> bool:
+    """Shows a library's records (transformers, torch, peft, accelerate, warnings) as DEBUG.
+
+    Their deprecation notices and hints are for whoever debugs the sidecar, not for the user of
+    a run; errors stay errors, and the sidecar's own records keep their level.
+    """
+    if record.levelno < logging.ERROR and not _ours(record.name):
+        if getattr(record, "codistill_warning", False):
+            return True
+        record.levelno = logging.DEBUG
+        record.levelname = logging.getLevelName(logging.DEBUG)
+    return True
+
+
+def log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` as one log line (no second line quoting the source, such as
+    ``  warnings.warn(``): at debug for a library's warning, at warning for the sidecar's own."""
+    ours = os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+    logging.getLogger("py.warnings").warning(
+        "%s:%s: %s: %s",
+        filename,
+        lineno,
+        category.__name__,
+        str(message).strip().replace("\n", " "),
+        extra={"codistill_warning": ours},
+    )
+
+
 def configure_logging(level: str) -> None:
     # Logs go to stderr: stdout belongs to the protocol (the extension shows stderr in its
     # output channel).
     logging.basicConfig(
         level=getattr(logging, level.upper()),
         stream=sys.stderr,
-        format="%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
         datefmt="%H:%M:%S",
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(demote_library_records)
+    warnings.showwarning = log_warning
     # bitsandbytes warns on import that it cannot fetch optional CPU kernels from the Hugging
     # Face hub (the `kernels` package), which a run never wants; its own CPU kernels still work.
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)

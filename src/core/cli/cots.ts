@@ -199,7 +199,8 @@ async function generate(command: GenerateCommand, io: Io): Promise<number> {
   if (store.tornLine) io.stderr.write(`${out}:${store.tornLine.line}: a torn last line (${store.tornLine.bytes} bytes) from an interrupted run; it is cut off now and that task asked again\n`);
   let dataset: Dataset | undefined;
   const stop = new AbortController();
-  const interrupt = () => stop.abort(new Error("interrupted"));
+  // The first Ctrl+C stops cleanly (what was written stays); a second one does not wait.
+  const interrupt = () => (stop.signal.aborted ? process.exit(130) : stop.abort(new Error("interrupted")));
   // on(), not once(): once() drops our listener before calling it, and the exit handler execa
   // installs for its child processes then finds itself alone and re-raises the signal.
   process.on("SIGINT", interrupt);

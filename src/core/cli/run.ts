@@ -14,8 +14,7 @@ import { datasetRequest, describeProblem, parseExperimentConfig, type CotSetDecl
 import { planExperiment, type ExperimentHost } from "../experiment/experiment";
 import { PipelineCancelled, runPipeline, STAGE_KINDS, type PipelineEvent } from "../experiment/pipeline";
 import { describeEvent } from "../experiment/progress";
-import { buildReport, writeReportFiles } from "../experiment/report";
-import { findChartLibrary } from "../experiment/reportRender";
+import { writeExperimentReport } from "../experiment/report";
 import { readGitInfo } from "../runs/gitInfo";
 import { consoleLogger } from "../../sidecar/logger";
 import { sidecarLaunchArgs } from "../../sidecar/interpreter";
@@ -129,14 +128,12 @@ async function run(command: RunCommand, io: Io): Promise<number> {
     openDataset: (decl) => registry.complete(datasetRequest(decl)),
     reasoningSource: (set) => cliReasoningSource(set, config, command, process.env),
     git: () => readGitInfo(root),
-    writeReport: async (planned, context) => {
-      const report = await buildReport({ planned, root, git: await readGitInfo(root).catch(() => null), stages: context.outcomes });
-      await writeReportFiles(planned.out, report, findChartLibrary());
-    },
+    writeReport: (planned, context) => writeExperimentReport(planned, root, context.outcomes),
   };
   const planned = planExperiment(config, host, command.out);
   const stop = new AbortController();
-  const interrupt = () => stop.abort(new Error("interrupted"));
+  // The first Ctrl+C stops cleanly (a training arm at a checkpoint); a second one does not wait.
+  const interrupt = () => (stop.signal.aborted ? process.exit(130) : stop.abort(new Error("interrupted")));
   // on(), not once(): once() drops our listener before calling it, and the exit handler execa
   // installs for its child processes then finds itself alone and re-raises the signal.
   process.on("SIGINT", interrupt);

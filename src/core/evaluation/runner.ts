@@ -50,8 +50,10 @@ export function baseRunId(model: string): string {
 }
 
 /**
- * The models to evaluate: the student's base model, then every run's final adapter and its
- * checkpoints. An adapter is evaluated on the base its adapter_config.json names, when that exists.
+ * The models to evaluate, in one order that holds between renders: the student's base model, then
+ * each run newest created first (listRunFolders: by creation time, not mtime, which evaluating a
+ * run changes), its final adapter then its checkpoints in step order. Labels carry the run's name.
+ * An adapter is evaluated on the base its adapter_config.json names, when that exists.
  */
 export async function listEvalModels(workspaceRoot: string, studentModel: string | undefined): Promise<EvalModel[]> {
   const models: EvalModel[] = [];
@@ -69,12 +71,12 @@ export async function listEvalModels(workspaceRoot: string, studentModel: string
     const base = await adapterBase(adapter);
     if (base !== undefined) {
       const model = base || studentModel;
-      if (model) models.push({ id: run.id, label: `${run.id} (adapter)`, kind: "adapter", model, adapter, home: run.path });
+      if (model) models.push({ id: run.id, label: `${run.name} (adapter)`, kind: "adapter", model, adapter, home: run.path });
     }
     for (const step of await checkpointSteps(run.path)) {
       const folder = join(run.path, "checkpoints", `step-${step}`);
       const model = (await adapterBase(folder)) || studentModel;
-      if (model) models.push({ id: `${run.id}@step-${step}`, label: `${run.id} step ${step}`, kind: "checkpoint", model, adapter: folder, home: folder });
+      if (model) models.push({ id: `${run.id}@step-${step}`, label: `${run.name} step ${step}`, kind: "checkpoint", model, adapter: folder, home: folder });
     }
   }
   return models;

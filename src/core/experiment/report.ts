@@ -10,13 +10,13 @@ import { CotStore } from "../cot/store";
 import { readEvalResults } from "../evaluation/results";
 import { readStructure } from "../evaluation/structureFile";
 import { buildComparison, type ComparisonInput, type ModelRow, type StructureMetric } from "../evaluation/table";
-import type { GitInfo } from "../runs/gitInfo";
 import { readMetrics } from "../training/runs";
 import { armDir, armEvalModel, cotSetPath, type PlannedExperiment } from "./experiment";
 import { fileSha256, pathFingerprint } from "./fingerprint";
 import { readStageRecord, type StageOutcome } from "./pipeline";
 import type { ExperimentReport, LossPoint, ReportArm, ReportCotSet, ReportProvenance, ReportRow, ReportTable } from "./reportModel";
-import { renderReportHtml, renderReportMarkdown } from "./reportRender";
+import { findChartLibrary, renderReportHtml, renderReportMarkdown } from "./reportRender";
+import { readGitInfo, type GitInfo } from "../runs/gitInfo";
 import { evalDir } from "../evaluation/runner";
 
 /** Below this many parameters a student cannot solve the benchmarks; its figures only show the pipeline runs. */
@@ -203,4 +203,10 @@ export async function writeReportFiles(out: string, report: ExperimentReport, ch
     await writeFile(`${path}.tmp`, text);
     await rename(`${path}.tmp`, path);
   }
+}
+
+/** The report stage of both the CLI and the editor: the report of `planned` as it stands, in its folder. */
+export async function writeExperimentReport(planned: PlannedExperiment, root: string, stages: readonly StageOutcome[]): Promise<void> {
+  const report = await buildReport({ planned, root, git: await readGitInfo(root).catch(() => null), stages });
+  await writeReportFiles(planned.out, report, findChartLibrary());
 }

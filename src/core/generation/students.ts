@@ -54,7 +54,7 @@ export async function resolveStudent(backend: GenerationBackend, setting: string
       { id: trained.id, path: trained.path, baseModel: adapterStudent(join(trained.path, "adapter")).model },
     );
   }
-  throw new NoStudentError('No trained student in this workspace yet: train one ("Codistill: Start Training"), or pick a model folder.');
+  throw new NoStudentError('No trained student in this workspace yet: train one ("Codistill: Open Training"), or pick a model folder.');
 }
 
 function onnxStudentIn(folder: string): OnnxStudent {

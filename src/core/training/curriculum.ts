@@ -82,3 +82,22 @@ function pythonRound(x: number): number {
   if (diff < 0.5) return floor;
   return floor % 2 === 0 ? floor : floor + 1;
 }
+
+/** What decides a run's length: the numbers of the trainer's step count. */
+export interface RunLength {
+  /** Training examples (tasks) over all processes. */
+  examples: number;
+  epochs: number;
+  batchSize: number;
+  processes: number;
+  gradAccum: number;
+  /** Optimizer steps that end the run, when set (it wins over epochs, as in the trainer). */
+  maxSteps: number | null;
+}
+
+/** Optimizer steps of a run: max_steps when set; else a step takes batch_size x grad_accum examples on each process. */
+export function runSteps(r: RunLength): number {
+  if (typeof r.maxSteps === "number" && Number.isFinite(r.maxSteps) && r.maxSteps >= 1) return Math.floor(r.maxSteps);
+  const per = Math.max(1, r.batchSize || 1) * Math.max(1, r.gradAccum || 1) * Math.max(1, r.processes || 1);
+  return Math.max(1, Math.ceil((Math.max(0, r.examples) * (r.epochs > 0 ? r.epochs : 1)) / per));
+}

@@ -3,14 +3,22 @@
 // self-contained: its tasks are exported into the run folder, so the run can be repeated from it.
 import { join } from "node:path";
 import type { ExperimentConfig } from "../experiment/config";
-import { DEFAULT_CURRICULUM, type Curriculum } from "./curriculum";
+import { cleanRunName, defaultRunName } from "../runs/runNames";
+import { DEFAULT_CURRICULUM, runSteps, type Curriculum } from "./curriculum";
 
 export interface TrainingFormValues {
+  /**
+   * The run's name (codistill.yaml's training.name); "" or absent: defaultRunName when it starts.
+   * Kept in `<run>/run.json`, not in the run config, which the sidecar checks against its own keys.
+   */
+  name?: string;
   student: string;
   encoder: string;
   loraPreset: "r16" | "r32" | "r64";
   lr: number;
   epochs: number;
+  /** The run config's max_steps: optimizer steps that end the run before the epochs do; null: the epochs decide. */
+  maxSteps: number | null;
   batchSize: number;
   maxLength: number;
   /** Training processes, one per GPU (DDP under torchrun; gloo on CPUs); 1 trains in the sidecar itself. */
@@ -20,6 +28,8 @@ export interface TrainingFormValues {
   cotSets: string[];
   /** The run config's data.cot_statuses: which CoT records train (rejected ones never do). */
   cotStatuses: CotStatusFilter[];
+  /** Names of codistill.yaml's datasets to train on (training.datasets by default). */
+  datasets: string[];
 }
 
 /**
@@ -42,6 +52,8 @@ export interface TaskExport {
 
 export interface TrainingPlan {
   runId: string;
+  /** The form's name, else defaultRunName at `now`; the panel writes it to `<run>/run.json`. */
+  name: string;
   runDir: string;
   exports: TaskExport[];
   /** The sidecar's run config. */
@@ -73,11 +85,14 @@ export function formDefaults(config: ExperimentConfig): TrainingFormValues {
   const statuses = asRecord(settings.data).cot_statuses;
   const preset = lora.preset === "r16" || lora.preset === "r64" ? lora.preset : "r32";
   return {
+    // Only when codistill.yaml names the run: otherwise the form leaves it to defaultRunName at Start.
+    ...(cleanRunName(settings.name) ? { name: cleanRunName(settings.name) } : {}),
     student: config.student?.model ?? "",
     encoder: config.encoder?.model ?? "",
     loraPreset: preset,
     lr: numberOr(settings.lr, 2e-4),
     epochs: numberOr(settings.epochs, 1),
+    maxSteps: Number.isInteger(settings.max_steps) && (settings.max_steps as number) >= 1 ? (settings.max_steps as number) : null,
     batchSize: numberOr(settings.batch_size, 4),
     maxLength: numberOr(settings.max_length, 2048),
     processes: positiveIntegerOr(settings.processes, 1),
@@ -93,6 +108,7 @@ export function formDefaults(config: ExperimentConfig): TrainingFormValues {
     cotSets: [...(config.training?.cots ?? [])],
     // codistill.yaml's filter when it sets one (its words the form knows), else the sidecar's default.
     cotStatuses: Array.isArray(statuses) ? [...new Set(statuses.filter(isCotStatusFilter))] : [...DEFAULT_COT_STATUSES],
+    datasets: [...(config.training?.datasets ?? [])],
   };
 }
 
@@ -116,13 +132,20 @@ export function planTrainingRun(
   form: TrainingFormValues,
   runId: string,
   runDir = join(workspaceRoot, ".codistill", "runs", runId),
+  now = new Date(),
 ): TrainingPlan {
   const training = config.training;
-  if (!training || training.datasets.length === 0) throw new Error("codistill.yaml: training.datasets: list the datasets to train on");
-  const exports = training.datasets.map((dataset) => ({ dataset, out: join(runDir, "data", `${dataset}.tasks.jsonl`) }));
+  if (!training) throw new Error("codistill.yaml: training.datasets: list the datasets to train on");
+  // The form's datasets (codistill.yaml's training.datasets unless picked otherwise).
+  const datasets = [...new Set(form.datasets ?? training.datasets)];
+  if (datasets.length === 0) throw new Error(training.datasets.length ? "datasets: check at least one dataset to train on" : "codistill.yaml: training.datasets: list the datasets to train on");
+  const unknown = datasets.filter((name) => !config.datasets.some((d) => d.name === name));
+  if (unknown.length) throw new Error(`datasets: no dataset ${unknown.map((n) => `"${n}"`).join(", ")} in codistill.yaml's datasets`);
+  const exports = datasets.map((dataset) => ({ dataset, out: join(runDir, "data", `${dataset}.tasks.jsonl`) }));
   const cots = [...new Set(form.cotSets)].map((name) => join(workspaceRoot, ".codistill", "cots", `${name}.jsonl`));
   const c = form.curriculum;
-  const { processes: _processes, data: yamlData, ...settings } = training.settings;
+  // processes and name are the extension's (train/start's processes, run.json's name), not run config keys.
+  const { processes: _processes, name: _name, data: yamlData, ...settings } = training.settings;
   const data = dataSettings(yamlData, form.cotStatuses);
   const runConfig: Record<string, unknown> = {
     ...settings,
@@ -135,6 +158,8 @@ export function planTrainingRun(
     lora: { ...asRecord(settings.lora), preset: form.loraPreset },
     lr: form.lr,
     epochs: form.epochs,
+    // The form's max steps (codistill.yaml's max_steps is its default); cleared, the epochs decide.
+    ...(typeof form.maxSteps === "number" ? { max_steps: form.maxSteps } : "max_steps" in settings ? { max_steps: null } : {}),
     batch_size: form.batchSize,
     max_length: form.maxLength,
     curriculum: {
@@ -148,7 +173,8 @@ export function planTrainingRun(
       steps: c.steps,
     },
   };
-  return { runId, runDir, exports, config: runConfig, processes: form.processes };
+  const name = cleanRunName(form.name) || defaultRunName(form.student, form.cotSets, now);
+  return { runId, name, runDir, exports, config: runConfig, processes: form.processes };
 }
 
 /**
@@ -165,12 +191,11 @@ function dataSettings(yamlData: unknown, statuses: readonly CotStatusFilter[]): 
 
 /**
  * Optimizer steps of the form's run over `examples` tasks, for the curriculum preview before it
- * starts: the settings' max_steps when set (it wins over epochs, as in the trainer); a step takes
- * batch_size x grad_accum examples on each process.
+ * starts: the form's max steps when set (it wins over epochs, as in the trainer; a form without
+ * the field takes the settings' max_steps); a step takes batch_size x grad_accum examples on each process.
  */
 export function estimateSteps(examples: number, form: TrainingFormValues, settings: Record<string, unknown>): number {
-  if (typeof settings.max_steps === "number" && settings.max_steps >= 1) return settings.max_steps;
   const gradAccum = typeof settings.grad_accum === "number" ? Math.max(1, settings.grad_accum) : 1;
-  const processes = Math.max(1, form.processes || 1);
-  return Math.max(1, Math.ceil((examples * form.epochs) / (form.batchSize * gradAccum * processes)));
+  const maxSteps = form.maxSteps !== undefined ? form.maxSteps : typeof settings.max_steps === "number" ? settings.max_steps : null;
+  return runSteps({ examples, epochs: form.epochs, batchSize: form.batchSize, processes: form.processes, gradAccum, maxSteps });
 }

@@ -17,6 +17,7 @@ import {
   type EvaluationReplies,
   type EvaluationToHost,
   type EvaluationToWebview,
+  type EvaluationFocusView,
   type EvaluationView,
   type OpenSampleParams,
   type RunParams,
@@ -34,6 +35,7 @@ export class EvaluationPanel implements vscode.Disposable {
   private running: { abort: AbortController; view: RunningView; dir?: string } | undefined;
   private models: EvalModel[] = [];
   private lastOutcome: string | null = null;
+  private focus: EvaluationFocusView | null = null;
   private readonly structureJobs = new StructureJobs({
     onSettled: (dir, error) => {
       if (error) this.ctx.log.error(`structure scores of ${dir}: ${error.message}`);
@@ -43,6 +45,17 @@ export class EvaluationPanel implements vscode.Disposable {
 
   static show(ctx: CodistillContext): EvaluationPanel {
     return EvaluationPanel.slot.show(ctx);
+  }
+
+  /**
+   * The panel with `modelId` selected (a run's adapter, a checkpoint, or the base), from the Runs
+   * view. Kept in every state pushed, not sent once: a webview still loading would miss it.
+   */
+  static showModel(ctx: CodistillContext, modelId: string | undefined): EvaluationPanel {
+    const panel = EvaluationPanel.slot.show(ctx);
+    if (modelId) panel.focus = { modelIds: [modelId], seq: Date.now() };
+    panel.push().catch((err: Error) => ctx.log.error(`evaluation panel: ${err.message}`));
+    return panel;
   }
 
   static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
@@ -89,6 +102,7 @@ export class EvaluationPanel implements vscode.Disposable {
     const settings = config?.evaluation ?? EVALUATION_DEFAULTS;
     return {
       models: this.models.map(({ id, label, kind }) => ({ id, label, kind })),
+      focus: this.focus,
       benchmarks,
       settings: { n: settings.n, temperature: settings.temperature, limit: settings.limit ?? null },
       rows: comparisonRows(loaded),

@@ -89,8 +89,20 @@ export interface EvaluationSettingsView {
   limit: number | null;
 }
 
+/**
+ * The models the panel was asked to select (the Runs view's click or Evaluate). `seq` (the time of
+ * the ask) changes with each ask, so a webview, even one restored with an older state, applies it once.
+ */
+export interface EvaluationFocusView {
+  modelIds: string[];
+  seq: number;
+}
+
 export interface EvaluationView {
+  /** Base first, then runs newest created first, each run's checkpoints after it in step order (listEvalModels). */
   models: ModelView[];
+  /** The last ask to select models, or null. */
+  focus: EvaluationFocusView | null;
   benchmarks: string[];
   settings: EvaluationSettingsView;
   rows: ResultRowView[];

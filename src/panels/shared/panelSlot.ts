@@ -50,10 +50,19 @@ export class PanelSlot<P extends vscode.Disposable> {
   }
 
   private fill(panel: vscode.WebviewPanel, ctx: CodistillContext): P {
-    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, "media", "codistill.svg");
+    // A tab shows its icon as an image, not themed as the activity bar's: a variant per theme kind.
+    panel.iconPath = panelIcon(ctx.extensionUri);
     panel.webview.html = panelHtml(panel.webview, ctx.extensionUri, this.kind.bundle, this.kind.title);
     const host = this.kind.create(panel, ctx);
     this.current = { host, panel };
     return host;
   }
+}
+
+/**
+ * Codistill's icon on a panel's tab. Tabs draw it as an image, which ignores the theme (the
+ * activity bar's currentColor SVG would be black on dark), so one fixed colour per theme kind.
+ */
+export function panelIcon(extensionUri: vscode.Uri): { light: vscode.Uri; dark: vscode.Uri } {
+  return { light: vscode.Uri.joinPath(extensionUri, "media", "codistill-distil-light.svg"), dark: vscode.Uri.joinPath(extensionUri, "media", "codistill-distil-dark.svg") };
 }

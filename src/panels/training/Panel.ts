@@ -1,11 +1,11 @@
 import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import * as vscode from "vscode";
 import type { CodistillContext } from "../../context";
 import { exportTasks } from "../../core/evaluation/runner";
 import { datasetRequest, type ExperimentConfig } from "../../core/experiment/config";
 import { readGitInfo } from "../../core/runs/gitInfo";
-import { listRunFolders } from "../../core/runs/runFolders";
+import { listRunFolders, writeRunInfo } from "../../core/runs/runFolders";
 import { estimateSteps, formDefaults, missingCotSetsProblem, newRunId, planTrainingRun } from "../../core/training/launch";
 import { isResumable, readMetrics, summarizeRun, type MetricsLine } from "../../core/training/runs";
 import { describeCotSet, listCotSets, readCotSetSummary } from "../../core/cot/cotSets";
@@ -15,9 +15,13 @@ import type { TrainFailedParams, TrainFinishedParams, TrainProgressParams } from
 import {
   PANEL_ID,
   PANEL_TITLE,
+  trainingFormProblem,
   trainingValidators,
+  type BrowseParams,
   type CotSetView,
+  type DatasetView,
   type FailureView,
+  type FocusView,
   type MetricsParams,
   type ResumeParams,
   type RunView,
@@ -44,6 +48,7 @@ export class TrainingPanel implements vscode.Disposable {
   private live: LiveRun | undefined;
   private failure: FailureView | null = null;
   private form: TrainingForm | undefined;
+  private focus: FocusView | null = null;
 
   static show(ctx: CodistillContext): TrainingPanel {
     const open = TrainingPanel.slot.active;
@@ -55,6 +60,26 @@ export class TrainingPanel implements vscode.Disposable {
 
   static revive(panel: vscode.WebviewPanel, ctx: CodistillContext): void {
     TrainingPanel.slot.revive(panel, ctx);
+  }
+
+  /** The panel on one run (a click in the Runs view): its row selected, its metrics charted. */
+  static showRun(ctx: CodistillContext, runId: string): TrainingPanel {
+    const panel = TrainingPanel.show(ctx);
+    // Kept in every state pushed, not sent once: a webview still loading would miss a one-off message.
+    panel.focus = { runId, seq: Date.now() };
+    panel.push().catch((err: Error) => ctx.log.warn(`training: ${err.message}`));
+    return panel;
+  }
+
+  /** The run the open panel is training, if any: the Runs view will not delete it. */
+  static trainingRunId(): string | undefined {
+    return TrainingPanel.slot.active?.live?.runId;
+  }
+
+  /** Resume from the Runs view's context menu: the panel's own resume, with the form's processes. */
+  async resumeRun(runId: string): Promise<void> {
+    this.focus = { runId, seq: Date.now() };
+    await this.resume({ runId });
   }
 
   private constructor(
@@ -73,6 +98,7 @@ export class TrainingPanel implements vscode.Disposable {
         "training/stop": () => this.stop(),
         "training/resume": (p) => this.resume(p),
         "training/metrics": (p) => this.metrics(p),
+        "training/browse": (p) => this.browse(p),
       },
       ctx.log,
     );
@@ -92,14 +118,17 @@ export class TrainingPanel implements vscode.Disposable {
     return { root, config, problems: [...problems] };
   }
 
-  /** Tasks that would be trained on, for the curriculum preview's step count. */
-  private async taskCount(config: ExperimentConfig): Promise<number> {
-    let count = 0;
-    for (const name of config.training?.datasets ?? []) {
-      const decl = config.datasets.find((d) => d.name === name);
-      if (decl) count += (await this.ctx.datasets.complete(datasetRequest(decl))).summaries.length;
-    }
-    return count;
+  /** Every dataset of codistill.yaml with its tasks, for the datasets picker and the step estimate. */
+  private async datasetViews(config: ExperimentConfig): Promise<DatasetView[]> {
+    return Promise.all(
+      config.datasets.map(async (decl): Promise<DatasetView> => {
+        try {
+          return { name: decl.name, tasks: (await this.ctx.datasets.complete(datasetRequest(decl))).summaries.length, error: null };
+        } catch (err) {
+          return { name: decl.name, tasks: null, error: (err as Error).message };
+        }
+      }),
+    );
   }
 
   /** Every CoT set of .codistill/cots/ with its counts; one that cannot be read says why. */
@@ -120,22 +149,31 @@ export class TrainingPanel implements vscode.Disposable {
   private async buildView(): Promise<TrainingView> {
     const { root, config, problems } = await this.experiment();
     this.form ??= formDefaults(config);
-    const tasks = await this.taskCount(config).catch((err: Error) => {
-      problems.push(err.message);
-      return 0;
-    });
+    const form = this.form;
+    const datasets = await this.datasetViews(config);
+    // Tasks of the form's datasets: the step estimate; one that cannot be read is named.
+    let tasks = 0;
+    for (const d of datasets.filter((d) => (form.datasets ?? []).includes(d.name))) {
+      if (d.error !== null) problems.push(d.error);
+      tasks += d.tasks ?? 0;
+    }
     const runs: RunView[] = [];
     for (const run of await listRunFolders(root)) {
       const summary = await summarizeRun(run.path);
       if (summary.state === "evaluation") continue;
       const running = this.live?.runId === run.id;
-      runs.push({ id: run.id, ...summary, state: running ? "running" : summary.state, resumable: !running && isResumable(summary) });
+      // The running run's step is the live one (train/progress), the same the progress line shows:
+      // metrics.jsonl is read only when the panel redraws, at a checkpoint.
+      const step = running && this.live!.step > 0 ? { step: this.live!.step, totalSteps: this.live!.totalSteps || summary.totalSteps } : {};
+      runs.push({ id: run.id, name: run.name, ...summary, ...step, state: running ? "running" : summary.state, resumable: !running && isResumable(summary) });
     }
     if (!config.training) problems.push("codistill.yaml has no training section: add training.datasets (and cots) to start a run.");
     return {
       form: this.form,
+      focus: this.focus,
       previewSteps: estimateSteps(Math.max(1, tasks), this.form, config.training?.settings ?? {}),
-      datasets: config.training?.datasets ?? [],
+      datasets,
+      gradAccum: typeof config.training?.settings.grad_accum === "number" ? Math.max(1, config.training.settings.grad_accum) : 1,
       cotSets: await this.cotSets(root),
       runs,
       live: this.live ? { runId: this.live.runId, step: this.live.step, totalSteps: this.live.totalSteps, message: this.live.message } : null,
@@ -163,6 +201,35 @@ export class TrainingPanel implements vscode.Disposable {
     await this.channel.notify("training/state", await this.buildView());
   }
 
+  /**
+   * "Codistill: Start Training Run": codistill.yaml's run as the form first fills it in
+   * (formDefaults), by the same start path as the form's Start. Resolves with its run id once the
+   * sidecar has started it.
+   */
+  async startConfiguredRun(): Promise<string> {
+    const { config } = await this.experiment();
+    const form = formDefaults(config);
+    const problem = trainingFormProblem(form);
+    if (problem) throw new Error(`codistill.yaml: ${problem}`);
+    await this.start(form);
+    return this.live?.runId ?? "";
+  }
+
+  /** "Browse…" beside a path field: a folder picker opened at the field's folder. */
+  private async browse({ field, current }: BrowseParams): Promise<string | null> {
+    const root = this.ctx.workspace.requireRoot("the model folders are relative to the workspace");
+    const at = current.trim() ? vscode.Uri.file(isAbsolute(current) ? current : join(root, current)) : vscode.Uri.file(root);
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      defaultUri: at,
+      openLabel: field === "student" ? "Use as student model" : "Use as encoder",
+      title: field === "student" ? "The student model: a Hugging Face causal-LM folder" : "The encoder of the structural loss: a Hugging Face encoder folder",
+    });
+    return picked?.[0]?.fsPath ?? null;
+  }
+
   private async start(form: TrainingForm): Promise<void> {
     if (this.live) throw new Error(`Run ${this.live.runId} is still training: stop it first.`);
     const { root, config } = await this.experiment();
@@ -174,6 +241,9 @@ export class TrainingPanel implements vscode.Disposable {
     this.live = { runId: plan.runId, runDir: plan.runDir, step: 0, totalSteps: 0, message: "exporting tasks" };
     await this.push();
     try {
+      // Before train/start: the run is listed by its name from the moment its folder exists.
+      await mkdir(plan.runDir, { recursive: true });
+      await writeRunInfo(plan.runDir, { name: plan.name, createdAt: new Date().toISOString() });
       for (const { dataset, out } of plan.exports) {
         const decl = config.datasets.find((d) => d.name === dataset)!;
         await mkdir(dirname(out), { recursive: true });

@@ -2,6 +2,7 @@
 import { curriculumProblem } from "../../core/training/curriculum";
 import type { CotStatusFilter, TrainingFormValues } from "../../core/training/launch";
 import type { MetricsLine, RunState } from "../../core/training/runs";
+import { MAX_RUN_NAME_LENGTH } from "../../core/runs/runNames";
 import { noParams, type NoParams, type ParamsValidators } from "../shared/messages";
 
 export const PANEL_ID = "codistill.training";
@@ -27,6 +28,8 @@ export type TrainingForm = TrainingFormValues;
 
 export interface RunView {
   id: string;
+  /** The run's name (run.json), the id for runs without one. */
+  name: string;
   state: RunState | "running";
   step: number | null;
   totalSteps: number | null;
@@ -62,11 +65,35 @@ export interface CotSetView {
   error: string | null;
 }
 
+/** A dataset of codistill.yaml, as the form's datasets picker lists it. */
+export interface DatasetView {
+  name: string;
+  /** Its tasks (null when it could not be read). */
+  tasks: number | null;
+  /** Why it could not be read. */
+  error: string | null;
+}
+
+/**
+ * The run the panel was asked to show (a click in the Runs view): its row is selected and charted.
+ * `seq` (the time of the ask) changes with each ask, so a webview, even one restored with an older
+ * state, applies each ask once.
+ */
+export interface FocusView {
+  runId: string;
+  seq: number;
+}
+
 export interface TrainingView {
   form: TrainingForm;
+  /** The run last asked to be shown, or null. */
+  focus: FocusView | null;
   /** Estimated optimizer steps of the form's run, for the curriculum preview (null: unknown yet). */
   previewSteps: number;
-  datasets: string[];
+  /** Every dataset of codistill.yaml, for the datasets picker (training.datasets preselected in the form). */
+  datasets: DatasetView[];
+  /** codistill.yaml's training.grad_accum (1 when unset): the webview's step estimate as the form changes. */
+  gradAccum: number;
   /** Every CoT set of .codistill/cots/, by name. */
   cotSets: CotSetView[];
   runs: RunView[];
@@ -80,6 +107,15 @@ export interface ResumeParams {
   runId: string;
   /** The form's; the sidecar refuses another number than the checkpoint was written by. */
   processes?: number;
+}
+
+/** Which path field of the form a folder picker fills. */
+export type BrowseField = "student" | "encoder";
+
+export interface BrowseParams {
+  field: BrowseField;
+  /** The field's text: the dialog opens there. */
+  current: string;
 }
 
 export interface MetricsParams {
@@ -99,6 +135,8 @@ export interface TrainingToHost {
   "training/stop": NoParams;
   "training/resume": ResumeParams;
   "training/metrics": MetricsParams;
+  /** "Browse…" beside a path field: the host shows a folder picker. */
+  "training/browse": BrowseParams;
 }
 
 /** What the host answers to the webview's requests. */
@@ -110,6 +148,8 @@ export interface TrainingReplies {
   "training/resume": void;
   /** Run id -> its metrics lines. */
   "training/metrics": Record<string, MetricsLine[]>;
+  /** The folder picked, or null when the dialog was cancelled. */
+  "training/browse": string | null;
 }
 
 /** Host -> webview notifications. */
@@ -125,11 +165,13 @@ const positiveInteger = (v: unknown): v is number => typeof v === "number" && Nu
 /** The first problem with a form, naming its field. Used by the webview before sending, and by the host. */
 export function trainingFormProblem(p: unknown): string | undefined {
   if (!isObject(p)) return "expected an object";
+  if (p.name !== undefined && (typeof p.name !== "string" || p.name.length > MAX_RUN_NAME_LENGTH)) return `name: expected a run name of at most ${MAX_RUN_NAME_LENGTH} characters (empty: the default)`;
   if (typeof p.student !== "string" || !p.student.trim()) return "student: the folder of a Hugging Face causal-LM";
   if (typeof p.encoder !== "string") return "encoder: expected a folder (empty for code-only CE when β stays 0)";
   if (!LORA_PRESETS.some((preset) => preset === p.loraPreset)) return `loraPreset: expected one of ${LORA_PRESETS.join(", ")}`;
   if (!positive(p.lr)) return "lr: expected a number > 0";
   if (!positive(p.epochs)) return "epochs: expected a number > 0";
+  if (p.maxSteps !== null && !positiveInteger(p.maxSteps)) return "maxSteps: expected an integer >= 1, or empty to let the epochs decide";
   if (!positiveInteger(p.batchSize)) return "batchSize: expected an integer >= 1";
   if (!positiveInteger(p.maxLength)) return "maxLength: expected an integer >= 1";
   if (!positiveInteger(p.processes)) return "processes: expected an integer >= 1";
@@ -141,6 +183,8 @@ export function trainingFormProblem(p: unknown): string | undefined {
   if (!Array.isArray(p.cotSets) || !p.cotSets.every((s) => typeof s === "string" && s.trim() !== "")) return "cotSets: expected a list of CoT set names";
   if (!Array.isArray(p.cotStatuses) || !p.cotStatuses.every((s) => COT_STATUS_FILTERS.some((f) => f === s))) return `cotStatuses: expected a list of ${COT_STATUS_FILTERS.join(", ")}`;
   if (p.cotSets.length && !p.cotStatuses.length) return "cotStatuses: check at least one status of the CoT records to train on";
+  if (!Array.isArray(p.datasets) || !p.datasets.every((d) => typeof d === "string" && d.trim() !== "")) return "datasets: expected a list of dataset names of codistill.yaml";
+  if (!p.datasets.length) return "datasets: check at least one dataset to train on";
   return undefined;
 }
 
@@ -152,5 +196,6 @@ export const trainingValidators: ParamsValidators<TrainingToHost> = {
     if (!isObject(p) || typeof p.runId !== "string" || !p.runId) return "runId: expected a non-empty string";
     return p.processes === undefined || positiveInteger(p.processes) ? undefined : "processes: expected an integer >= 1";
   },
+  "training/browse": (p) => (isObject(p) && (p.field === "student" || p.field === "encoder") && typeof p.current === "string" ? undefined : "field: expected student or encoder, current: the field's text"),
   "training/metrics": (p) => (isObject(p) && Array.isArray(p.runIds) && p.runIds.every((r) => typeof r === "string") ? undefined : "runIds: expected an array of run ids"),
 };
