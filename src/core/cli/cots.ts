@@ -16,6 +16,7 @@ import { verifiedShare, type CotSummary } from "../cot/stats";
 import { CotStore } from "../cot/store";
 import { TeacherClient } from "../cot/teacher";
 import { sandboxVerifier, type ExecuteSamples } from "../cot/verify";
+import { formatDuration } from "../experiment/progress";
 import { UsageError, type CliCommand, type Io } from "./io";
 
 export const API_KEY_ENV = "CODISTILL_TEACHER_API_KEY";
@@ -180,15 +181,9 @@ function executeWithPython(python: string): ExecuteSamples {
 
 /** A progress line for stderr: done/total, failures, rate and ETA. */
 export function progressLine(p: GenerateProgress): string {
-  const eta = p.etaS === null ? "" : ` ETA ${formatSeconds(p.etaS)}`;
+  const eta = p.etaS === null ? "" : ` ETA ${formatDuration(p.etaS)}`;
   const verified = p.verifiedDone ? `, ${p.verifiedPassed}/${p.verifiedDone} verified` : "";
   return `cots: ${p.done}/${p.total} (${p.failed} failed, ${p.invalid} invalid${verified}) ${p.rate.toFixed(1)}/s${eta}`;
-}
-
-function formatSeconds(s: number): string {
-  if (s < 90) return `${Math.ceil(s)}s`;
-  if (s < 5400) return `${Math.round(s / 60)}m`;
-  return `${(s / 3600).toFixed(1)}h`;
 }
 
 async function generate(command: GenerateCommand, io: Io): Promise<number> {
